@@ -1,0 +1,10 @@
+//! One module per `csa` command; each exposes `run(&Args) -> anyhow::Result<ExitCode>`.
+
+pub mod completions;
+pub mod is_alive;
+pub mod kill;
+pub mod list;
+pub mod reconcile;
+pub mod result;
+pub mod run;
+pub mod wait;

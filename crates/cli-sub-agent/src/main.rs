@@ -1,0 +1,62 @@
+//! `csa`: the command-line entry point.
+//!
+//! Parses the command line (see `cli`), sets up logging, and hands each command to
+//! its module under `commands`. Errors become one line on stderr and exit 1.
+
+mod cli;
+mod commands;
+mod context;
+mod daemon;
+mod fault;
+mod output;
+mod reconcile;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, SessionCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let outcome = match cli.command {
+        Command::Session(SessionCommand::List(args)) => commands::list::run(&args),
+        Command::Session(SessionCommand::Reconcile(args)) => commands::reconcile::run(&args),
+        Command::Session(SessionCommand::Result(args)) => commands::result::run(&args),
+        Command::Session(SessionCommand::IsAlive(args)) => commands::is_alive::run(&args),
+        Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args),
+        Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Daemon(args) => daemon::run(&args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            output::error_line(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `-v` raises the level; `RUST_LOG` wins when set. Logs go to stderr only.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = if verbose == 0 {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+    } else {
+        EnvFilter::new(default)
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,36 @@
+//! Where text goes: data to stdout, diagnostics to stderr.
+//!
+//! Every command prints through these helpers so that stdout carries only data
+//! (tables, JSON, ids) and errors are always one line on stderr.
+
+use std::io::Write;
+
+/// Print an error chain as one line on stderr: `csa: error: outer: inner: root`.
+pub fn error_line(err: &anyhow::Error) {
+    let mut line = String::from("csa: error: ");
+    let mut first = true;
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !first {
+            // Skip a cause whose text the outer message already contains.
+            if line.contains(&text) {
+                continue;
+            }
+            line.push_str(": ");
+        }
+        line.push_str(text.trim());
+        first = false;
+    }
+    let line = line.replace('\n', " ");
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Write `text` to stdout; a closed pipe (`csa session list | head`) is not an error.
+pub fn stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(anyhow::Error::new(err).context("cannot write to stdout")),
+    }
+}

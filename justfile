@@ -1,0 +1,45 @@
+# csa developer commands. `just pre-commit` is the gate CI runs.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Everything CI checks: formatting, lints, tests, file size.
+pre-commit: fmt-check clippy test line-limit cross-check
+
+# Check formatting.
+fmt-check:
+    cargo fmt --all --check
+
+# Lint every target; warnings are errors.
+clippy:
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Run every test (nextest when installed, else cargo test).
+test:
+    if cargo nextest --version >/dev/null 2>&1; then \
+        cargo nextest run --workspace --locked --no-fail-fast; \
+    else \
+        cargo test --workspace --locked --no-fail-fast; \
+    fi
+
+# No source file may exceed 800 lines: split by concept, not by count.
+line-limit:
+    python3 scripts/line_limit.py 800
+
+# Check that the code compiles for macOS and Windows.
+cross-check:
+    rustup target add x86_64-apple-darwin x86_64-pc-windows-msvc >/dev/null 2>&1 || true
+    cargo check --workspace --locked --target x86_64-apple-darwin
+    cargo check --workspace --locked --target x86_64-pc-windows-msvc
+
+# Install csa from this checkout.
+install:
+    cargo install --locked --path crates/cli-sub-agent
+
+# Benchmarks: `csa session list` against generated sessions (see docs/benchmarks.md).
+bench *ARGS:
+    cargo build --release --locked -p cli-sub-agent
+    python3 scripts/bench.py {{ARGS}}
