@@ -1,0 +1,304 @@
+//! Durable, atomic file operations (contract §6, "every file write").
+//!
+//! Every write goes to a temp file in the target's own folder, is fsynced, and
+//! is then renamed (replace) or hard-linked (no clobber) into place, after which
+//! the folder is fsynced. A symlink at the target is replaced or refused, never
+//! written through. Existing permission bits are kept; new files get 0600.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "this module reports every failure as a WriteError naming the path itself"
+)]
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::consts::{NEW_DIR_MODE, NEW_FILE_MODE, STALE_TEMP_AGE, TEMP_PREFIX};
+use crate::error::WriteError;
+
+/// Aside names used by [`remove_if_unchanged`]; never swept, never deleted blindly.
+const REMOVING_PREFIX: &str = ".csa-removing-";
+
+/// What a no-clobber publish did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// The file did not exist and now holds our bytes.
+    Created,
+    /// A file (or link) already had that name; it was not touched.
+    AlreadyExists,
+}
+
+/// What a content-aware remove did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The file still held exactly the expected bytes and is gone.
+    Removed,
+    /// The file holds other bytes (someone else wrote it); it was left in place.
+    Changed,
+    /// There was no file.
+    Missing,
+}
+
+/// Replace `path` with `bytes` atomically and durably.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = parent_of(path)?;
+    let mode = existing_mode(path);
+    let temp = write_temp(dir, path, bytes, mode)?;
+    if let Err(source) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(WriteError::io(path, source));
+    }
+    sync_dir(dir)
+}
+
+/// Create `path` with `bytes` unless something already has that name.
+pub fn publish_no_clobber(path: &Path, bytes: &[u8]) -> Result<Published, WriteError> {
+    let dir = parent_of(path)?;
+    let temp = write_temp(dir, path, bytes, None)?;
+    let linked = link_no_clobber(&temp, path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {
+            sync_dir(dir)?;
+            Ok(Published::Created)
+        }
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(Published::AlreadyExists),
+        Err(source) => Err(WriteError::io(path, source)),
+    }
+}
+
+/// Remove `path` only if it still holds exactly `expected`.
+///
+/// The file is first renamed aside, so a writer that puts a new file in place
+/// between our compare and our unlink is never deleted: the aside copy is
+/// compared again, and put back (or kept as `<name>.displaced-<time>`) when it
+/// differs.
+pub fn remove_if_unchanged(path: &Path, expected: &[u8]) -> Result<Removal, WriteError> {
+    let dir = parent_of(path)?;
+    match read_regular(path)? {
+        None => return Ok(Removal::Missing),
+        Some(bytes) if bytes != expected => return Ok(Removal::Changed),
+        Some(_) => {}
+    }
+    let aside = dir.join(format!("{REMOVING_PREFIX}{}", unique_suffix()));
+    match std::fs::rename(path, &aside) {
+        Ok(()) => {}
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Removal::Missing),
+        Err(source) => return Err(WriteError::io(path, source)),
+    }
+    let aside_bytes = read_regular(&aside)?;
+    if aside_bytes.as_deref() == Some(expected) {
+        std::fs::remove_file(&aside).map_err(|source| WriteError::io(&aside, source))?;
+        sync_dir(dir)?;
+        return Ok(Removal::Removed);
+    }
+    // Someone replaced the file between our read and our rename: put it back.
+    match link_no_clobber(&aside, path) {
+        Ok(()) => {
+            std::fs::remove_file(&aside).map_err(|source| WriteError::io(&aside, source))?;
+        }
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let displaced = dir.join(format!(
+                "{}.displaced-{}",
+                name.unwrap_or_default(),
+                unique_suffix()
+            ));
+            std::fs::rename(&aside, &displaced)
+                .map_err(|source| WriteError::io(&displaced, source))?;
+        }
+        Err(source) => return Err(WriteError::io(path, source)),
+    }
+    sync_dir(dir)?;
+    Ok(Removal::Changed)
+}
+
+/// Remove our own temp files older than [`STALE_TEMP_AGE`] from `dir`
+/// (left by a writer that crashed). Returns how many were removed.
+pub fn sweep_temp_files(dir: &Path) -> Result<usize, WriteError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(source) => return Err(WriteError::io(dir, source)),
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let is_ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+        let Ok(meta) = entry.metadata() else { continue };
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= STALE_TEMP_AGE);
+        if is_ours && meta.is_file() && stale {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|source| WriteError::io(&path, source))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Create `dir` and its missing parents with mode 0700.
+pub fn create_private_dir_all(dir: &Path) -> Result<(), WriteError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, NEW_DIR_MODE);
+    #[cfg(not(unix))]
+    let _ = NEW_DIR_MODE;
+    builder
+        .create(dir)
+        .map_err(|source| WriteError::io(dir, source))
+}
+
+/// Fsync a folder so that renames and links in it survive a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    #[cfg(unix)]
+    {
+        let handle = File::open(dir).map_err(|source| WriteError::io(dir, source))?;
+        handle
+            .sync_all()
+            .map_err(|source| WriteError::io(dir, source))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> Result<&Path, WriteError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => Ok(dir),
+        _ => Err(WriteError::Refused {
+            path: path.to_path_buf(),
+            reason: "the path has no parent folder".into(),
+        }),
+    }
+}
+
+/// The permission bits of an existing regular file at `path` (not of a link's target).
+fn existing_mode(path: &Path) -> Option<u32> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+fn unique_suffix() -> String {
+    format!("{}-{}", std::process::id(), ulid::Ulid::new())
+}
+
+/// Write `bytes` to a new fsynced temp file beside `target`; return its path.
+fn write_temp(
+    dir: &Path,
+    target: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> Result<PathBuf, WriteError> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!("{TEMP_PREFIX}{name}-{}", unique_suffix()));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, NEW_FILE_MODE);
+    #[cfg(not(unix))]
+    let _ = NEW_FILE_MODE;
+    let result = (|| {
+        let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    match result {
+        Ok(()) => Ok(temp),
+        Err(source) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(WriteError::io(target, source))
+        }
+    }
+}
+
+/// Give `from`'s file the name `to` unless `to` exists (as anything, even a dangling link).
+fn link_no_clobber(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => Err(err),
+        #[cfg(target_os = "linux")]
+        Err(_) => rename_noreplace(from, to),
+        #[cfg(not(target_os = "linux"))]
+        Err(err) => Err(err),
+    }
+}
+
+/// Filesystems without hard links: `renameat2(RENAME_NOREPLACE)`.
+#[cfg(target_os = "linux")]
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let from_c = CString::new(from.as_os_str().as_bytes())?;
+    let to_c = CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are valid NUL-terminated strings for the call's duration.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from_c.as_ptr(),
+            libc::AT_FDCWD,
+            to_c.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The bytes of a regular file at `path`; `None` if nothing is there.
+/// A symlink or folder there is reported as different content (empty marker).
+fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, WriteError> {
+    match std::fs::symlink_metadata(path) {
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(WriteError::io(path, source)),
+        Ok(meta) if !meta.is_file() => {
+            return Err(WriteError::Refused {
+                path: path.to_path_buf(),
+                reason: "it is not a regular file".into(),
+            });
+        }
+        Ok(_) => {}
+    }
+    match fs_err::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(WriteError::io(path, source)),
+    }
+}
+
+#[cfg(test)]
+#[path = "durable_tests.rs"]
+mod tests;

@@ -1,0 +1,248 @@
+//! Where sessions live: the state roots and the project key (contract §1).
+//!
+//! `<state home>/cli-sub-agent/<project key>/sessions/<ULID>/`, where the state
+//! home is `$XDG_STATE_HOME` when it is absolute, else `$HOME/.local/state`, and
+//! the project key is the canonical project dir without its root, as folders.
+
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+
+use crate::consts::{APP_DIR, LEGACY_APP_DIR, SESSIONS_DIR};
+use crate::error::StoreError;
+use crate::id::SessionId;
+
+/// The current and the legacy state root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRoots {
+    /// `<state home>/cli-sub-agent`: where new sessions are created.
+    pub primary: PathBuf,
+    /// `<state home>/csa`: read and reconciled in place, never created.
+    pub legacy: PathBuf,
+}
+
+/// A folder holding session folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionsDir {
+    pub path: PathBuf,
+    pub legacy: bool,
+}
+
+/// A project's place under a state root: the canonical dir without its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectKey {
+    key: PathBuf,
+    canonical: PathBuf,
+}
+
+/// The state home from the environment's values (pure, for tests).
+pub fn state_home_from(
+    xdg_state_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Result<PathBuf, StoreError> {
+    if let Some(xdg) = xdg_state_home.map(PathBuf::from)
+        && xdg.is_absolute()
+    {
+        return Ok(xdg);
+    }
+    match home.map(PathBuf::from) {
+        Some(home) if home.is_absolute() => Ok(home.join(".local").join("state")),
+        _ => Err(StoreError::NoStateHome(
+            "neither XDG_STATE_HOME nor HOME is an absolute path; set one of them".into(),
+        )),
+    }
+}
+
+impl StateRoots {
+    /// Roots from `XDG_STATE_HOME` / `HOME` (on Windows, `LOCALAPPDATA` / `USERPROFILE`).
+    pub fn from_env() -> Result<StateRoots, StoreError> {
+        let home = std::env::var_os("HOME");
+        #[cfg(windows)]
+        let home = home.or_else(|| std::env::var_os("USERPROFILE"));
+        let xdg = std::env::var_os("XDG_STATE_HOME");
+        #[cfg(windows)]
+        let xdg = xdg.or_else(|| std::env::var_os("LOCALAPPDATA"));
+        Ok(StateRoots::from_state_home(&state_home_from(xdg, home)?))
+    }
+
+    pub fn from_state_home(state_home: &Path) -> StateRoots {
+        StateRoots {
+            primary: state_home.join(APP_DIR),
+            legacy: state_home.join(LEGACY_APP_DIR),
+        }
+    }
+
+    /// Where new sessions of the project are created.
+    pub fn primary_sessions_dir(&self, key: &ProjectKey) -> SessionsDir {
+        SessionsDir {
+            path: self.primary.join(&key.key).join(SESSIONS_DIR),
+            legacy: false,
+        }
+    }
+
+    /// The project's sessions folders: primary (always), then legacy if it exists.
+    pub fn sessions_dirs(&self, key: &ProjectKey) -> Vec<SessionsDir> {
+        let mut dirs = vec![self.primary_sessions_dir(key)];
+        let legacy = self.legacy.join(&key.key).join(SESSIONS_DIR);
+        if legacy.is_dir() {
+            dirs.push(SessionsDir {
+                path: legacy,
+                legacy: true,
+            });
+        }
+        dirs
+    }
+
+    /// Every project's sessions folder under both roots (for `--all-projects`).
+    ///
+    /// Walks the project-key folders without following symlinks and without
+    /// descending into a `sessions` folder, so it costs one readdir per folder of
+    /// the key tree, not one per session.
+    pub fn all_sessions_dirs(&self) -> Result<Vec<SessionsDir>, StoreError> {
+        let mut found = Vec::new();
+        for (root, legacy) in [(&self.primary, false), (&self.legacy, true)] {
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(source) => return Err(StoreError::Io { path: dir, source }),
+                };
+                for entry in entries.flatten() {
+                    if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        continue;
+                    }
+                    let name = entry.file_name();
+                    if name == SESSIONS_DIR {
+                        found.push(SessionsDir {
+                            path: entry.path(),
+                            legacy,
+                        });
+                    } else if name.to_str().is_none_or(|n| SessionId::parse(n).is_err()) {
+                        stack.push(entry.path());
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(found)
+    }
+}
+
+impl ProjectKey {
+    /// The key of `project_dir`, which must exist (it is canonicalized).
+    pub fn from_project_dir(project_dir: &Path) -> Result<ProjectKey, StoreError> {
+        let canonical =
+            std::fs::canonicalize(project_dir).map_err(|source| StoreError::Project {
+                path: project_dir.to_path_buf(),
+                source,
+            })?;
+        Ok(ProjectKey::from_canonical(canonical))
+    }
+
+    /// The key of an already canonical path.
+    pub fn from_canonical(canonical: PathBuf) -> ProjectKey {
+        let mut key = PathBuf::new();
+        for component in canonical.components() {
+            match component {
+                Component::Normal(part) => key.push(part),
+                Component::Prefix(prefix) => {
+                    // `C:` becomes the folder `C`; other prefixes keep their letters only.
+                    let text: String = prefix
+                        .as_os_str()
+                        .to_string_lossy()
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric())
+                        .collect();
+                    if !text.is_empty() {
+                        key.push(text);
+                    }
+                }
+                Component::RootDir | Component::CurDir | Component::ParentDir => {}
+            }
+        }
+        ProjectKey { key, canonical }
+    }
+
+    /// The key as a relative path of nested folders.
+    pub fn as_path(&self) -> &Path {
+        &self.key
+    }
+
+    /// The canonical project dir the key was made from.
+    pub fn project_dir(&self) -> &Path {
+        &self.canonical
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdg_state_home_wins_only_when_absolute() {
+        let home = Some(OsString::from("/home/alice"));
+        assert_eq!(
+            state_home_from(Some("/x/state".into()), home.clone()).unwrap(),
+            PathBuf::from("/x/state")
+        );
+        assert_eq!(
+            state_home_from(Some("relative/state".into()), home.clone()).unwrap(),
+            PathBuf::from("/home/alice/.local/state")
+        );
+        assert_eq!(
+            state_home_from(None, home).unwrap(),
+            PathBuf::from("/home/alice/.local/state")
+        );
+        assert!(state_home_from(None, None).is_err());
+        assert!(state_home_from(Some("rel".into()), Some("rel".into())).is_err());
+    }
+
+    #[test]
+    fn project_key_is_the_canonical_path_as_nested_folders() {
+        let roots = StateRoots::from_state_home(Path::new("/s"));
+        let key = ProjectKey::from_canonical(PathBuf::from("/home/alice/proj"));
+        assert_eq!(key.as_path(), Path::new("home/alice/proj"));
+        assert_eq!(
+            roots.primary_sessions_dir(&key).path,
+            PathBuf::from("/s/cli-sub-agent/home/alice/proj/sessions")
+        );
+        assert_eq!(roots.legacy, PathBuf::from("/s/csa"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn project_key_of_a_symlinked_dir_is_its_canonical_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs_err::create_dir(&real).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let via_link = ProjectKey::from_project_dir(&link).unwrap();
+        let direct = ProjectKey::from_project_dir(&real).unwrap();
+        assert_eq!(via_link, direct);
+        assert!(via_link.as_path().ends_with("real"));
+    }
+
+    #[test]
+    fn missing_project_dir_is_an_error_naming_it() {
+        let err = ProjectKey::from_project_dir(Path::new("/definitely/not/here")).unwrap_err();
+        assert!(err.to_string().contains("/definitely/not/here"), "{err}");
+    }
+
+    #[test]
+    fn legacy_sessions_dir_is_listed_only_when_it_exists_and_all_projects_finds_both() {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = StateRoots::from_state_home(tmp.path());
+        let key = ProjectKey::from_canonical(PathBuf::from("/p/q"));
+        assert_eq!(roots.sessions_dirs(&key).len(), 1);
+        let legacy = roots.legacy.join("p/q/sessions");
+        fs_err::create_dir_all(legacy.join("01ARZ3NDEKTSV4RRFFQ69G5FAV")).unwrap();
+        fs_err::create_dir_all(roots.primary.join("a/sessions")).unwrap();
+        let dirs = roots.sessions_dirs(&key);
+        assert_eq!(dirs.len(), 2);
+        assert!(dirs[1].legacy && !dirs[0].legacy);
+        let all = roots.all_sessions_dirs().unwrap();
+        let paths: Vec<_> = all.iter().map(|d| d.path.clone()).collect();
+        assert_eq!(paths, vec![roots.primary.join("a/sessions"), legacy]);
+    }
+}
