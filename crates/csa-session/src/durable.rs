@@ -10,7 +10,7 @@
     reason = "this module reports every failure as a WriteError naming the path itself"
 )]
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -162,7 +162,7 @@ pub fn create_private_dir_all(dir: &Path) -> Result<(), WriteError> {
 pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
     #[cfg(unix)]
     {
-        let handle = File::open(dir).map_err(|source| WriteError::io(dir, source))?;
+        let handle = std::fs::File::open(dir).map_err(|source| WriteError::io(dir, source))?;
         handle
             .sync_all()
             .map_err(|source| WriteError::io(dir, source))?;
