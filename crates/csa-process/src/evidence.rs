@@ -1,0 +1,218 @@
+//! Gathering the liveness evidence of one session dir.
+//!
+//! The reconciler builds one [`ProbeContext`] per command and calls [`gather`]
+//! once per session; the pure [`crate::verdict::verdict`] then decides. For a
+//! session with a dead `daemon.pid` and no locks this costs one small read, one
+//! `kill(pid, 0)`, one readdir and three stats: no process-table scan.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::consts::{DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, PROGRESS_FILES, RECONCILER_ARTIFACTS};
+use crate::facts::{self, Existence, ProcState, ProcessFacts};
+use crate::held::HeldLocks;
+use crate::record::{self, DaemonPid, LockRecord};
+
+/// Facts about this machine, gathered once per command and shared by threads.
+#[derive(Debug)]
+pub struct ProbeContext {
+    pub now: SystemTime,
+    pub hostname: Option<String>,
+    pub boot_id: Option<String>,
+    pub held: HeldLocks,
+}
+
+impl ProbeContext {
+    pub fn new() -> ProbeContext {
+        ProbeContext {
+            now: SystemTime::now(),
+            hostname: facts::hostname(),
+            boot_id: facts::boot_id(),
+            held: HeldLocks::new(),
+        }
+    }
+}
+
+impl Default for ProbeContext {
+    fn default() -> Self {
+        ProbeContext::new()
+    }
+}
+
+/// One pid record and what was learned about its pid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PidEvidence {
+    pub pid: u32,
+    pub start_time_ticks: Option<u64>,
+    pub hostname: Option<String>,
+    pub boot_id: Option<String>,
+    /// `None` when the record was not probed (other host or boot).
+    pub facts: Option<ProcessFacts>,
+    /// For records without a start time: does the pid's command line mention
+    /// the session id or a tool name? `None` if unreadable or not needed.
+    pub cmdline_matches: Option<bool>,
+    /// For a zombie: does its process group have live members?
+    pub group_live: Option<bool>,
+}
+
+/// A record file: absent, malformed, or a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordEvidence {
+    Absent,
+    Malformed { reason: String },
+    Record(PidEvidence),
+}
+
+/// One `locks/<tool>.lock` file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockEvidence {
+    /// `locks/<name>.lock`, for messages.
+    pub name: String,
+    /// Whether its `flock` is held (`None`: cannot be known here).
+    pub held: Option<bool>,
+    pub modified: Option<SystemTime>,
+    pub record: RecordEvidence,
+}
+
+/// Everything the verdict looks at, for one session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub now: SystemTime,
+    pub this_host: Option<String>,
+    pub this_boot: Option<String>,
+    pub daemon_pid: RecordEvidence,
+    pub locks: Vec<LockEvidence>,
+    /// Progress files that exist, with their modification times.
+    pub progress: Vec<(String, SystemTime)>,
+}
+
+/// Gather the evidence for the session in `session_dir`.
+pub fn gather(
+    session_dir: &Path,
+    session_id: &str,
+    tool_names: &[String],
+    ctx: &ProbeContext,
+) -> Evidence {
+    let needles: Vec<String> = std::iter::once(session_id.to_ascii_lowercase())
+        .chain(tool_names.iter().map(|t| t.to_ascii_lowercase()))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let probe = |pid: u32, ticks: Option<u64>, host: Option<String>, boot: Option<String>| {
+        probe_record(pid, ticks, host, boot, &needles, ctx)
+    };
+    let daemon_pid = match record::read_daemon_pid(session_dir) {
+        Ok(None) => RecordEvidence::Absent,
+        Ok(Some(DaemonPid {
+            pid,
+            start_time_ticks,
+        })) => probe(pid, start_time_ticks, None, None),
+        Err(err) => RecordEvidence::Malformed {
+            reason: err.to_string(),
+        },
+    };
+    let locks = gather_locks(session_dir, ctx, &probe);
+    let progress = PROGRESS_FILES
+        .iter()
+        .filter_map(|name| {
+            let meta = std::fs::metadata(session_dir.join(name)).ok()?;
+            Some(((*name).to_owned(), meta.modified().ok()?))
+        })
+        .collect();
+    Evidence {
+        now: ctx.now,
+        this_host: ctx.hostname.clone(),
+        this_boot: ctx.boot_id.clone(),
+        daemon_pid,
+        locks,
+        progress,
+    }
+}
+
+fn gather_locks(
+    session_dir: &Path,
+    ctx: &ProbeContext,
+    probe: &dyn Fn(u32, Option<u64>, Option<String>, Option<String>) -> RecordEvidence,
+) -> Vec<LockEvidence> {
+    let Ok(entries) = std::fs::read_dir(session_dir.join(LOCKS_DIR)) else {
+        return Vec::new();
+    };
+    let mut locks: Vec<LockEvidence> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            let file_name = entry.file_name().to_str()?.to_owned();
+            let is_lock = path.extension().is_some_and(|e| e == LOCK_EXT);
+            if !is_lock || RECONCILER_ARTIFACTS.contains(&file_name.as_str()) {
+                return None;
+            }
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            if !meta.is_file() {
+                return None;
+            }
+            let record = match record::read_lock_record(&path) {
+                Ok(None) => RecordEvidence::Absent,
+                Ok(Some(LockRecord {
+                    pid,
+                    pid_start_time_ticks,
+                    hostname,
+                    boot_id,
+                    ..
+                })) => probe(pid, pid_start_time_ticks, hostname, boot_id),
+                Err(err) => RecordEvidence::Malformed {
+                    reason: err.to_string(),
+                },
+            };
+            Some(LockEvidence {
+                name: format!("{LOCKS_DIR}/{file_name}"),
+                held: ctx.held.is_held(&path),
+                modified: meta.modified().ok(),
+                record,
+            })
+        })
+        .collect();
+    locks.sort_by(|a, b| a.name.cmp(&b.name));
+    locks
+}
+
+fn probe_record(
+    pid: u32,
+    start_time_ticks: Option<u64>,
+    hostname: Option<String>,
+    boot_id: Option<String>,
+    needles: &[String],
+    ctx: &ProbeContext,
+) -> RecordEvidence {
+    let foreign_host = hostname.is_some() && hostname != ctx.hostname;
+    let other_boot = boot_id.is_some() && ctx.boot_id.is_some() && boot_id != ctx.boot_id;
+    let mut evidence = PidEvidence {
+        pid,
+        start_time_ticks,
+        hostname,
+        boot_id,
+        facts: None,
+        cmdline_matches: None,
+        group_live: None,
+    };
+    if foreign_host || other_boot {
+        return RecordEvidence::Record(evidence);
+    }
+    let facts = facts::probe(pid);
+    if facts.existence == Existence::Exists {
+        if facts.state == ProcState::Zombie {
+            evidence.group_live = facts.pgid.and_then(facts::group_has_live_members);
+        } else if start_time_ticks.is_none() {
+            evidence.cmdline_matches = facts::cmdline(pid).map(|line| {
+                let line = line.to_ascii_lowercase();
+                needles.iter().any(|n| line.contains(n.as_str()))
+            });
+        }
+    }
+    evidence.facts = Some(facts);
+    RecordEvidence::Record(evidence)
+}
+
+/// Name of the daemon pid record in messages.
+pub(crate) const DAEMON_PID_LABEL: &str = DAEMON_PID_FILE;

@@ -1,0 +1,384 @@
+//! Process facts: existence, state, start time, process group, command line,
+//! boot id and host name.
+//!
+//! Linux reads `/proc`; macOS uses `kill(pid, 0)` and `proc_pidinfo`; other
+//! platforms answer "unknown". A fact that cannot be read is `Unknown` or
+//! `None`, never "missing": only positive evidence makes a process dead.
+
+use serde::Serialize;
+
+/// Does a process with this pid exist?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Existence {
+    Exists,
+    Missing,
+    Unknown,
+}
+
+/// The scheduler state of an existing process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcState {
+    Running,
+    Zombie,
+    Dead,
+    Unknown,
+}
+
+/// What was learned about one pid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessFacts {
+    pub pid: u32,
+    pub existence: Existence,
+    pub state: ProcState,
+    /// Start time in clock ticks since boot (Linux field 22 of `/proc/<pid>/stat`).
+    pub start_time_ticks: Option<u64>,
+    pub pgid: Option<i32>,
+}
+
+impl ProcessFacts {
+    fn unknown(pid: u32) -> ProcessFacts {
+        ProcessFacts {
+            pid,
+            existence: Existence::Unknown,
+            state: ProcState::Unknown,
+            start_time_ticks: None,
+            pgid: None,
+        }
+    }
+
+    fn missing(pid: u32) -> ProcessFacts {
+        ProcessFacts {
+            existence: Existence::Missing,
+            ..ProcessFacts::unknown(pid)
+        }
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` that liveness needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatFields {
+    pub state: char,
+    pub pgid: i32,
+    pub start_time_ticks: u64,
+}
+
+/// Parse `/proc/<pid>/stat`. The command name (field 2) may hold spaces and
+/// parentheses, so fields are counted from the last `)`.
+pub fn parse_proc_stat(text: &str) -> Result<StatFields, String> {
+    let close = text
+        .rfind(')')
+        .ok_or_else(|| "no `)` closing the command name".to_owned())?;
+    // Fields after the name start at field 3 (state).
+    let rest: Vec<&str> = text[close + 1..].split_ascii_whitespace().collect();
+    let field = |n: usize| {
+        rest.get(n - 3)
+            .copied()
+            .ok_or_else(|| format!("field {n} is missing"))
+    };
+    let mut state_chars = field(3)?.chars();
+    let state = match (state_chars.next(), state_chars.next()) {
+        (Some(c), None) => c,
+        _ => return Err("field 3 (state) is not one character".into()),
+    };
+    let pgid = field(5)?
+        .parse::<i32>()
+        .map_err(|_| "field 5 (pgrp) is not an integer".to_owned())?;
+    let start_time_ticks = field(22)?
+        .parse::<u64>()
+        .map_err(|_| "field 22 (starttime) is not an integer".to_owned())?;
+    Ok(StatFields {
+        state,
+        pgid,
+        start_time_ticks,
+    })
+}
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn state_from_char(c: char) -> ProcState {
+    match c {
+        'Z' => ProcState::Zombie,
+        'X' | 'x' => ProcState::Dead,
+        _ => ProcState::Running,
+    }
+}
+
+/// `kill(pid, 0)`: 0 or EPERM means the pid exists, ESRCH that it does not.
+#[cfg(unix)]
+pub fn existence(pid: u32) -> Existence {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return Existence::Missing;
+    };
+    if pid <= 0 {
+        return Existence::Unknown;
+    }
+    // SAFETY: signal 0 performs only the existence and permission checks.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return Existence::Exists;
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EPERM) => Existence::Exists,
+        Some(libc::ESRCH) => Existence::Missing,
+        _ => Existence::Unknown,
+    }
+}
+
+#[cfg(not(unix))]
+pub fn existence(_pid: u32) -> Existence {
+    Existence::Unknown
+}
+
+/// Everything knowable about `pid` without reading its command line.
+pub fn probe(pid: u32) -> ProcessFacts {
+    match existence(pid) {
+        Existence::Missing => ProcessFacts::missing(pid),
+        Existence::Unknown => ProcessFacts::unknown(pid),
+        Existence::Exists => platform::probe_existing(pid),
+    }
+}
+
+/// The start time of `pid`, in the unit pid records use on this platform.
+pub fn start_time_ticks(pid: u32) -> Option<u64> {
+    platform::probe_existing(pid).start_time_ticks
+}
+
+/// The start time of this process.
+pub fn own_start_time_ticks() -> Option<u64> {
+    start_time_ticks(std::process::id())
+}
+
+/// The command line of `pid`, arguments joined by spaces.
+pub fn cmdline(pid: u32) -> Option<String> {
+    platform::cmdline(pid)
+}
+
+/// Whether some live (non-zombie) process is in process group `pgid`.
+pub fn group_has_live_members(pgid: i32) -> Option<bool> {
+    platform::group_has_live_members(pgid)
+}
+
+/// This machine's boot id (Linux); `None` where there is none.
+pub fn boot_id() -> Option<String> {
+    platform::boot_id()
+}
+
+/// This machine's host name.
+#[cfg(unix)]
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(not(unix))]
+pub fn hostname() -> Option<String> {
+    std::env::var("COMPUTERNAME").ok().filter(|n| !n.is_empty())
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use super::{Existence, ProcState, ProcessFacts, parse_proc_stat, state_from_char};
+
+    fn read(path: &str) -> std::io::Result<Vec<u8>> {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "callers turn a failure into an unknown fact"
+        )]
+        std::fs::read(path)
+    }
+
+    pub fn probe_existing(pid: u32) -> ProcessFacts {
+        let stat = match read(&format!("/proc/{pid}/stat")) {
+            Ok(bytes) => bytes,
+            // Gone between kill() and the read.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return ProcessFacts::missing(pid);
+            }
+            Err(_) => return ProcessFacts::unknown_existing(pid),
+        };
+        match parse_proc_stat(&String::from_utf8_lossy(&stat)) {
+            Ok(fields) => ProcessFacts {
+                pid,
+                existence: Existence::Exists,
+                state: state_from_char(fields.state),
+                start_time_ticks: Some(fields.start_time_ticks),
+                pgid: Some(fields.pgid),
+            },
+            Err(_) => ProcessFacts::unknown_existing(pid),
+        }
+    }
+
+    pub fn cmdline(pid: u32) -> Option<String> {
+        let bytes = read(&format!("/proc/{pid}/cmdline")).ok()?;
+        let text: String = String::from_utf8_lossy(&bytes)
+            .split('\0')
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(text)
+    }
+
+    pub fn group_has_live_members(pgid: i32) -> Option<bool> {
+        let entries = std::fs::read_dir("/proc").ok()?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = read(&format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            if let Ok(fields) = parse_proc_stat(&String::from_utf8_lossy(&stat))
+                && fields.pgid == pgid
+                && state_from_char(fields.state) == ProcState::Running
+            {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+
+    pub fn boot_id() -> Option<String> {
+        let bytes = read("/proc/sys/kernel/random/boot_id").ok()?;
+        let id = String::from_utf8_lossy(&bytes).trim().to_owned();
+        (!id.is_empty()).then_some(id)
+    }
+}
+
+#[cfg(target_os = "macos")]
+mod platform {
+    use super::{Existence, ProcState, ProcessFacts};
+
+    fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
+        let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
+        // SAFETY: `info` is a valid, writable proc_bsdinfo of `size` bytes.
+        let written = unsafe {
+            libc::proc_pidinfo(
+                pid as libc::c_int,
+                libc::PROC_PIDTBSDINFO,
+                0,
+                (&mut info as *mut libc::proc_bsdinfo).cast(),
+                size,
+            )
+        };
+        (written == size).then_some(info)
+    }
+
+    pub fn probe_existing(pid: u32) -> ProcessFacts {
+        let Some(info) = bsd_info(pid) else {
+            return ProcessFacts::unknown_existing(pid);
+        };
+        // SZOMB is 5 in <sys/proc.h>.
+        let state = if info.pbi_status == 5 {
+            ProcState::Zombie
+        } else {
+            ProcState::Running
+        };
+        ProcessFacts {
+            pid,
+            existence: Existence::Exists,
+            state,
+            // Microseconds since the epoch: stable for the life of the process.
+            start_time_ticks: Some(info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec),
+            pgid: i32::try_from(info.pbi_pgid).ok(),
+        }
+    }
+
+    pub fn cmdline(_pid: u32) -> Option<String> {
+        None
+    }
+
+    pub fn group_has_live_members(_pgid: i32) -> Option<bool> {
+        None
+    }
+
+    pub fn boot_id() -> Option<String> {
+        None
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod platform {
+    use super::ProcessFacts;
+
+    pub fn probe_existing(pid: u32) -> ProcessFacts {
+        ProcessFacts::unknown_existing(pid)
+    }
+
+    pub fn cmdline(_pid: u32) -> Option<String> {
+        None
+    }
+
+    pub fn group_has_live_members(_pgid: i32) -> Option<bool> {
+        None
+    }
+
+    pub fn boot_id() -> Option<String> {
+        None
+    }
+}
+
+impl ProcessFacts {
+    /// The pid exists but nothing more could be learned.
+    fn unknown_existing(pid: u32) -> ProcessFacts {
+        ProcessFacts {
+            existence: Existence::Exists,
+            ..ProcessFacts::unknown(pid)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_is_parsed_past_the_last_parenthesis() {
+        let mut fields: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        fields[0] = "S".into();
+        let text = format!("1234 (we (ird) name) {}\n", fields.join(" "));
+        let parsed = parse_proc_stat(&text).unwrap();
+        assert_eq!(parsed.state, 'S');
+        assert_eq!(parsed.pgid, 5);
+        assert_eq!(parsed.start_time_ticks, 22);
+    }
+
+    #[test]
+    fn malformed_stat_is_an_error() {
+        for text in [
+            "",
+            "1 (x",
+            "1 (x) S 1",
+            "1 (x) SS 1 2 3",
+            "1 (x) S 1 notanumber",
+        ] {
+            assert!(parse_proc_stat(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn own_process_is_running_with_a_start_time() {
+        let facts = probe(std::process::id());
+        assert_eq!(facts.existence, Existence::Exists);
+        assert_eq!(facts.state, ProcState::Running);
+        assert!(facts.start_time_ticks.is_some());
+        assert!(cmdline(std::process::id()).is_some());
+        assert!(boot_id().is_some());
+        assert!(hostname().is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pid_above_pid_max_is_missing() {
+        assert_eq!(probe(4_194_304 + 1000).existence, Existence::Missing);
+    }
+}

@@ -1,0 +1,254 @@
+//! Pid records: `daemon.pid` and the JSON of `locks/<tool>.lock` (contract §2, §5).
+//!
+//! Both are parsed strictly: a malformed record is reported as such and never
+//! guessed at. Lock JSON is read with a JSON parser, never by searching text.
+
+use std::fmt;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::consts::{DAEMON_PID_FILE, MAX_PID};
+
+/// A pid record could not be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("malformed pid record {}: {reason}", path.display())]
+    Malformed { path: PathBuf, reason: String },
+}
+
+/// `daemon.pid`: a pid and, when the launcher knew it, the process start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DaemonPid {
+    pub pid: u32,
+    pub start_time_ticks: Option<u64>,
+}
+
+fn parse_pid(text: &str) -> Result<u32, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("pid {text:?} is not a positive integer"));
+    }
+    match text.parse::<u32>() {
+        Ok(0) => Err("pid 0 is not a process".into()),
+        Ok(pid) if pid <= MAX_PID => Ok(pid),
+        _ => Err(format!("pid {text} is out of range")),
+    }
+}
+
+impl DaemonPid {
+    /// Parse `<pid>` or `<pid> <starttime_ticks>`, with an optional trailing newline.
+    pub fn parse(text: &str) -> Result<DaemonPid, String> {
+        let line = text
+            .strip_suffix('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .unwrap_or(text);
+        if line.contains('\n') {
+            return Err("more than one line".into());
+        }
+        let mut fields = line.split(' ');
+        let pid = parse_pid(fields.next().unwrap_or_default())?;
+        let start_time_ticks = match fields.next() {
+            None => None,
+            Some(ticks) if !ticks.is_empty() && ticks.bytes().all(|b| b.is_ascii_digit()) => Some(
+                ticks
+                    .parse::<u64>()
+                    .map_err(|_| format!("start time {ticks} is out of range"))?,
+            ),
+            Some(other) => return Err(format!("start time {other:?} is not an integer")),
+        };
+        if fields.next().is_some() {
+            return Err("expected `<pid>` or `<pid> <starttime_ticks>`".into());
+        }
+        Ok(DaemonPid {
+            pid,
+            start_time_ticks,
+        })
+    }
+}
+
+impl fmt::Display for DaemonPid {
+    /// The on-disk form, without the trailing newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.start_time_ticks {
+            Some(ticks) => write!(f, "{} {ticks}", self.pid),
+            None => write!(f, "{}", self.pid),
+        }
+    }
+}
+
+/// The JSON object in `locks/<tool>.lock`. Unknown keys are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    pub pid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquired_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start_time_ticks: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+}
+
+impl LockRecord {
+    /// Parse the lock file's JSON.
+    pub fn parse(bytes: &[u8]) -> Result<LockRecord, String> {
+        let record: LockRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if record.pid == 0 || record.pid > MAX_PID {
+            return Err(format!("pid {} is not a process", record.pid));
+        }
+        Ok(record)
+    }
+
+    /// The JSON a writer puts in the lock file.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a LockRecord always serializes")
+    }
+}
+
+/// Read a small file; `Ok(None)` when it does not exist.
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, RecordError> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the error is mapped to a RecordError that names the path"
+    )]
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RecordError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// `<session_dir>/daemon.pid`; `Ok(None)` when there is none.
+pub fn read_daemon_pid(session_dir: &Path) -> Result<Option<DaemonPid>, RecordError> {
+    let path = session_dir.join(DAEMON_PID_FILE);
+    let Some(bytes) = read_optional(&path)? else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| RecordError::Malformed {
+        path: path.clone(),
+        reason: "not valid UTF-8".into(),
+    })?;
+    DaemonPid::parse(text)
+        .map(Some)
+        .map_err(|reason| RecordError::Malformed { path, reason })
+}
+
+/// One lock file's record; `Ok(None)` when the file does not exist.
+pub fn read_lock_record(path: &Path) -> Result<Option<LockRecord>, RecordError> {
+    let Some(bytes) = read_optional(path)? else {
+        return Ok(None);
+    };
+    LockRecord::parse(&bytes)
+        .map(Some)
+        .map_err(|reason| RecordError::Malformed {
+            path: path.to_path_buf(),
+            reason,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_pid_accepts_both_forms_with_optional_newline() {
+        for (text, pid, ticks) in [
+            ("123", 123, None),
+            ("123\n", 123, None),
+            ("123 456", 123, Some(456)),
+            ("123 456\n", 123, Some(456)),
+            ("123 456\r\n", 123, Some(456)),
+        ] {
+            let record = DaemonPid::parse(text).unwrap();
+            assert_eq!(
+                (record.pid, record.start_time_ticks),
+                (pid, ticks),
+                "{text:?}"
+            );
+        }
+        assert_eq!(DaemonPid::parse("9 8\n").unwrap().to_string(), "9 8");
+    }
+
+    #[test]
+    fn daemon_pid_rejects_everything_else() {
+        for text in [
+            "",
+            "\n",
+            "-1",
+            "0",
+            "abc",
+            "12 ",
+            " 12",
+            "12 x",
+            "12 3 4",
+            "12\n13",
+            "99999999999",
+            "2147483648",
+            "+5",
+            "12  3",
+        ] {
+            assert!(DaemonPid::parse(text).is_err(), "{text:?} accepted");
+        }
+    }
+
+    #[test]
+    fn lock_json_is_parsed_not_searched() {
+        let record = LockRecord::parse(br#"{"comment":"pid: 123","pid":456}"#).unwrap();
+        assert_eq!(record.pid, 456);
+        let full = LockRecord {
+            pid: 7,
+            tool_name: Some("codex".into()),
+            acquired_at: Some("2026-01-01T00:00:00Z".into()),
+            reason: Some("csa run".into()),
+            pid_start_time_ticks: Some(99),
+            boot_id: Some("b".into()),
+            hostname: Some("h".into()),
+        };
+        assert_eq!(LockRecord::parse(full.to_json().as_bytes()).unwrap(), full);
+        for bad in [
+            &b"pid: 123"[..],
+            b"{}",
+            b"{\"pid\":\"1\"}",
+            b"{\"pid\":0}",
+            b"{\"pid\":-3}",
+            b"",
+        ] {
+            assert!(
+                LockRecord::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn reading_missing_and_malformed_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(read_daemon_pid(tmp.path()).unwrap(), None);
+        fs_err::write(tmp.path().join(DAEMON_PID_FILE), "garbage").unwrap();
+        let err = read_daemon_pid(tmp.path()).unwrap_err();
+        assert!(err.to_string().contains("daemon.pid"), "{err}");
+        let lock = tmp.path().join("codex.lock");
+        assert_eq!(read_lock_record(&lock).unwrap(), None);
+        fs_err::write(&lock, "{").unwrap();
+        assert!(matches!(
+            read_lock_record(&lock),
+            Err(RecordError::Malformed { .. })
+        ));
+    }
+}
