@@ -1,1 +1,70 @@
-//! Locating the state roots, the project's sessions and one session by id or prefix (being written).
+//! Where a command's sessions are: the state roots, the project key from
+//! `--cd DIR` (default: the current dir), and session lookup by id or prefix.
+//! Every command that names a session resolves it here.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use csa_session::{IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
+
+use crate::cli::ProjectArgs;
+
+/// The state roots and the project a command works on.
+#[derive(Debug)]
+pub struct Context {
+    pub roots: StateRoots,
+    pub project: ProjectKey,
+}
+
+impl Context {
+    /// Resolve the state roots from the environment and the project from `--cd`.
+    pub fn new(project: &ProjectArgs) -> anyhow::Result<Context> {
+        let roots = StateRoots::from_env()?;
+        let dir = match &project.cd {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().context("cannot read the current directory")?,
+        };
+        let project = ProjectKey::from_project_dir(&dir)?;
+        Ok(Context { roots, project })
+    }
+
+    /// The project's sessions folders: primary, then legacy if present.
+    pub fn sessions_dirs(&self) -> Vec<SessionsDir> {
+        self.roots.sessions_dirs(&self.project)
+    }
+
+    /// The folder new sessions are created in.
+    pub fn primary_sessions_dir(&self) -> PathBuf {
+        self.roots.primary_sessions_dir(&self.project).path
+    }
+
+    /// Every session of the project (or of every project).
+    pub fn sessions(&self, all_projects: bool) -> anyhow::Result<Vec<SessionLocation>> {
+        let dirs = if all_projects {
+            self.roots.all_sessions_dirs()?
+        } else {
+            self.sessions_dirs()
+        };
+        let mut found = Vec::new();
+        for dir in &dirs {
+            found.extend(csa_session::list_sessions(dir)?);
+        }
+        Ok(found)
+    }
+
+    /// One session by full id or unique, case-insensitive prefix.
+    pub fn resolve(&self, id: &str) -> anyhow::Result<SessionLocation> {
+        let prefix = IdPrefix::parse(id)?;
+        let found = csa_session::resolve_prefix(&self.sessions_dirs(), &prefix)
+            .with_context(|| format!("in project {}", self.project.project_dir().display()))
+            .map_err(flatten_context)?;
+        Ok(found)
+    }
+}
+
+/// Put the id error first: "no session matches id 'X' in project P".
+fn flatten_context(err: anyhow::Error) -> anyhow::Error {
+    let mut chain = err.chain().map(ToString::to_string).collect::<Vec<_>>();
+    chain.reverse();
+    anyhow::anyhow!(chain.join(" "))
+}

@@ -9,7 +9,9 @@ mod context;
 mod daemon;
 mod fault;
 mod output;
+mod pool;
 mod reconcile;
+mod status;
 
 use std::process::ExitCode;
 

@@ -7,7 +7,13 @@ use std::io::Write;
 
 /// Print an error chain as one line on stderr: `csa: error: outer: inner: root`.
 pub fn error_line(err: &anyhow::Error) {
-    let mut line = String::from("csa: error: ");
+    let line = format!("csa: error: {}", one_line(err));
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// An error chain as one line: `outer: inner: root`, without repeats.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
     let mut first = true;
     for cause in err.chain() {
         let text = cause.to_string();
@@ -21,8 +27,7 @@ pub fn error_line(err: &anyhow::Error) {
         line.push_str(text.trim());
         first = false;
     }
-    let line = line.replace('\n', " ");
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    line.replace('\n', " ")
 }
 
 /// Write `text` to stdout; a closed pipe (`csa session list | head`) is not an error.
@@ -33,4 +38,9 @@ pub fn stdout(text: &str) -> anyhow::Result<()> {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(anyhow::Error::new(err).context("cannot write to stdout")),
     }
+}
+
+/// Write a diagnostic to stderr (never fails the command).
+pub fn stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

@@ -1,9 +1,58 @@
-//! `csa` command module (being written).
+//! `csa session is-alive <ID>`: the liveness verdict and its evidence, after
+//! reconciling the session if its process is dead. Exit 0 for alive or
+//! unknown, 1 for dead.
 
 use std::process::ExitCode;
 
-use crate::cli::IdArgs;
+use csa_process::{ProbeContext, Verdict};
+use csa_session::Phase;
 
-pub fn run(_args: &IdArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not available yet")
+use crate::cli::IdArgs;
+use crate::context::Context;
+use crate::output;
+use crate::reconcile::{CooldownMode, Reconciler};
+
+pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project)?;
+    let loc = ctx.resolve(&args.id)?;
+    let probe = ProbeContext::new();
+    let report =
+        Reconciler::new(&probe, "session is-alive", false, CooldownMode::Immediate).reconcile(&loc);
+    if let Some(error) = &report.error {
+        output::stderr(&format!(
+            "csa: warning: reconciling session {}: {error}\n",
+            loc.id
+        ));
+    }
+    let state = csa_session::load_state(&loc.dir)?.value;
+    if state.phase() == Phase::Retired {
+        let reason = state
+            .termination_reason()
+            .unwrap_or("no termination reason");
+        let mut text = format!("dead\nsession is retired ({reason})\n");
+        if let Some(liveness) = &report.liveness {
+            for reason in &liveness.reasons {
+                text.push_str(&format!("{reason}\n"));
+            }
+        }
+        output::stdout(&text)?;
+        return Ok(ExitCode::FAILURE);
+    }
+    let liveness = match report.liveness {
+        Some(liveness) => liveness,
+        None => csa_process::liveness(&loc.dir, loc.id.as_str(), &state.tool_names(), &probe),
+    };
+    let mut text = format!("{}\n", liveness.verdict.as_str());
+    for reason in &liveness.reasons {
+        text.push_str(&format!("{reason}\n"));
+    }
+    if liveness.verdict == Verdict::Unknown {
+        text.push_str("unknown is treated as alive: the session is not reconciled\n");
+    }
+    output::stdout(&text)?;
+    Ok(if liveness.verdict == Verdict::Dead {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

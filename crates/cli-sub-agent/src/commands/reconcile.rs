@@ -1,9 +1,82 @@
-//! `csa` command module (being written).
+//! `csa session reconcile <ID|PREFIX>... | --all`: one line per session with
+//! its outcome and evidence; `--dry-run` writes nothing.
 
 use std::process::ExitCode;
 
-use crate::cli::ReconcileArgs;
+use csa_process::ProbeContext;
+use serde::Serialize;
 
-pub fn run(_args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not available yet")
+use crate::cli::ReconcileArgs;
+use crate::context::Context;
+use crate::reconcile::{CooldownMode, Outcome, Reconciler, Report};
+use crate::{output, pool};
+
+/// One line of `--json` output.
+#[derive(Serialize)]
+struct ReportView<'a> {
+    session_id: &'a str,
+    outcome: &'static str,
+    evidence: &'a str,
+    error: Option<&'a str>,
+}
+
+pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project)?;
+    let sessions = if args.all {
+        ctx.sessions(false)?
+    } else {
+        let mut found = Vec::with_capacity(args.ids.len());
+        for id in &args.ids {
+            found.push(ctx.resolve(id)?);
+        }
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
+        found
+    };
+    let probe = ProbeContext::new();
+    let mode = if sessions.len() > 1 {
+        CooldownMode::Batched
+    } else {
+        CooldownMode::Immediate
+    };
+    let reconciler = Reconciler::new(&probe, "session reconcile", args.dry_run, mode);
+    let mut reports = pool::map(&sessions, |loc| reconciler.reconcile(loc));
+    reconciler.flush_cooldown()?;
+    reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+    print(&reports, args.json)?;
+    let failed = reports.iter().any(|r| r.outcome == Outcome::Error);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
+    if json {
+        let views: Vec<ReportView<'_>> = reports
+            .iter()
+            .map(|r| ReportView {
+                session_id: r.session_id.as_str(),
+                outcome: r.outcome.as_str(),
+                evidence: &r.evidence,
+                error: r.error.as_deref(),
+            })
+            .collect();
+        return output::stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
+    }
+    let mut text = String::new();
+    for r in reports {
+        let detail = r.error.as_deref().unwrap_or(&r.evidence);
+        text.push_str(&format!(
+            "{} {} {}\n",
+            r.session_id,
+            r.outcome.as_str(),
+            detail
+        ));
+    }
+    if reports.is_empty() {
+        output::stderr("no sessions to reconcile\n");
+    }
+    output::stdout(&text)
 }

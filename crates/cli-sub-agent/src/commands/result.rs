@@ -1,9 +1,71 @@
-//! `csa` command module (being written).
+//! `csa session result <ID> [--json]`: the session's result, after reconciling
+//! it if its process is dead.
 
 use std::process::ExitCode;
 
-use crate::cli::ResultArgs;
+use anyhow::Context as _;
+use csa_process::ProbeContext;
+use csa_session::Phase;
 
-pub fn run(_args: &ResultArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not available yet")
+use crate::cli::ResultArgs;
+use crate::context::Context;
+use crate::output;
+use crate::reconcile::{CooldownMode, Reconciler};
+
+pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.session.project)?;
+    let loc = ctx.resolve(&args.session.id)?;
+    let probe = ProbeContext::new();
+    let report =
+        Reconciler::new(&probe, "session result", false, CooldownMode::Immediate).reconcile(&loc);
+    if let Some(error) = &report.error {
+        output::stderr(&format!(
+            "csa: warning: reconciling session {}: {error}\n",
+            loc.id
+        ));
+    }
+    let loaded = match csa_session::load_result(&loc.dir) {
+        Ok(loaded) => loaded,
+        Err(err) if err.is_missing() => {
+            let phase = csa_session::load_state(&loc.dir).map(|s| s.value.phase());
+            let why = match (phase, &report.liveness) {
+                (Ok(Phase::Retired), _) => "it was retired without one".to_owned(),
+                (Ok(phase), Some(liveness)) => format!(
+                    "it is {} and its process is {} ({})",
+                    phase.as_str(),
+                    liveness.verdict.as_str(),
+                    liveness.summary()
+                ),
+                (Ok(phase), None) => format!("it is {}", phase.as_str()),
+                (Err(err), _) => err.to_string(),
+            };
+            anyhow::bail!("session {} has no result yet: {why}", loc.id);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let table = loaded.value.table();
+    if args.json {
+        let value = serde_json::to_value(table).context("cannot convert result.toml to JSON")?;
+        output::stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+    } else {
+        output::stdout(&render_text(table))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `key: value` lines; multi-line strings continue indented by two spaces.
+fn render_text(table: &toml::Table) -> String {
+    let mut out = String::new();
+    for (key, value) in table {
+        let text = match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut lines = text.lines();
+        out.push_str(&format!("{key}: {}\n", lines.next().unwrap_or("")));
+        for line in lines {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
 }

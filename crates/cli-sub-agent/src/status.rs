@@ -1,0 +1,162 @@
+//! One session as `csa session list` shows it: its status (contract §7) and
+//! the fields of a row, read from its files.
+
+use chrono::{DateTime, Utc};
+use csa_process::Liveness;
+use csa_session::{LoadError, Phase, SessionLocation, SessionResult, SessionState};
+use serde::Serialize;
+
+use crate::cli::StatusFilter;
+
+/// The STATUS column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    Active,
+    Available,
+    /// Retired with a successful result, or with none.
+    Retired,
+    /// A result with status failure/timeout/signal or a non-zero exit code.
+    Failed,
+    /// Unreadable or unparseable state or result.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "Active",
+            Status::Available => "Available",
+            Status::Retired => "Retired",
+            Status::Failed => "Failed",
+            Status::Error => "Error",
+        }
+    }
+
+    pub fn matches(self, filter: StatusFilter) -> bool {
+        matches!(
+            (self, filter),
+            (Status::Active, StatusFilter::Active)
+                | (Status::Available, StatusFilter::Available)
+                | (Status::Retired, StatusFilter::Retired)
+                | (Status::Failed, StatusFilter::Failed)
+                | (Status::Error, StatusFilter::Error)
+        )
+    }
+
+    /// The status of a session from its phase and result.
+    pub fn of(phase: Phase, result: Option<&SessionResult>) -> Status {
+        match phase {
+            Phase::Active => Status::Active,
+            Phase::Available => Status::Available,
+            Phase::Retired if result.is_some_and(SessionResult::is_failure) => Status::Failed,
+            Phase::Retired => Status::Retired,
+        }
+    }
+}
+
+/// The liveness as JSON shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LivenessView {
+    pub verdict: &'static str,
+    pub reasons: Vec<String>,
+}
+
+impl From<&Liveness> for LivenessView {
+    fn from(l: &Liveness) -> Self {
+        LivenessView {
+            verdict: l.verdict.as_str(),
+            reasons: l.reasons.clone(),
+        }
+    }
+}
+
+/// One row of `csa session list` (also its `--json` object; see docs/cli.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub status: Status,
+    pub phase: Option<Phase>,
+    pub last_accessed: Option<String>,
+    pub description: Option<String>,
+    pub tools: Vec<String>,
+    pub branch: Option<String>,
+    pub project_path: Option<String>,
+    pub termination_reason: Option<String>,
+    pub liveness: Option<LivenessView>,
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub sort_key: Option<DateTime<Utc>>,
+}
+
+impl SessionRow {
+    /// A row for a session whose state cannot be read.
+    pub fn broken(loc: &SessionLocation, err: &LoadError) -> SessionRow {
+        SessionRow {
+            session_id: loc.id.to_string(),
+            status: Status::Error,
+            phase: None,
+            last_accessed: None,
+            description: None,
+            tools: Vec::new(),
+            branch: None,
+            project_path: None,
+            termination_reason: None,
+            liveness: None,
+            error: Some(err.to_string()),
+            sort_key: None,
+        }
+    }
+
+    /// A row from the session's state and result (`Err` = result.toml is broken).
+    pub fn from_files(
+        loc: &SessionLocation,
+        state: &SessionState,
+        result: Result<Option<&SessionResult>, &LoadError>,
+        liveness: Option<&Liveness>,
+    ) -> SessionRow {
+        let (status, error) = match result {
+            Ok(result) => (Status::of(state.phase(), result), None),
+            Err(err) => (Status::Error, Some(err.to_string())),
+        };
+        SessionRow {
+            session_id: loc.id.to_string(),
+            status,
+            phase: Some(state.phase()),
+            last_accessed: Some(csa_session::format_time(state.last_accessed())),
+            description: state.description().map(str::to_owned),
+            tools: state.tool_names(),
+            branch: state.branch().map(str::to_owned),
+            project_path: Some(state.project_path().to_owned()),
+            termination_reason: state.termination_reason().map(str::to_owned),
+            liveness: liveness.map(LivenessView::from),
+            error,
+            sort_key: Some(state.last_accessed()),
+        }
+    }
+}
+
+/// Read a session's result for its row: `Ok(None)` when there is none.
+pub fn read_result(loc: &SessionLocation) -> Result<Option<SessionResult>, LoadError> {
+    match csa_session::load_result(&loc.dir) {
+        Ok(loaded) => Ok(Some(loaded.value)),
+        Err(err) if err.is_missing() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping() {
+        let now = Utc::now();
+        let ok = SessionResult::new("success", 0, "", "t", now, now);
+        let failed = SessionResult::new("success", 2, "", "t", now, now);
+        assert_eq!(Status::of(Phase::Active, Some(&failed)), Status::Active);
+        assert_eq!(Status::of(Phase::Available, None), Status::Available);
+        assert_eq!(Status::of(Phase::Retired, None), Status::Retired);
+        assert_eq!(Status::of(Phase::Retired, Some(&ok)), Status::Retired);
+        assert_eq!(Status::of(Phase::Retired, Some(&failed)), Status::Failed);
+    }
+}
