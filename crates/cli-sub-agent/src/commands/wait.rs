@@ -1,9 +1,128 @@
-//! `csa` command module (being written).
+//! `csa session wait <ID> [--timeout SECS]`: wait until the session ends and
+//! exit with its result's exit code (124 on timeout), reconciling it if its
+//! process dies without a result.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use csa_process::ProbeContext;
+use csa_session::{LoadError, Phase, SessionLocation, SessionResult};
 
 use crate::cli::WaitArgs;
+use crate::context::Context;
+use crate::output;
+use crate::reconcile::{CooldownMode, Reconciler};
 
-pub fn run(_args: &WaitArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not available yet")
+/// Exit code on timeout (as `timeout(1)`).
+pub const TIMEOUT_EXIT: u8 = 124;
+/// First and largest pause between checks.
+const FIRST_PAUSE: Duration = Duration::from_millis(20);
+const MAX_PAUSE: Duration = Duration::from_millis(500);
+
+pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.session.project)?;
+    let loc = ctx.resolve(&args.session.id)?;
+    let timeout = match args.timeout {
+        Some(secs) if !(secs.is_finite() && secs >= 0.0) => {
+            anyhow::bail!("--timeout must be a non-negative number of seconds, not {secs}")
+        }
+        Some(secs) => Some(Duration::from_secs_f64(secs)),
+        None => None,
+    };
+    let start = Instant::now();
+    let mut pause = FIRST_PAUSE;
+    loop {
+        if let Some(code) = check(&loc)? {
+            return Ok(code);
+        }
+        if let Some(limit) = timeout
+            && start.elapsed() >= limit
+        {
+            output::stderr(&format!(
+                "csa: timed out after {:.1}s waiting for session {}\n",
+                limit.as_secs_f64(),
+                loc.id
+            ));
+            return Ok(ExitCode::from(TIMEOUT_EXIT));
+        }
+        let mut nap = pause;
+        if let Some(limit) = timeout {
+            nap = nap.min(limit.saturating_sub(start.elapsed()));
+        }
+        std::thread::sleep(nap);
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+}
+
+/// `Some(exit code)` once the session has ended.
+fn check(loc: &SessionLocation) -> anyhow::Result<Option<ExitCode>> {
+    let state = csa_session::load_state(&loc.dir)?.value;
+    if state.phase() == Phase::Active {
+        let probe = ProbeContext::new();
+        let liveness =
+            csa_process::liveness(&loc.dir, loc.id.as_str(), &state.tool_names(), &probe);
+        if !liveness.is_dead() {
+            return Ok(None);
+        }
+        let report =
+            Reconciler::new(&probe, "session wait", false, CooldownMode::Immediate).reconcile(loc);
+        if let Some(error) = report.error {
+            anyhow::bail!(
+                "session {} is dead but could not be reconciled: {error}",
+                loc.id
+            );
+        }
+        return Ok(None); // look again: the state is now retired
+    }
+    if state.phase() == Phase::Available {
+        return Ok(None);
+    }
+    match csa_session::load_result(&loc.dir) {
+        Ok(loaded) => Ok(Some(report(loc, &loaded.value)?)),
+        Err(LoadError::Missing { .. }) => {
+            output::stdout(&format!("{} retired without a result\n", loc.id))?;
+            Ok(Some(ExitCode::FAILURE))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn report(loc: &SessionLocation, result: &SessionResult) -> anyhow::Result<ExitCode> {
+    let first_line = result.summary().lines().next().unwrap_or("");
+    output::stdout(&format!(
+        "{} {} exit {}: {first_line}\n",
+        loc.id,
+        result.status(),
+        result.exit_code()
+    ))?;
+    Ok(ExitCode::from(exit_code_of(result)))
+}
+
+/// The process exit code for a result: its exit code when it fits in 1..=255,
+/// 1 for any other failure, 0 for success.
+pub fn exit_code_of(result: &SessionResult) -> u8 {
+    match u8::try_from(result.exit_code()) {
+        Ok(0) if result.is_failure() => 1,
+        Ok(code) => code,
+        Err(_) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn exit_codes_map_into_a_byte() {
+        let now = Utc::now();
+        let code =
+            |status, exit| exit_code_of(&SessionResult::new(status, exit, "", "t", now, now));
+        assert_eq!(code("success", 0), 0);
+        assert_eq!(code("failure", 3), 3);
+        assert_eq!(code("failure", 0), 1);
+        assert_eq!(code("failure", 256), 1);
+        assert_eq!(code("failure", -1), 1);
+        assert_eq!(code("signal", 143), 143);
+    }
 }
