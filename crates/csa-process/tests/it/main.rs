@@ -1,5 +1,8 @@
 //! Liveness against real processes, real files and real `flock`s (Linux).
 
+// Test helpers outside #[test] functions panic on setup failures by design.
+#![allow(clippy::unwrap_used)]
+
 #[cfg(target_os = "linux")]
 mod support;
 

@@ -1,0 +1,162 @@
+//! Bad ids, ambiguous prefixes, missing sessions and bad directories: one
+//! clear line on stderr, exit 1.
+
+use crate::support::*;
+
+fn one_error_line(out: &std::process::Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "stdout: {}", stdout_of(out));
+    let err = stderr_of(out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("csa: error: "), "{err}");
+    err
+}
+
+#[test]
+fn ids_that_are_not_ulid_prefixes_are_rejected_before_any_path_is_built() {
+    let env = Env::new();
+    for bad in [
+        "../x",
+        "/etc",
+        "..",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV/../../x",
+        "ZZZ",
+    ] {
+        for cmd in [
+            &["session", "result"][..],
+            &["session", "is-alive"],
+            &["session", "reconcile"],
+            &["session", "wait"],
+            &["session", "kill"],
+        ] {
+            let out = env.csa().args(cmd).arg(bad).output().unwrap();
+            let err = one_error_line(&out);
+            assert!(
+                err.contains("invalid session id") && err.contains(bad),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ambiguous_prefix_lists_candidates_and_missing_session_is_distinct() {
+    let env = Env::new();
+    let a = env.session("retired");
+    let b = env.session("retired");
+    let common: String =
+        a.id.chars()
+            .zip(b.id.chars())
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| x)
+            .collect();
+    let prefix = if common.is_empty() {
+        "0".to_owned()
+    } else {
+        common.to_lowercase()
+    };
+    let out = env
+        .csa()
+        .args(["session", "result", &prefix])
+        .output()
+        .unwrap();
+    let err = one_error_line(&out);
+    assert!(
+        err.contains("ambiguous") && err.contains(&a.id) && err.contains(&b.id),
+        "{err}"
+    );
+
+    let out = env
+        .csa()
+        .args(["session", "result", "7ZZZZZZZZZ"])
+        .output()
+        .unwrap();
+    let err = one_error_line(&out);
+    assert!(err.contains("no session matches id '7ZZZZZZZZZ'"), "{err}");
+}
+
+#[test]
+fn result_of_an_active_session_says_why_there_is_none() {
+    let env = Env::new();
+    let s = env.session("active");
+    let out = env
+        .csa()
+        .args(["session", "result", &s.id])
+        .output()
+        .unwrap();
+    let err = one_error_line(&out);
+    assert!(
+        err.contains("has no result yet") && err.contains("unknown"),
+        "{err}"
+    );
+}
+
+#[test]
+fn result_prints_fields_and_json() {
+    let env = Env::new();
+    let s = env.session("retired");
+    s.write(
+        "result.toml",
+        &format!(
+            "{}extra_key = \"kept\"\n",
+            result_toml("success", 0, "fine")
+        ),
+    );
+    let out = env
+        .csa()
+        .args(["session", "result", &s.id[..12].to_lowercase()])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("status: success") && text.contains("summary: fine"),
+        "{text}"
+    );
+    let out = env
+        .csa()
+        .args(["session", "result", "--json", &s.id])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["exit_code"], 0);
+    assert_eq!(json["extra_key"], "kept");
+}
+
+#[test]
+fn unparseable_result_is_an_error_naming_the_file() {
+    let env = Env::new();
+    let s = env.session("retired");
+    s.write("result.toml", "status = ");
+    let out = env
+        .csa()
+        .args(["session", "result", &s.id])
+        .output()
+        .unwrap();
+    let err = one_error_line(&out);
+    assert!(err.contains("result.toml"), "{err}");
+}
+
+#[test]
+fn a_missing_project_dir_is_one_clear_error() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .args(["session", "list", "--cd", "/no/such/dir"])
+        .output()
+        .unwrap();
+    let err = one_error_line(&out);
+    assert!(err.contains("/no/such/dir"), "{err}");
+}
+
+#[test]
+fn help_and_completions_come_from_the_clap_definition() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .args(["session", "list", "--help"])
+        .output()
+        .unwrap();
+    assert!(stdout_of(&out).contains("--no-reconcile"));
+    let out = env.csa().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout_of(&out).contains("is-alive"));
+}

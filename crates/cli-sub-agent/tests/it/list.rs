@@ -1,0 +1,223 @@
+//! `csa session list`: columns, statuses, filters, JSON, corrupt sessions.
+
+use crate::support::*;
+
+#[test]
+fn list_reconciles_dead_sessions_and_shows_each_status() {
+    let env = Env::new();
+    let orphan = env.session("active").dead_pid();
+    let done = env.session("active").dead_pid();
+    done.write("result.toml", &result_toml("success", 0, "ok"));
+    let failed = env.session("retired");
+    failed.write("result.toml", &result_toml("success", 2, "exit 2"));
+    let available = env.session("available");
+    let out = env.csa().args(["session", "list"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    let header = text.lines().next().unwrap();
+    for column in [
+        "SESSION",
+        "LAST ACCESSED",
+        "STATUS",
+        "DESCRIPTION",
+        "TOOLS",
+        "BRANCH",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let status_of = |s: &Session| {
+        let line = text.lines().find(|l| l.starts_with(&s.id[..11])).unwrap();
+        line.split_whitespace().nth(3).unwrap().to_owned()
+    };
+    assert_eq!(status_of(&orphan), "Failed");
+    assert_eq!(status_of(&done), "Retired");
+    assert_eq!(status_of(&failed), "Failed");
+    assert_eq!(status_of(&available), "Available");
+    assert_eq!(
+        orphan.state()["termination_reason"].as_str(),
+        Some("orphaned_process")
+    );
+    assert!(text.contains("test session") && text.contains("codex") && text.contains("main"));
+}
+
+#[test]
+fn sessions_are_listed_newest_first() {
+    let env = Env::new();
+    let old = env.session("retired");
+    let new = env.session("retired");
+    let newer = new
+        .read("state.toml")
+        .replace("2026-01-01T00:00:05Z", "2026-03-01T00:00:05Z");
+    new.write("state.toml", &newer);
+    let text = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
+    let ids: Vec<&str> = text.lines().skip(1).map(|l| &l[..11]).collect();
+    assert_eq!(ids, vec![&new.id[..11], &old.id[..11]]);
+}
+
+#[test]
+fn json_output_has_the_documented_keys() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let out = env
+        .csa()
+        .args(["session", "list", "--json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows[0].as_object().unwrap();
+    let mut keys: Vec<&str> = row.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        vec![
+            "branch",
+            "description",
+            "error",
+            "last_accessed",
+            "liveness",
+            "phase",
+            "project_path",
+            "session_id",
+            "status",
+            "termination_reason",
+            "tools"
+        ]
+    );
+    assert_eq!(row["session_id"], s.id.as_str());
+    assert_eq!(row["status"], "Failed");
+    assert_eq!(row["phase"], "retired");
+    assert_eq!(row["termination_reason"], "orphaned_process");
+    assert_eq!(row["liveness"]["verdict"], "dead");
+    assert_eq!(row["tools"][0], "codex");
+}
+
+#[test]
+fn empty_list_says_so_on_stderr_and_json_prints_an_empty_array() {
+    let env = Env::new();
+    let out = env.csa().args(["session", "list"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr_of(&out).contains("no sessions found"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = env
+        .csa()
+        .args(["session", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out).trim(), "[]");
+}
+
+#[test]
+fn corrupt_state_is_listed_as_error_untouched_and_the_rest_still_print() {
+    let env = Env::new();
+    let good = env.session("retired");
+    let broken = env.session("active").dead_pid();
+    broken.write("state.toml", "meta_session_id = \"x\"\nphase = ");
+    let bad_result = env.session("retired");
+    bad_result.write("result.toml", "exit_code = ");
+    let before = (broken.snapshot(), bad_result.snapshot());
+    let out = env.csa().args(["session", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    let line = |s: &Session| {
+        text.lines()
+            .find(|l| l.starts_with(&s.id[..11]))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        line(&broken).contains("Error") && line(&broken).contains("state.toml"),
+        "{text}"
+    );
+    assert!(
+        line(&bad_result).contains("Error") && line(&bad_result).contains("result.toml"),
+        "{text}"
+    );
+    assert!(line(&good).contains("Retired"));
+    assert_eq!((broken.snapshot(), bad_result.snapshot()), before);
+}
+
+#[test]
+fn filters_by_status_tool_and_branch() {
+    let env = Env::new();
+    let a = env.session("retired");
+    let b = env.session("available");
+    let text = b
+        .read("state.toml")
+        .replace("branch = \"main\"", "branch = \"dev\"")
+        .replace("[tools.codex]", "[tools.gemini-cli]");
+    b.write("state.toml", &text);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let out = env
+            .csa()
+            .args(["session", "list", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["session_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&["--status", "retired"]), vec![a.id.clone()]);
+    assert_eq!(ids(&["--status", "available"]), vec![b.id.clone()]);
+    assert_eq!(
+        ids(&["--tool", "gemini-cli,claude-code"]),
+        vec![b.id.clone()]
+    );
+    assert_eq!(ids(&["--branch", "main"]), vec![a.id.clone()]);
+    assert!(ids(&["--status", "failed"]).is_empty());
+}
+
+#[test]
+fn no_reconcile_only_reads() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let before = s.snapshot();
+    let out = env
+        .csa()
+        .args(["session", "list", "--no-reconcile", "--json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "Active");
+    assert_eq!(rows[0]["liveness"]["verdict"], "dead");
+    assert_eq!(s.snapshot(), before);
+}
+
+#[test]
+fn all_projects_lists_other_projects_too() {
+    let env = Env::new();
+    let here = env.session("retired");
+    let other_project = env.tmp.path().join("other");
+    fs_err::create_dir_all(&other_project).unwrap();
+    let out = env
+        .csa()
+        .args(["run", "--tool", "demo", "--cd"])
+        .arg(&other_project)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json = |args: &[&str]| -> usize {
+        let out = env
+            .csa()
+            .args(["session", "list", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(json(&[]), 1);
+    assert_eq!(json(&["--all-projects"]), 2);
+    let _ = here;
+}

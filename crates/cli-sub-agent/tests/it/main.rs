@@ -1,0 +1,16 @@
+//! End-to-end tests: the real `csa` binary against temp state dirs, real
+//! files and real processes.
+
+// Test helpers outside #[test] functions panic on setup failures by design.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod cli_errors;
+mod list;
+mod live_sessions;
+mod reconcile;
+mod rollback;
+#[cfg(target_os = "linux")]
+mod run;
+mod torture;

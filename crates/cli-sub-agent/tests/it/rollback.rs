@@ -1,0 +1,157 @@
+//! Failures and races inside the protocol, driven by the debug-only fault
+//! points: rollback, late results, and the reconcile lock.
+
+use std::process::Stdio;
+
+use crate::support::*;
+
+fn reconcile_with_fault(env: &Env, s: &Session, fault: &str) -> std::process::Output {
+    env.csa()
+        .env("CSA_FAULT", fault)
+        .args(["session", "reconcile", &s.id])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn transition_or_state_write_failure_rolls_back_the_synthetic_result() {
+    for point in ["reconcile:transition", "reconcile:state-write"] {
+        let env = Env::new();
+        let s = env.session("active").dead_pid();
+        let state_before = s.read("state.toml");
+        let out = reconcile_with_fault(&env, &s, &format!("{point}:error"));
+        assert_eq!(out.status.code(), Some(1), "{point}");
+        let text = stdout_of(&out);
+        assert!(
+            text.contains(" error ") && text.contains(&format!("injected fault at {point}")),
+            "{text}"
+        );
+        assert!(text.contains("rolled back"), "{text}");
+        assert!(
+            !s.exists("result.toml"),
+            "{point}: synthetic result must be removed"
+        );
+        assert_eq!(
+            s.read("state.toml"),
+            state_before,
+            "{point}: state must be byte-identical"
+        );
+        assert!(!env.sessions_dir().join("cooldown-marker.toml").exists());
+        assert!(temp_files(&s.dir).is_empty(), "{:?}", temp_files(&s.dir));
+        // And the next run converges.
+        env.csa()
+            .args(["session", "reconcile", &s.id])
+            .assert()
+            .success();
+        assert_eq!(s.phase(), "retired");
+    }
+}
+
+#[test]
+fn a_result_appearing_before_the_publish_is_kept_and_retired() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let child = env
+        .csa_std()
+        .env("CSA_FAULT", "reconcile:publish:pause")
+        .args(["session", "reconcile", &s.id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    env.wait_for_file("reconcile:publish.paused");
+    let real = result_toml("success", 0, "the real one");
+    s.write("result.toml", &real);
+    env.resume("reconcile:publish");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        stdout_of(&out).contains("late-result-retired"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(s.read("result.toml"), real);
+    assert_eq!(s.phase(), "retired");
+    assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
+}
+
+#[test]
+fn a_real_result_written_after_the_publish_survives_a_later_failure() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let state_before = s.read("state.toml");
+    let child = env
+        .csa_std()
+        .env(
+            "CSA_FAULT",
+            "reconcile:transition:pause,reconcile:state-write:error",
+        )
+        .args(["session", "reconcile", &s.id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    env.wait_for_file("reconcile:transition.paused");
+    assert!(s.read("result.toml").contains("synthetic failure"));
+    let real = result_toml("success", 0, "late but real");
+    let tmp = s.path("late.tmp");
+    fs_err::write(&tmp, &real).unwrap();
+    fs_err::rename(&tmp, s.path("result.toml")).unwrap();
+    env.resume("reconcile:transition");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout_of(&out).contains("newer result.toml"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(s.read("result.toml"), real, "the real result must stay");
+    assert_eq!(s.read("state.toml"), state_before);
+    env.csa()
+        .args(["session", "reconcile", &s.id])
+        .assert()
+        .success();
+    assert_eq!(s.phase(), "retired");
+    assert_eq!(s.read("result.toml"), real);
+}
+
+#[test]
+fn a_held_reconcile_lock_skips_the_session() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let child = env
+        .csa_std()
+        .env("CSA_FAULT", "reconcile:locked:pause")
+        .args(["session", "reconcile", &s.id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    env.wait_for_file("reconcile:locked.paused");
+    let out = env
+        .csa()
+        .args(["session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&out).contains("skipped-locked"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert!(out.status.success());
+    env.resume("reconcile:locked");
+    let first = child.wait_with_output().unwrap();
+    assert!(stdout_of(&first).contains("synthesized-failure"));
+}
+
+#[test]
+fn an_error_after_the_state_write_keeps_the_session_consistent() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let out = reconcile_with_fault(&env, &s, "reconcile:cooldown:error");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(s.phase(), "retired");
+    assert!(
+        s.result()["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("synthetic failure")
+    );
+}

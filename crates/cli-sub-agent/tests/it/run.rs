@@ -1,0 +1,285 @@
+//! `csa run`, `session wait`, `session kill` with real daemons.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+fn run(env: &Env, cmd: &[&str]) -> Session {
+    let out = env
+        .csa()
+        .args(["run", "--tool", "demo", "--"])
+        .args(cmd)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "stdout must be the id alone: {text:?}"
+    );
+    let id = text.trim().to_owned();
+    csa_session::SessionId::parse(&id).expect("a ULID");
+    Session {
+        dir: env.sessions_dir().join(&id),
+        id,
+    }
+}
+
+fn daemon_pid(s: &Session) -> (i32, u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = fs_err::read_to_string(s.path("daemon.pid")) {
+            let mut parts = text.split_whitespace();
+            let pid = parts.next().unwrap().parse().unwrap();
+            let ticks = parts.next().expect("start time recorded").parse().unwrap();
+            return (pid, ticks);
+        }
+        assert!(Instant::now() < deadline, "no daemon.pid");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn group_alive(pgid: i32) -> bool {
+    unsafe { libc::killpg(pgid, 0) == 0 }
+}
+
+#[test]
+fn a_failing_command_ends_failed_with_its_exit_code_and_last_line() {
+    let env = Env::new();
+    let s = run(&env, &["sh", "-c", "echo hi; exit 3"]);
+    let out = env.csa().args(["session", "wait", &s.id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("failure exit 3: hi"),
+        "{}",
+        stdout_of(&out)
+    );
+    let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Failed")),
+        "{list}"
+    );
+    let result = s.result();
+    assert_eq!(result["exit_code"].as_integer(), Some(3));
+    assert_eq!(result["summary"].as_str(), Some("hi"));
+    assert_eq!(result["tool"].as_str(), Some("demo"));
+    assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
+    assert!(s.exists("daemon-completion.toml"));
+    let lock: serde_json::Value = serde_json::from_str(&s.read("locks/demo.lock")).unwrap();
+    for key in [
+        "pid",
+        "tool_name",
+        "acquired_at",
+        "reason",
+        "pid_start_time_ticks",
+        "boot_id",
+    ] {
+        assert!(!lock[key].is_null(), "lock JSON lacks {key}: {lock}");
+    }
+}
+
+#[test]
+fn a_killed_daemon_is_listed_active_until_dead_then_failed_as_orphaned() {
+    let env = Env::new();
+    let s = run(&env, &["sleep", "100"]);
+    let (pid, _) = daemon_pid(&s);
+    wait_until("lock taken", || {
+        s.exists("locks/demo.lock") && !s.read("locks/demo.lock").is_empty()
+    });
+    let before = s.snapshot();
+    let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Active")),
+        "{list}"
+    );
+    assert_eq!(
+        s.snapshot(),
+        before,
+        "listing a live session writes nothing"
+    );
+
+    unsafe { libc::killpg(pid, libc::SIGKILL) };
+    wait_until("group gone", || !group_alive(pid));
+    // The logs were just created: age them past the progress window.
+    for log in ["output.log", "stderr.log"] {
+        backdate(&s.path(log), 120);
+    }
+    let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Failed")),
+        "{list}"
+    );
+    assert_eq!(
+        s.state()["termination_reason"].as_str(),
+        Some("orphaned_process")
+    );
+    assert!(
+        s.result()["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("synthetic failure by session list")
+    );
+}
+
+#[test]
+fn session_kill_terminates_and_the_daemon_records_the_result() {
+    let env = Env::new();
+    let s = run(&env, &["sleep", "100"]);
+    let (pid, _) = daemon_pid(&s);
+    wait_until("lock taken", || {
+        s.exists("locks/demo.lock") && !s.read("locks/demo.lock").is_empty()
+    });
+    let out = env
+        .csa()
+        .args(["session", "kill", &s.id, "--grace", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("terminated"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert!(!group_alive(pid));
+    let result = s.result();
+    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert_eq!(result["status"].as_str(), Some("signal"));
+    assert_eq!(s.phase(), "retired");
+    assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
+}
+
+#[test]
+fn kill_refuses_a_pid_reused_by_an_unrelated_process() {
+    let env = Env::new();
+    let s = env.session("active");
+    let mut unrelated = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let real = csa_process::facts::start_time_ticks(unrelated.id()).unwrap();
+    s.write("daemon.pid", &format!("{} {}\n", unrelated.id(), real + 7));
+    let out = env.csa().args(["session", "kill", &s.id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("refusing to signal") && err.contains("reused"),
+        "{err}"
+    );
+    assert!(
+        unrelated.try_wait().unwrap().is_none(),
+        "the unrelated process must live"
+    );
+    unrelated.kill().unwrap();
+    unrelated.wait().unwrap();
+}
+
+#[test]
+fn kill_refuses_a_record_without_start_time() {
+    let env = Env::new();
+    let s = env.session("active");
+    s.write("daemon.pid", "1\n");
+    let out = env.csa().args(["session", "kill", &s.id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("cannot be verified"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn wait_times_out_with_124() {
+    let env = Env::new();
+    let s = run(&env, &["sleep", "100"]);
+    let (pid, _) = daemon_pid(&s);
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "0.5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124));
+    assert!(stderr_of(&out).contains("timed out"));
+    unsafe { libc::killpg(pid, libc::SIGKILL) };
+}
+
+#[test]
+fn a_command_that_cannot_start_fails_with_127() {
+    let env = Env::new();
+    let s = run(&env, &["/no/such/program"]);
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", stdout_of(&out));
+    assert!(s.read("stderr.log").contains("cannot start"));
+}
+
+#[test]
+fn twenty_concurrent_runs_each_end_with_exactly_one_real_result_while_list_loops() {
+    let env = Env::new();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let sessions = std::thread::scope(|scope| {
+        let lister = scope.spawn(|| {
+            let mut runs = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = env.csa().args(["session", "list"]).output().unwrap();
+                assert!(out.status.success(), "{}", stderr_of(&out));
+                runs += 1;
+            }
+            runs
+        });
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let env = &env;
+                scope.spawn(move || {
+                    run(
+                        env,
+                        &["sh", "-c", &format!("sleep 0.{}; echo done {i}", i % 7)],
+                    )
+                })
+            })
+            .collect();
+        let sessions: Vec<Session> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for s in &sessions {
+            let out = env
+                .csa()
+                .args(["session", "wait", &s.id, "--timeout", "30"])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(lister.join().unwrap() > 0);
+        sessions
+    });
+    for (i, s) in sessions.iter().enumerate() {
+        let result = s.result();
+        assert_eq!(
+            result["summary"].as_str(),
+            Some(format!("done {i}").as_str()),
+            "no synthetic result"
+        );
+        assert_eq!(s.phase(), "retired");
+        let results = fs_err::read_dir(&s.dir).unwrap().filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("result")
+        });
+        assert_eq!(results.count(), 1);
+    }
+}
