@@ -64,10 +64,13 @@ def state_files(sessions):
 
 
 def bench_n(csa, generator, n, runs, workdir):
-    root = workdir / f"n{n}"
     first, peak = [], 0
-    for _ in range(runs):
+    for run in range(runs):
+        # A fresh folder per run: deleting the previous fixture right before
+        # would make the filesystem's inode allocator, not csa, the bottleneck.
+        root = workdir / f"n{n}-run{run}"
         env, project, sessions, _ = generate(generator, n, root)
+        subprocess.run(["sync"], check=True)
         # Warm the page cache the same way for every measurement.
         subprocess.run(["cat", *state_files(sessions)], stdout=subprocess.DEVNULL, check=True)
         secs, rss, _ = run_timed([csa, "session", "list", "--cd", str(project)], env)

@@ -38,18 +38,18 @@ impl Context {
         self.roots.primary_sessions_dir(&self.project).path
     }
 
-    /// Every session of the project (or of every project).
-    pub fn sessions(&self, all_projects: bool) -> anyhow::Result<Vec<SessionLocation>> {
-        let dirs = if all_projects {
+    /// The sessions folders of the project, or of every project.
+    pub fn scope(&self, all_projects: bool) -> anyhow::Result<Vec<SessionsDir>> {
+        Ok(if all_projects {
             self.roots.all_sessions_dirs()?
         } else {
             self.sessions_dirs()
-        };
-        let mut found = Vec::new();
-        for dir in &dirs {
-            found.extend(csa_session::list_sessions(dir)?);
-        }
-        Ok(found)
+        })
+    }
+
+    /// Every session of the project (or of every project).
+    pub fn sessions(&self, all_projects: bool) -> anyhow::Result<Vec<SessionLocation>> {
+        sessions_in(&self.scope(all_projects)?)
     }
 
     /// One session by full id or unique, case-insensitive prefix.
@@ -60,6 +60,15 @@ impl Context {
             .map_err(flatten_context)?;
         Ok(found)
     }
+}
+
+/// Every session in these folders.
+pub fn sessions_in(dirs: &[SessionsDir]) -> anyhow::Result<Vec<SessionLocation>> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        found.extend(csa_session::list_sessions(dir)?);
+    }
+    Ok(found)
 }
 
 /// Put the id error first: "no session matches id 'X' in project P".

@@ -8,6 +8,7 @@ mod commands;
 mod context;
 mod daemon;
 mod fault;
+mod list_cache;
 mod output;
 mod pool;
 mod reconcile;

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use csa_process::Liveness;
 use csa_session::{LoadError, Phase, SessionLocation, SessionResult, SessionState};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::StatusFilter;
 
 /// The STATUS column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
     Active,
     Available,
@@ -55,23 +55,23 @@ impl Status {
 }
 
 /// The liveness as JSON shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LivenessView {
-    pub verdict: &'static str,
+    pub verdict: String,
     pub reasons: Vec<String>,
 }
 
 impl From<&Liveness> for LivenessView {
     fn from(l: &Liveness) -> Self {
         LivenessView {
-            verdict: l.verdict.as_str(),
+            verdict: l.verdict.as_str().to_owned(),
             reasons: l.reasons.clone(),
         }
     }
 }
 
 /// One row of `csa session list` (also its `--json` object; see docs/cli.md).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRow {
     pub session_id: String,
     pub status: Status,

@@ -130,13 +130,16 @@ pub fn sweep_temp_files(dir: &Path) -> Result<usize, WriteError> {
             .file_name()
             .to_str()
             .is_some_and(|n| n.starts_with(TEMP_PREFIX));
+        if !is_ours {
+            continue;
+        }
         let Ok(meta) = entry.metadata() else { continue };
         let stale = meta
             .modified()
             .ok()
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age >= STALE_TEMP_AGE);
-        if is_ours && meta.is_file() && stale {
+        if meta.is_file() && stale {
             let path = entry.path();
             std::fs::remove_file(&path).map_err(|source| WriteError::io(&path, source))?;
             removed += 1;
@@ -200,7 +203,12 @@ fn existing_mode(path: &Path) -> Option<u32> {
 }
 
 fn unique_suffix() -> String {
-    format!("{}-{}", std::process::id(), ulid::Ulid::new())
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    format!(
+        "{}-{}",
+        PID.get_or_init(std::process::id),
+        ulid::Ulid::new()
+    )
 }
 
 /// Write `bytes` to a new fsynced temp file beside `target`; return its path.
@@ -224,7 +232,7 @@ fn write_temp(
     let result = (|| {
         let mut file = options.open(&temp)?;
         #[cfg(unix)]
-        if let Some(mode) = mode {
+        if let Some(mode) = mode.filter(|m| *m != NEW_FILE_MODE) {
             use std::os::unix::fs::PermissionsExt;
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }

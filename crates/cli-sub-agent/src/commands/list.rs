@@ -8,7 +8,8 @@ use csa_process::ProbeContext;
 use csa_session::{Phase, SessionLocation};
 
 use crate::cli::ListArgs;
-use crate::context::Context;
+use crate::context::{Context, sessions_in};
+use crate::list_cache::{Folders, ListCache};
 use crate::reconcile::{CooldownMode, Reconciler};
 use crate::status::{SessionRow, read_result};
 use crate::{output, pool};
@@ -18,14 +19,21 @@ const DESCRIPTION_WIDTH: usize = 40;
 
 pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
-    let sessions = ctx.sessions(args.all_projects)?;
+    let scope = ctx.scope(args.all_projects)?;
+    let sessions = sessions_in(&scope)?;
+    let scope_paths: Vec<_> = scope.iter().map(|d| d.path.clone()).collect();
+    let cache = ListCache::load(&scope_paths);
+    let folders = Folders::open(&scope_paths);
     let probe = ProbeContext::new();
     let reconciler = Reconciler::new(&probe, "session list", false, CooldownMode::Batched);
     let reconciler = (!args.no_reconcile).then_some(&reconciler);
-    let mut rows = pool::map(&sessions, |loc| row(loc, reconciler, &probe));
+    let mut rows = pool::map(&sessions, |loc| {
+        cached_row(loc, &folders, &cache, reconciler, &probe)
+    });
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
     }
+    cache.save();
     rows.retain(|row| keep(row, args));
     rows.sort_by(|a, b| {
         b.sort_key
@@ -50,50 +58,57 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A session's row from the cache when its files are unchanged, else read.
+fn cached_row(
+    loc: &SessionLocation,
+    folders: &Folders,
+    cache: &ListCache,
+    reconciler: Option<&Reconciler<'_>>,
+    probe: &ProbeContext,
+) -> SessionRow {
+    let files = folders.fingerprints(&loc.dir);
+    if let Some(row) = cache.get(loc, &files) {
+        return row;
+    }
+    let row = row(loc, reconciler, probe);
+    cache.put(loc, files, &row);
+    row
+}
+
 /// One session's row, reconciling it first if it is active and dead.
 fn row(
     loc: &SessionLocation,
     reconciler: Option<&Reconciler<'_>>,
     probe: &ProbeContext,
 ) -> SessionRow {
-    let mut state = match csa_session::load_state(&loc.dir) {
-        Ok(loaded) => loaded.value,
+    let loaded = match csa_session::load_state(&loc.dir) {
+        Ok(loaded) => loaded,
         Err(err) => return SessionRow::broken(loc, &err),
     };
-    let mut liveness = None;
-    if state.phase() == Phase::Active {
-        match reconciler {
-            Some(reconciler) => {
-                let report = reconciler.reconcile(loc);
-                if let Some(error) = &report.error {
-                    output::stderr(&format!("csa: warning: session {}: {error}\n", loc.id));
-                }
-                liveness = report.liveness;
-                if report.outcome.changed() {
-                    match csa_session::load_state(&loc.dir) {
-                        Ok(loaded) => state = loaded.value,
-                        Err(err) => return SessionRow::broken(loc, &err),
-                    }
-                }
-            }
-            None => {
-                let tools = state.tool_names();
-                liveness = Some(csa_process::liveness(
-                    &loc.dir,
-                    loc.id.as_str(),
-                    &tools,
-                    probe,
-                ));
-            }
-        }
+    let from_disk = |state: &csa_session::SessionState,
+                     liveness: Option<&csa_process::Liveness>| {
+        let result = read_result(loc);
+        SessionRow::from_files(loc, state, result.as_ref().map(Option::as_ref), liveness)
+    };
+    if loaded.value.phase() != Phase::Active {
+        return from_disk(&loaded.value, None);
     }
-    let result = read_result(loc);
-    SessionRow::from_files(
-        loc,
-        &state,
-        result.as_ref().map(Option::as_ref),
-        liveness.as_ref(),
-    )
+    let Some(reconciler) = reconciler else {
+        let tools = loaded.value.tool_names();
+        let liveness = csa_process::liveness(&loc.dir, loc.id.as_str(), &tools, probe);
+        return from_disk(&loaded.value, Some(&liveness));
+    };
+    let report = reconciler.reconcile_loaded(loc, Some(loaded));
+    if let Some(error) = &report.error {
+        output::stderr(&format!("csa: warning: session {}: {error}\n", loc.id));
+    }
+    if let Some((state, result)) = &report.files {
+        return SessionRow::from_files(loc, state, Ok(result.as_ref()), report.liveness.as_ref());
+    }
+    match csa_session::load_state(&loc.dir) {
+        Ok(loaded) => from_disk(&loaded.value, report.liveness.as_ref()),
+        Err(err) => SessionRow::broken(loc, &err),
+    }
 }
 
 fn keep(row: &SessionRow, args: &ListArgs) -> bool {
@@ -127,9 +142,12 @@ fn table(rows: &[SessionRow]) -> String {
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {
+            // `YYYY-MM-DDTHH:MM...Z` (always UTC) shown as `YYYY-MM-DD HH:MM`.
             let accessed = row
-                .sort_key
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .last_accessed
+                .as_deref()
+                .and_then(|t| t.get(..16))
+                .map(|t| t.replacen('T', " ", 1))
                 .unwrap_or_else(|| "-".into());
             let description = match &row.error {
                 Some(error) => format!("error: {}", error.replace('\n', " ")),

@@ -1,7 +1,7 @@
 //! What a reconcile reports: the outcome, its evidence, and any error.
 
 use csa_process::Liveness;
-use csa_session::SessionId;
+use csa_session::{SessionId, SessionResult, SessionState};
 use serde::Serialize;
 
 /// The outcome names of `csa session reconcile` (contract §7).
@@ -29,17 +29,6 @@ impl Outcome {
             Outcome::Error => "error",
         }
     }
-
-    /// True when the session was changed (retired).
-    pub fn changed(self) -> bool {
-        matches!(
-            self,
-            Outcome::Retired
-                | Outcome::SynthesizedFailure
-                | Outcome::LateResultRetired
-                | Outcome::FinalizedFromCompletion
-        )
-    }
 }
 
 /// One session's reconcile report.
@@ -53,6 +42,10 @@ pub struct Report {
     /// The liveness verdict, when the session was active and probed.
     #[serde(skip)]
     pub liveness: Option<Liveness>,
+    /// The state and result on disk after the reconcile, when the reconciler
+    /// knows them exactly (saves callers a re-read).
+    #[serde(skip)]
+    pub files: Option<(SessionState, Option<SessionResult>)>,
 }
 
 impl Report {
@@ -63,6 +56,7 @@ impl Report {
             evidence,
             error: None,
             liveness: None,
+            files: None,
         }
     }
 
@@ -74,6 +68,7 @@ impl Report {
             evidence: String::new(),
             error: Some(message),
             liveness: None,
+            files: None,
         }
     }
 }

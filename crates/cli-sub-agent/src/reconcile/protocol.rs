@@ -65,16 +65,25 @@ struct Snapshot {
     state: Loaded<SessionState>,
     liveness: Option<Liveness>,
     result: ResultFile,
+    result_value: Option<SessionResult>,
     completion: Option<DaemonCompletion>,
     completion_file: CompletionFile,
 }
 
 impl Snapshot {
-    fn read(loc: &SessionLocation, probe: &ProbeContext) -> Result<Snapshot, LoadError> {
-        let state = csa_session::load_state(&loc.dir)?;
+    fn read(
+        loc: &SessionLocation,
+        probe: &ProbeContext,
+        preloaded: Option<Loaded<SessionState>>,
+    ) -> Result<Snapshot, LoadError> {
+        let state = match preloaded {
+            Some(state) => state,
+            None => csa_session::load_state(&loc.dir)?,
+        };
         let mut snapshot = Snapshot {
             liveness: None,
             result: ResultFile::Missing,
+            result_value: None,
             completion: None,
             completion_file: CompletionFile::Missing,
             state,
@@ -90,7 +99,10 @@ impl Snapshot {
             probe,
         ));
         snapshot.result = match csa_session::load_result(&loc.dir) {
-            Ok(_) => ResultFile::Valid,
+            Ok(loaded) => {
+                snapshot.result_value = Some(loaded.value);
+                ResultFile::Valid
+            }
             Err(err) if err.is_missing() => ResultFile::Missing,
             Err(_) => ResultFile::Broken,
         };
@@ -118,6 +130,12 @@ impl Snapshot {
             self.result,
             self.completion_file,
         )
+    }
+
+    /// The files as read, when they are known exactly.
+    fn files(&self) -> Option<(SessionState, Option<SessionResult>)> {
+        let known = self.state.value.phase() == Phase::Active && self.result != ResultFile::Broken;
+        known.then(|| (self.state.value.clone(), self.result_value.clone()))
     }
 
     fn evidence(&self) -> String {
@@ -157,7 +175,17 @@ impl<'a> Reconciler<'a> {
 
     /// Reconcile one session; every failure becomes an `error` report.
     pub fn reconcile(&self, loc: &SessionLocation) -> Report {
-        match self.try_reconcile(loc) {
+        self.reconcile_loaded(loc, None)
+    }
+
+    /// Like [`Reconciler::reconcile`], with the pre-check reusing a state the
+    /// caller has already read (the check under the lock always reads again).
+    pub fn reconcile_loaded(
+        &self,
+        loc: &SessionLocation,
+        state: Option<Loaded<SessionState>>,
+    ) -> Report {
+        match self.try_reconcile(loc, state) {
             Ok(report) => report,
             Err(err) => Report::error(loc.id.clone(), &err),
         }
@@ -172,9 +200,13 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
-    fn try_reconcile(&self, loc: &SessionLocation) -> anyhow::Result<Report> {
+    fn try_reconcile(
+        &self,
+        loc: &SessionLocation,
+        preloaded: Option<Loaded<SessionState>>,
+    ) -> anyhow::Result<Report> {
         // Step 1: unlocked pre-check. Creates no file.
-        let first = Snapshot::read(loc, self.probe)?;
+        let first = Snapshot::read(loc, self.probe, preloaded)?;
         let action = first.decide();
         let report = |outcome, evidence: String, snap: &Snapshot| {
             let mut r = Report::new(loc.id.clone(), outcome, evidence);
@@ -183,7 +215,9 @@ impl<'a> Reconciler<'a> {
         };
         if let Action::NoChange(hold) = action {
             let evidence = join(&hold.describe(), &first.evidence());
-            return Ok(report(Outcome::NoChange, evidence, &first));
+            let mut r = report(Outcome::NoChange, evidence, &first);
+            r.files = first.files();
+            return Ok(r);
         }
         if self.dry_run {
             let evidence = join(&format!("would {}", describe(action)), &first.evidence());
@@ -206,13 +240,15 @@ impl<'a> Reconciler<'a> {
             boot_id: self.probe.boot_id.clone(),
             held: HeldLocks::new(),
         };
-        let snap = Snapshot::read(loc, &fresh_probe)?;
+        let snap = Snapshot::read(loc, &fresh_probe, None)?;
         let action = snap.decide();
         let evidence = snap.evidence();
-        let outcome = match action {
+        let ended = match action {
             Action::NoChange(hold) => {
                 let evidence = join(&format!("{} (under lock)", hold.describe()), &evidence);
-                return Ok(report(Outcome::NoChange, evidence, &snap));
+                let mut r = report(Outcome::NoChange, evidence, &snap);
+                r.files = snap.files();
+                return Ok(r);
             }
             Action::Retire => self.retire_with_result(loc, &snap)?,
             Action::FinalizeFromCompletion => {
@@ -246,20 +282,25 @@ impl<'a> Reconciler<'a> {
                 self.publish_and_retire(loc, &snap, &result, Ending::Orphaned, outcome)?
             }
         };
-        Ok(report(outcome, join(describe(action), &evidence), &snap))
+        let mut r = report(ended.outcome, join(describe(action), &evidence), &snap);
+        r.files = Some((ended.state, ended.result));
+        Ok(r)
     }
 
     /// Dead with a valid result: steps 4-6 only.
-    fn retire_with_result(
-        &self,
-        loc: &SessionLocation,
-        snap: &Snapshot,
-    ) -> anyhow::Result<Outcome> {
-        self.transition_and_persist(loc, &snap.state, Ending::Completed)?;
-        let completed_at = completed_at_of(&loc.dir);
+    fn retire_with_result(&self, loc: &SessionLocation, snap: &Snapshot) -> anyhow::Result<Ended> {
+        let state = self.transition_and_persist(loc, &snap.state, Ending::Completed)?;
+        let completed_at = snap
+            .result_value
+            .as_ref()
+            .map_or_else(Utc::now, SessionResult::completed_at);
         self.record_cooldown(loc, completed_at)?;
         fault::hit("reconcile:done")?;
-        Ok(Outcome::Retired)
+        Ok(Ended {
+            outcome: Outcome::Retired,
+            state,
+            result: snap.result_value.clone(),
+        })
     }
 
     /// Steps 3-6 for a result we write, with rollback if 4 or 5 fail.
@@ -270,25 +311,29 @@ impl<'a> Reconciler<'a> {
         result: &SessionResult,
         ending: Ending,
         outcome: Outcome,
-    ) -> anyhow::Result<Outcome> {
+    ) -> anyhow::Result<Ended> {
         let result_path = loc.dir.join(RESULT_FILE);
         let bytes = result.to_toml_string().into_bytes();
 
         // Step 3: publish without clobbering a result that appeared meanwhile.
         fault::hit("reconcile:publish")?;
         let published = durable::publish_no_clobber(&result_path, &bytes)?;
-        let (outcome, ending, completed_at) = match published {
-            Published::Created => (outcome, ending, result.completed_at()),
+        let (outcome, ending, on_disk) = match published {
+            Published::Created => (outcome, ending, Some(result.clone())),
             Published::AlreadyExists => (
                 Outcome::LateResultRetired,
                 Ending::Completed,
-                completed_at_of(&loc.dir),
+                csa_session::load_result(&loc.dir).ok().map(|r| r.value),
             ),
         };
+        let completed_at = on_disk
+            .as_ref()
+            .map_or_else(Utc::now, SessionResult::completed_at);
 
         // Steps 4 and 5: on failure, take back only our own, unchanged result.
-        if let Err(err) = self.transition_and_persist(loc, &snap.state, ending) {
-            if published == Published::Created {
+        let state = match self.transition_and_persist(loc, &snap.state, ending) {
+            Ok(state) => state,
+            Err(err) if published == Published::Created => {
                 let removal = durable::remove_if_unchanged(&result_path, &bytes);
                 return Err(match removal {
                     Ok(Removal::Removed) => err.context("the published result was rolled back"),
@@ -300,13 +345,17 @@ impl<'a> Reconciler<'a> {
                     }
                 });
             }
-            return Err(err);
-        }
+            Err(err) => return Err(err),
+        };
 
         // Step 6: the cooldown marker.
         self.record_cooldown(loc, completed_at)?;
         fault::hit("reconcile:done")?;
-        Ok(outcome)
+        Ok(Ended {
+            outcome,
+            state,
+            result: on_disk,
+        })
     }
 
     /// Steps 4 and 5: the `Retired` event, the termination reason, and a durable
@@ -316,7 +365,7 @@ impl<'a> Reconciler<'a> {
         loc: &SessionLocation,
         loaded: &Loaded<SessionState>,
         ending: Ending,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<SessionState> {
         fault::hit("reconcile:transition")?;
         let mut state = loaded.value.clone();
         state
@@ -333,7 +382,7 @@ impl<'a> Reconciler<'a> {
         }
         fault::hit("reconcile:state-write")?;
         durable::write_atomic(&loc.dir.join(STATE_FILE), state.to_toml_string().as_bytes())?;
-        Ok(())
+        Ok(state)
     }
 
     fn record_cooldown(
@@ -367,11 +416,11 @@ impl<'a> Reconciler<'a> {
     }
 }
 
-/// The `completed_at` of the result now on disk (now, if it cannot be read).
-fn completed_at_of(session_dir: &Path) -> DateTime<Utc> {
-    csa_session::load_result(session_dir)
-        .map(|r| r.value.completed_at())
-        .unwrap_or_else(|_| Utc::now())
+/// How a session that was changed ended.
+struct Ended {
+    outcome: Outcome,
+    state: SessionState,
+    result: Option<SessionResult>,
 }
 
 fn planned_outcome(action: Action) -> Outcome {
