@@ -29,10 +29,11 @@ fn list_reconciles_dead_sessions_and_shows_each_status() {
         let line = text.lines().find(|l| l.starts_with(&s.id[..11])).unwrap();
         line.split_whitespace().nth(3).unwrap().to_owned()
     };
-    assert_eq!(status_of(&orphan), "Failed");
-    assert_eq!(status_of(&done), "Retired");
-    assert_eq!(status_of(&failed), "Failed");
-    assert_eq!(status_of(&available), "Available");
+    let context = format!("stdout:\n{text}\nstderr:\n{}", stderr_of(&out));
+    assert_eq!(status_of(&orphan), "Failed", "{context}");
+    assert_eq!(status_of(&done), "Retired", "{context}");
+    assert_eq!(status_of(&failed), "Failed", "{context}");
+    assert_eq!(status_of(&available), "Available", "{context}");
     assert_eq!(
         orphan.state()["termination_reason"].as_str(),
         Some("orphaned_process")
@@ -137,7 +138,8 @@ fn corrupt_state_is_listed_as_error_untouched_and_the_rest_still_print() {
         "{text}"
     );
     assert!(line(&good).contains("Retired"));
-    assert_eq!((broken.snapshot(), bad_result.snapshot()), before);
+    let after = (broken.snapshot(), bad_result.snapshot());
+    assert_eq!(after, before, "stdout:\n{text}\nstderr:\n{}", stderr_of(&out));
 }
 
 #[test]
