@@ -139,7 +139,12 @@ fn corrupt_state_is_listed_as_error_untouched_and_the_rest_still_print() {
     );
     assert!(line(&good).contains("Retired"));
     let after = (broken.snapshot(), bad_result.snapshot());
-    assert_eq!(after, before, "stdout:\n{text}\nstderr:\n{}", stderr_of(&out));
+    assert_eq!(
+        after,
+        before,
+        "stdout:\n{text}\nstderr:\n{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

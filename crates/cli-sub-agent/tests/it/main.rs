@@ -7,6 +7,7 @@
 mod support;
 
 mod cli_errors;
+mod crash;
 mod list;
 mod live_sessions;
 mod reconcile;

@@ -1,0 +1,216 @@
+//! Crash-point matrix: the reconcile protocol and the daemon's own ending are
+//! killed (a real `abort()` of the child `csa`) at every named fault point; one
+//! more reconcile must converge to a retired session with exactly one
+//! parseable result, never losing or replacing a real result.
+
+use std::process::Output;
+
+use crate::support::*;
+
+const RECONCILE_POINTS: [&str; 6] = [
+    "reconcile:locked",
+    "reconcile:publish",
+    "reconcile:transition",
+    "reconcile:state-write",
+    "reconcile:cooldown",
+    "reconcile:done",
+];
+
+/// What the dead session had before the crash.
+#[derive(Debug, Clone, Copy)]
+enum Scenario {
+    NoResult,
+    RealResult,
+    Completion,
+}
+
+fn aborted(out: &Output) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        out.status.signal() == Some(libc::SIGABRT)
+    }
+    #[cfg(not(unix))]
+    {
+        !out.status.success()
+    }
+}
+
+/// The session is retired with exactly one parseable result and no temp files.
+fn assert_converged(s: &Session, context: &str) {
+    assert_eq!(s.phase(), "retired", "{context}");
+    let results: Vec<_> = fs_err::read_dir(&s.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("result"))
+        .collect();
+    assert_eq!(results, vec!["result.toml".to_owned()], "{context}");
+    let result = s.result();
+    assert!(result["exit_code"].is_integer(), "{context}");
+    assert!(
+        temp_files(&s.dir).is_empty(),
+        "{context}: {:?}",
+        temp_files(&s.dir)
+    );
+}
+
+#[test]
+fn reconcile_killed_at_every_fault_point_converges_on_the_next_run() {
+    for scenario in [
+        Scenario::NoResult,
+        Scenario::RealResult,
+        Scenario::Completion,
+    ] {
+        for point in RECONCILE_POINTS {
+            if matches!(scenario, Scenario::RealResult) && point == "reconcile:publish" {
+                continue; // retiring with an existing result publishes nothing
+            }
+            let context = format!("{scenario:?} crash at {point}");
+            let env = Env::new();
+            let s = env.session("active").dead_pid();
+            let real = result_toml("success", 0, "the real result");
+            match scenario {
+                Scenario::NoResult => {}
+                Scenario::RealResult => s.write("result.toml", &real),
+                Scenario::Completion => {
+                    s.write(
+                        "daemon-completion.toml",
+                        "exit_code = 4\nstatus = \"failure\"\n",
+                    );
+                }
+            }
+            let out = env
+                .csa()
+                .env("CSA_FAULT", format!("{point}:abort"))
+                .args(["session", "reconcile", &s.id])
+                .output()
+                .unwrap();
+            assert!(
+                aborted(&out),
+                "{context}: {:?} {}",
+                out.status,
+                stderr_of(&out)
+            );
+            let state = s.read("state.toml");
+            assert!(
+                state.parse::<toml::Table>().is_ok(),
+                "{context}: state must parse"
+            );
+
+            let next = env
+                .csa()
+                .args(["session", "reconcile", &s.id])
+                .output()
+                .unwrap();
+            assert!(next.status.success(), "{context}: {}", stdout_of(&next));
+            assert_converged(&s, &context);
+            match scenario {
+                Scenario::RealResult => assert_eq!(s.read("result.toml"), real, "{context}"),
+                Scenario::Completion => {
+                    assert_eq!(s.result()["exit_code"].as_integer(), Some(4), "{context}");
+                }
+                Scenario::NoResult => assert!(
+                    s.result()["summary"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("synthetic failure"),
+                    "{context}"
+                ),
+            }
+            let again = env
+                .csa()
+                .args(["session", "reconcile", &s.id])
+                .output()
+                .unwrap();
+            assert!(stdout_of(&again).contains("no-change"), "{context}");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn daemon_killed_at_every_fault_point_converges_after_one_reconcile() {
+    use std::time::{Duration, Instant};
+    let cases = [
+        ("daemon:completion", None),
+        ("daemon:result", Some("finalized-from-completion")),
+        ("daemon:state", Some("retired")),
+        ("daemon:cooldown", None),
+    ];
+    for (point, expected_outcome) in cases {
+        let env = Env::new();
+        let out = env
+            .csa()
+            .env("CSA_FAULT", format!("{point}:abort"))
+            .args([
+                "run",
+                "--tool",
+                "demo",
+                "--",
+                "sh",
+                "-c",
+                "echo real line; exit 5",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{point}: {}", stderr_of(&out));
+        let id = stdout_of(&out).trim().to_owned();
+        let s = Session {
+            dir: env.sessions_dir().join(&id),
+            id,
+        };
+        // Wait for the daemon to die (gone, or a zombie nobody reaped).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let pid = fs_err::read_to_string(s.path("daemon.pid"))
+                .ok()
+                .and_then(|t| {
+                    t.split_whitespace()
+                        .next()
+                        .and_then(|p| p.parse::<u32>().ok())
+                });
+            let state = pid.map(|pid| {
+                fs_err::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|stat| csa_process::facts::parse_proc_stat(&stat).ok())
+                    .map(|f| f.state)
+            });
+            if matches!(state, Some(None | Some('Z' | 'X'))) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{point}: daemon never died");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for log in ["output.log", "stderr.log"] {
+            backdate(&s.path(log), 120);
+        }
+        let next = env
+            .csa()
+            .args(["session", "reconcile", &s.id])
+            .output()
+            .unwrap();
+        let text = stdout_of(&next);
+        assert!(next.status.success(), "{point}: {text}");
+        if let Some(outcome) = expected_outcome {
+            assert!(text.contains(outcome), "{point}: {text}");
+        }
+        assert_converged(&s, point);
+        let result = s.result();
+        match point {
+            "daemon:completion" => assert!(
+                result["summary"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("synthetic failure")
+            ),
+            _ => {
+                assert_eq!(result["exit_code"].as_integer(), Some(5), "{point}");
+                assert_eq!(
+                    result["summary"].as_str(),
+                    Some("real line"),
+                    "{point}: the real result is kept"
+                );
+            }
+        }
+    }
+}
