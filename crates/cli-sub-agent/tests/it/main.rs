@@ -10,6 +10,8 @@ mod cli_errors;
 mod crash;
 mod list;
 mod live_sessions;
+#[cfg(target_os = "linux")]
+mod model;
 mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]
