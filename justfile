@@ -7,7 +7,7 @@ default:
     @just --list
 
 # Everything CI checks: formatting, lints, tests, file size.
-pre-commit: fmt-check clippy test line-limit cross-check
+pre-commit: fmt-check clippy test line-limit cross-check fuzz-check
 
 # Check formatting.
 fmt-check:
@@ -43,3 +43,10 @@ install:
 bench *ARGS:
     cargo build --release --locked -p cli-sub-agent
     python3 scripts/bench.py {{ARGS}}
+
+# The CI share of fuzzing: every target for 5 s.
+fuzz-check: (fuzz-smoke "5")
+
+# Run every fuzz target briefly (SECS each; needs nightly + cargo-fuzz, installed if missing).
+fuzz-smoke SECS="10":
+    bash scripts/fuzz_smoke.sh {{SECS}}
