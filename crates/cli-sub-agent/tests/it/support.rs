@@ -69,6 +69,9 @@ impl Env {
 
     /// A new session dir with a state.toml (phase given) from the bench template.
     pub fn session(&self, phase: &str) -> Session {
+        // ULIDs made in the same millisecond share their 11-character display
+        // prefix (the SESSION column); tests that read the table need distinct ones.
+        std::thread::sleep(Duration::from_millis(2));
         let id = SessionId::generate();
         let dir = self.sessions_dir().join(id.as_str());
         fs_err::create_dir_all(&dir).unwrap();
