@@ -10,20 +10,13 @@ use csa_session::Phase;
 use crate::cli::IdArgs;
 use crate::context::Context;
 use crate::output;
-use crate::reconcile::{CooldownMode, Reconciler};
+use crate::reconcile;
 
 pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let loc = ctx.resolve(&args.id)?;
     let probe = ProbeContext::new();
-    let report =
-        Reconciler::new(&probe, "session is-alive", false, CooldownMode::Immediate).reconcile(&loc);
-    if let Some(error) = &report.error {
-        output::stderr(&format!(
-            "csa: warning: reconciling session {}: {error}\n",
-            loc.id
-        ));
-    }
+    let report = reconcile::reconcile_one(&loc, &probe, "session is-alive");
     let state = csa_session::load_state(&loc.dir)?.value;
     if state.phase() == Phase::Retired {
         let reason = state

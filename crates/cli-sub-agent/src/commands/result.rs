@@ -10,20 +10,13 @@ use csa_session::Phase;
 use crate::cli::ResultArgs;
 use crate::context::Context;
 use crate::output;
-use crate::reconcile::{CooldownMode, Reconciler};
+use crate::reconcile;
 
 pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project)?;
     let loc = ctx.resolve(&args.session.id)?;
     let probe = ProbeContext::new();
-    let report =
-        Reconciler::new(&probe, "session result", false, CooldownMode::Immediate).reconcile(&loc);
-    if let Some(error) = &report.error {
-        output::stderr(&format!(
-            "csa: warning: reconciling session {}: {error}\n",
-            loc.id
-        ));
-    }
+    let report = reconcile::reconcile_one(&loc, &probe, "session result");
     let loaded = match csa_session::load_result(&loc.dir) {
         Ok(loaded) => loaded,
         Err(err) if err.is_missing() => {

@@ -39,12 +39,7 @@ fn aborted(out: &Output) -> bool {
 /// The session is retired with exactly one parseable result and no temp files.
 fn assert_converged(s: &Session, context: &str) {
     assert_eq!(s.phase(), "retired", "{context}");
-    let results: Vec<_> = fs_err::read_dir(&s.dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("result"))
-        .collect();
-    assert_eq!(results, vec!["result.toml".to_owned()], "{context}");
+    assert_eq!(s.result_files(), 1, "{context}");
     let result = s.result();
     assert!(result["exit_code"].is_integer(), "{context}");
     assert!(

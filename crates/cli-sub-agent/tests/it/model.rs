@@ -153,17 +153,7 @@ impl Model {
         if let Some(real) = &self.real {
             assert_eq!(&self.session.read("result.toml"), real);
         }
-        let results = fs_err::read_dir(&self.session.dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .contains("result")
-            })
-            .count();
-        assert_eq!(results, 1);
+        assert_eq!(self.session.result_files(), 1);
         assert!(temp_files(&self.session.dir).is_empty());
     }
 }

@@ -273,13 +273,6 @@ fn twenty_concurrent_runs_each_end_with_exactly_one_real_result_while_list_loops
             "no synthetic result"
         );
         assert_eq!(s.phase(), "retired");
-        let results = fs_err::read_dir(&s.dir).unwrap().filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("result")
-        });
-        assert_eq!(results.count(), 1);
+        assert_eq!(s.result_files(), 1);
     }
 }

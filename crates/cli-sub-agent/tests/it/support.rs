@@ -38,14 +38,7 @@ impl Env {
     }
 
     pub fn csa(&self) -> Command {
-        let mut cmd = Command::cargo_bin("csa").expect("csa binary");
-        cmd.env("XDG_STATE_HOME", &self.state_home)
-            .env("HOME", self.tmp.path())
-            .env_remove("RUST_LOG")
-            .env_remove("CSA_FAULT")
-            .env("CSA_FAULT_DIR", self.tmp.path())
-            .current_dir(&self.project);
-        cmd
+        Command::from_std(self.csa_std())
     }
 
     /// `csa` as a std Command (for background runs).
@@ -193,6 +186,20 @@ impl Session {
     /// Every file below the session dir with its bytes.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         snapshot_dir(&self.dir)
+    }
+
+    /// How many files in the session dir have `result` in their name.
+    pub fn result_files(&self) -> usize {
+        fs_err::read_dir(&self.dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("result")
+            })
+            .count()
     }
 }
 

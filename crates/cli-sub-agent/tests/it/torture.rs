@@ -125,17 +125,7 @@ fn lists_and_reconcilers_racing_late_results_keep_every_real_result() {
             if let Some(bytes) = &real[i] {
                 assert_eq!(&result, bytes, "round {round}: a real result was replaced");
             }
-            let results = fs_err::read_dir(&s.dir)
-                .unwrap()
-                .filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .contains("result")
-                })
-                .count();
-            assert_eq!(results, 1);
+            assert_eq!(s.result_files(), 1);
             assert!(temp_files(&s.dir).is_empty());
         }
     }
