@@ -25,6 +25,11 @@ impl Context {
             None => std::env::current_dir().context("cannot read the current directory")?,
         };
         let project = ProjectKey::from_project_dir(&dir)?;
+        anyhow::ensure!(
+            project.project_dir().is_dir(),
+            "project directory {} is not a directory; pass a folder with --cd",
+            dir.display()
+        );
         Ok(Context { roots, project })
     }
 

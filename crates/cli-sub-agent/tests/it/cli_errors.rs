@@ -148,6 +148,24 @@ fn a_missing_project_dir_is_one_clear_error() {
 }
 
 #[test]
+fn a_project_path_that_is_a_file_is_one_clear_error() {
+    let env = Env::new();
+    let file = env.tmp.path().join("not-a-dir");
+    fs_err::write(&file, "").unwrap();
+    let out = env
+        .csa()
+        .args(["session", "list", "--cd"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = one_error_line(&out);
+    assert!(
+        err.contains("not a directory") && err.contains("not-a-dir"),
+        "{err}"
+    );
+}
+
+#[test]
 fn help_and_completions_come_from_the_clap_definition() {
     let env = Env::new();
     let out = env
