@@ -32,8 +32,8 @@ line-limit:
 # Check that the code compiles for macOS and Windows.
 cross-check:
     rustup target add x86_64-apple-darwin x86_64-pc-windows-msvc >/dev/null 2>&1 || true
-    cargo check --workspace --locked --target x86_64-apple-darwin
-    cargo check --workspace --locked --target x86_64-pc-windows-msvc
+    cargo check --workspace --all-targets --locked --target x86_64-apple-darwin
+    cargo check --workspace --all-targets --locked --target x86_64-pc-windows-msvc
 
 # Install csa from this checkout.
 install:
