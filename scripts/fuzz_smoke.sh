@@ -22,6 +22,7 @@ for target in $targets; do
     log=$(mktemp)
     if ! cargo +nightly fuzz run --fuzz-dir fuzz "$target" "$corpus" -- \
         -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
+        grep -E "panicked|assert" "$log" >&2 || true
         tail -n 40 "$log" >&2
         echo "fuzz: $target crashed; the input is under fuzz/artifacts/$target" >&2
         rm -rf "$corpus" "$log"

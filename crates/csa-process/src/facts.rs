@@ -79,8 +79,8 @@ pub fn parse_proc_stat(text: &str) -> Result<StatFields, String> {
     };
     let mut state_chars = field(3)?.chars();
     let state = match (state_chars.next(), state_chars.next()) {
-        (Some(c), None) => c,
-        _ => return Err("field 3 (state) is not one character".into()),
+        (Some(c), None) if c.is_ascii_alphabetic() => c,
+        _ => return Err("field 3 (state) is not one letter".into()),
     };
     let pgid = field(5)?
         .parse::<i32>()
