@@ -24,7 +24,7 @@ use csa_session::{Phase, SessionLocation};
 use crate::status::{SessionRow, Status};
 
 /// Bump when the row or fingerprint format changes.
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 /// Files modified this recently are not cached (timestamp granularity).
 const RACY_WINDOW: Duration = Duration::from_secs(2);
 const CACHE_DIR: &str = "list-cache";
@@ -139,7 +139,8 @@ struct CachedRow {
     s: Status,
     p: Phase,
     a: String,
-    k: Option<DateTime<Utc>>,
+    /// `last_accessed` in nanoseconds since the epoch (the sort key).
+    k: Option<i64>,
     d: Option<String>,
     t: Vec<String>,
     b: Option<String>,
@@ -153,7 +154,8 @@ struct Entry(Fingerprints, CachedRow);
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CacheFile {
     version: u32,
-    /// Session dir -> entry.
+    /// Session id -> entry. Ids are unique; should two folders hold the same
+    /// id, their fingerprints (inodes) differ and the entry is simply a miss.
     entries: HashMap<String, Entry>,
 }
 
@@ -192,7 +194,7 @@ impl ListCache {
 
     /// The cached row, if the session's files are exactly as when it was cached.
     pub fn get(&self, loc: &SessionLocation, files: &Fingerprints) -> Option<SessionRow> {
-        let key = loc.dir.to_str()?;
+        let key = loc.id.as_str();
         let Entry(cached_files, row) = self.old.get(key)?;
         if cached_files != files {
             return None;
@@ -213,16 +215,15 @@ impl ListCache {
             termination_reason: row.r.clone(),
             liveness: None,
             error: None,
-            sort_key: row.k,
+            sort_key: row.k.map(DateTime::<Utc>::from_timestamp_nanos),
         })
     }
 
     /// Remember `row`, computed from files with these fingerprints, if it may be cached.
     pub fn put(&self, loc: &SessionLocation, files: Fingerprints, row: &SessionRow) {
         let settled = |f: Option<Fingerprint>| f.is_none_or(|f| f.settled(self.now_ns));
-        let (Some(key), Some(phase), Some(accessed)) =
-            (loc.dir.to_str(), row.phase, row.last_accessed.as_ref())
-        else {
+        let key = loc.id.as_str();
+        let (Some(phase), Some(accessed)) = (row.phase, row.last_accessed.as_ref()) else {
             return;
         };
         let cacheable = phase != Phase::Active
@@ -237,7 +238,7 @@ impl ListCache {
             s: row.status,
             p: phase,
             a: accessed.clone(),
-            k: row.sort_key,
+            k: row.sort_key.and_then(|t| t.timestamp_nanos_opt()),
             d: row.description.clone(),
             t: row.tools.clone(),
             b: row.branch.clone(),
