@@ -20,8 +20,20 @@ pub const SHORT_ID_LEN: usize = 11;
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// `CROCKFORD_TABLE[b]` is true for the alphabet's bytes in either case.
+const CROCKFORD_TABLE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < CROCKFORD.len() {
+        table[CROCKFORD[i] as usize] = true;
+        table[CROCKFORD[i].to_ascii_lowercase() as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_crockford(byte: u8) -> bool {
-    CROCKFORD.contains(&byte.to_ascii_uppercase())
+    CROCKFORD_TABLE[byte as usize]
 }
 
 /// Validate and uppercase a (partial) ULID; `None` if it is not one.

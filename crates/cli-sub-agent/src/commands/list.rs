@@ -175,8 +175,12 @@ fn table(rows: &[SessionRow]) -> String {
         "BRANCH",
     ];
     let mut widths = header.map(str::len);
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
+    for (row, cells) in rows.iter().zip(&cells) {
+        for (column, (width, cell)) in widths.iter_mut().zip(cells).enumerate() {
+            // An error reason may be long: it overflows its own row only.
+            if column == 3 && row.error.is_some() {
+                continue;
+            }
             *width = (*width).max(cell.chars().count());
         }
     }
