@@ -27,15 +27,16 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let probe = ProbeContext::new();
     let reconciler = Reconciler::new(&probe, "session list", false, CooldownMode::Batched);
     let reconciler = (!args.no_reconcile).then_some(&reconciler);
-    let mut rows = pool::map(&sessions, |loc| {
+    let rows = pool::map(&sessions, |loc| {
         cached_row(loc, &folders, &cache, reconciler, &probe)
     });
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
     }
     cache.save();
-    rows.retain(|row| keep(row, args));
-    rows.sort_by(|a, b| {
+    // Sort references: rows are large, and moving them costs more than comparing.
+    let mut rows: Vec<&SessionRow> = rows.iter().filter(|row| keep(row, args)).collect();
+    rows.sort_unstable_by(|a, b| {
         b.sort_key
             .cmp(&a.sort_key)
             .then_with(|| b.session_id.cmp(&a.session_id))
@@ -138,7 +139,7 @@ fn truncate(text: &str, width: usize) -> String {
     cut
 }
 
-fn table(rows: &[SessionRow]) -> String {
+fn table(rows: &[&SessionRow]) -> String {
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {
