@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
@@ -148,8 +149,14 @@ struct CachedRow {
     r: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Entry(Fingerprints, CachedRow);
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry(
+    Fingerprints,
+    CachedRow,
+    /// Used by this list (kept on save); not stored.
+    #[serde(skip)]
+    AtomicBool,
+);
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CacheFile {
@@ -164,7 +171,7 @@ struct CacheFile {
 pub struct ListCache {
     path: Option<PathBuf>,
     old: HashMap<String, Entry>,
-    hits: Mutex<Vec<String>>,
+    hits: AtomicUsize,
     puts: Mutex<Vec<(String, Entry)>>,
     now_ns: i64,
 }
@@ -186,7 +193,7 @@ impl ListCache {
         ListCache {
             path,
             old,
-            hits: Mutex::new(Vec::new()),
+            hits: AtomicUsize::new(0),
             puts: Mutex::new(Vec::new()),
             now_ns,
         }
@@ -195,14 +202,13 @@ impl ListCache {
     /// The cached row, if the session's files are exactly as when it was cached.
     pub fn get(&self, loc: &SessionLocation, files: &Fingerprints) -> Option<SessionRow> {
         let key = loc.id.as_str();
-        let Entry(cached_files, row) = self.old.get(key)?;
+        let Entry(cached_files, row, used) = self.old.get(key)?;
         if cached_files != files {
             return None;
         }
-        self.hits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(key.to_owned());
+        if !used.swap(true, Ordering::Relaxed) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
         Some(SessionRow {
             session_id: loc.id.to_string(),
             status: row.s,
@@ -246,21 +252,21 @@ impl ListCache {
             r: row.termination_reason.clone(),
         };
         let mut puts = self.puts.lock().unwrap_or_else(|e| e.into_inner());
-        puts.push((key.to_owned(), Entry(files, cached)));
+        puts.push((key.to_owned(), Entry(files, cached, AtomicBool::new(true))));
     }
 
     /// Write the new set if it differs from what was loaded. Failures only log.
     pub fn save(self) {
         let Some(path) = self.path else { return };
-        let hits = self.hits.into_inner().unwrap_or_else(|e| e.into_inner());
+        let hits = self.hits.into_inner();
         let puts = self.puts.into_inner().unwrap_or_else(|e| e.into_inner());
-        if puts.is_empty() && hits.len() == self.old.len() {
+        if puts.is_empty() && hits == self.old.len() {
             return;
         }
-        let mut old = self.old;
-        let mut entries: HashMap<String, Entry> = hits
+        let mut entries: HashMap<String, Entry> = self
+            .old
             .into_iter()
-            .filter_map(|key| old.remove_entry(&key))
+            .filter(|(_, entry)| entry.2.load(Ordering::Relaxed))
             .collect();
         entries.extend(puts);
         let file = CacheFile {

@@ -228,3 +228,43 @@ fn all_projects_lists_other_projects_too() {
     assert_eq!(json(&["--all-projects"]), 2);
     let _ = here;
 }
+
+/// The row cache (under `$HOME/.cache` in tests) never hides a change to a
+/// settled session's files.
+#[test]
+fn the_row_cache_is_filled_for_settled_sessions_and_never_serves_stale_rows() {
+    let env = Env::new();
+    let s = env.session("retired");
+    s.write("result.toml", &result_toml("success", 0, "ok"));
+    // Files changed within the last 2 s are never cached (their ctime counts).
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let status = |env: &Env| -> (String, String) {
+        let out = env
+            .csa()
+            .args(["session", "list", "--json"])
+            .output()
+            .unwrap();
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            rows[0]["status"].as_str().unwrap().to_owned(),
+            rows[0]["description"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+    assert_eq!(status(&env).0, "Retired");
+    let cache_dir = env.tmp.path().join(".cache/cli-sub-agent/list-cache");
+    let cached: String = fs_err::read_dir(&cache_dir)
+        .unwrap()
+        .map(|e| fs_err::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(cached.contains(&s.id), "the settled session is cached");
+    assert_eq!(status(&env).0, "Retired", "served from the cache");
+
+    // An in-place rewrite of result.toml (not via rename) is noticed.
+    fs_err::write(s.path("result.toml"), result_toml("success", 2, "ok")).unwrap();
+    assert_eq!(status(&env).0, "Failed");
+    fs_err::remove_file(s.path("result.toml")).unwrap();
+    assert_eq!(status(&env).0, "Retired");
+    let text = s.read("state.toml").replace("test session", "renamed here");
+    fs_err::write(s.path("state.toml"), text).unwrap();
+    assert_eq!(status(&env).1, "renamed here");
+}

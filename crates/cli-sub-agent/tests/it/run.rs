@@ -93,8 +93,12 @@ fn a_killed_daemon_is_listed_active_until_dead_then_failed_as_orphaned() {
     let env = Env::new();
     let s = run(&env, &["sleep", "100"]);
     let (pid, _) = daemon_pid(&s);
-    wait_until("lock taken", || {
-        s.exists("locks/demo.lock") && !s.read("locks/demo.lock").is_empty()
+    // The daemon takes its lock, then creates the logs as it starts the command.
+    wait_until("daemon running", || {
+        s.exists("locks/demo.lock")
+            && !s.read("locks/demo.lock").is_empty()
+            && s.exists("output.log")
+            && s.exists("stderr.log")
     });
     let before = s.snapshot();
     let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
