@@ -3,6 +3,15 @@
 
 use crate::support::*;
 
+/// Run csa with `args` and return its single error line.
+fn error_of<I, S>(env: &Env, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    one_error_line(&env.csa().args(args).output().unwrap())
+}
+
 fn one_error_line(out: &std::process::Output) -> String {
     assert_eq!(out.status.code(), Some(1), "stdout: {}", stdout_of(out));
     let err = stderr_of(out);
@@ -54,23 +63,13 @@ fn ambiguous_prefix_lists_candidates_and_missing_session_is_distinct() {
     } else {
         common.to_lowercase()
     };
-    let out = env
-        .csa()
-        .args(["session", "result", &prefix])
-        .output()
-        .unwrap();
-    let err = one_error_line(&out);
+    let err = error_of(&env, ["session", "result", &prefix]);
     assert!(
         err.contains("ambiguous") && err.contains(&a.id) && err.contains(&b.id),
         "{err}"
     );
 
-    let out = env
-        .csa()
-        .args(["session", "result", "7ZZZZZZZZZ"])
-        .output()
-        .unwrap();
-    let err = one_error_line(&out);
+    let err = error_of(&env, ["session", "result", "7ZZZZZZZZZ"]);
     assert!(err.contains("no session matches id '7ZZZZZZZZZ'"), "{err}");
 }
 
@@ -78,12 +77,7 @@ fn ambiguous_prefix_lists_candidates_and_missing_session_is_distinct() {
 fn result_of_an_active_session_says_why_there_is_none() {
     let env = Env::new();
     let s = env.session("active");
-    let out = env
-        .csa()
-        .args(["session", "result", &s.id])
-        .output()
-        .unwrap();
-    let err = one_error_line(&out);
+    let err = error_of(&env, ["session", "result", &s.id]);
     assert!(
         err.contains("has no result yet") && err.contains("unknown"),
         "{err}"
@@ -126,24 +120,14 @@ fn unparseable_result_is_an_error_naming_the_file() {
     let env = Env::new();
     let s = env.session("retired");
     s.write("result.toml", "status = ");
-    let out = env
-        .csa()
-        .args(["session", "result", &s.id])
-        .output()
-        .unwrap();
-    let err = one_error_line(&out);
+    let err = error_of(&env, ["session", "result", &s.id]);
     assert!(err.contains("result.toml"), "{err}");
 }
 
 #[test]
 fn a_missing_project_dir_is_one_clear_error() {
     let env = Env::new();
-    let out = env
-        .csa()
-        .args(["session", "list", "--cd", "/no/such/dir"])
-        .output()
-        .unwrap();
-    let err = one_error_line(&out);
+    let err = error_of(&env, ["session", "list", "--cd", "/no/such/dir"]);
     assert!(err.contains("/no/such/dir"), "{err}");
 }
 
@@ -152,13 +136,13 @@ fn a_project_path_that_is_a_file_is_one_clear_error() {
     let env = Env::new();
     let file = env.tmp.path().join("not-a-dir");
     fs_err::write(&file, "").unwrap();
-    let out = env
-        .csa()
-        .args(["session", "list", "--cd"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let err = one_error_line(&out);
+    let cd = [
+        std::ffi::OsStr::new("session"),
+        "list".as_ref(),
+        "--cd".as_ref(),
+        file.as_os_str(),
+    ];
+    let err = error_of(&env, cd);
     assert!(
         err.contains("not a directory") && err.contains("not-a-dir"),
         "{err}"

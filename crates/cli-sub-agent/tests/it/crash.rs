@@ -7,15 +7,6 @@ use std::process::Output;
 
 use crate::support::*;
 
-const RECONCILE_POINTS: [&str; 6] = [
-    "reconcile:locked",
-    "reconcile:publish",
-    "reconcile:transition",
-    "reconcile:state-write",
-    "reconcile:cooldown",
-    "reconcile:done",
-];
-
 /// What the dead session had before the crash.
 #[derive(Debug, Clone, Copy)]
 enum Scenario {
@@ -56,7 +47,7 @@ fn reconcile_killed_at_every_fault_point_converges_on_the_next_run() {
         Scenario::RealResult,
         Scenario::Completion,
     ] {
-        for point in RECONCILE_POINTS {
+        for point in RECONCILE_FAULT_POINTS {
             if matches!(scenario, Scenario::RealResult) && point == "reconcile:publish" {
                 continue; // retiring with an existing result publishes nothing
             }

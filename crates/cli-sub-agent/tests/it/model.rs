@@ -11,15 +11,6 @@ use proptest::prelude::*;
 
 use crate::support::*;
 
-const POINTS: [&str; 6] = [
-    "reconcile:locked",
-    "reconcile:publish",
-    "reconcile:transition",
-    "reconcile:state-write",
-    "reconcile:cooldown",
-    "reconcile:done",
-];
-
 #[derive(Debug, Clone)]
 enum Op {
     Exit { result: bool, completion: bool },
@@ -32,7 +23,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (any::<bool>(), any::<bool>())
             .prop_map(|(result, completion)| Op::Exit { result, completion }),
-        proptest::option::of((0..POINTS.len(), any::<bool>()))
+        proptest::option::of((0..RECONCILE_FAULT_POINTS.len(), any::<bool>()))
             .prop_map(|fault| Op::Reconcile { fault }),
         Just(Op::LateResult),
         Just(Op::List),
@@ -95,7 +86,10 @@ impl Model {
                 let mut cmd = self.env.csa();
                 if let Some((point, abort)) = fault {
                     let mode = if *abort { "abort" } else { "error" };
-                    cmd.env("CSA_FAULT", format!("{}:{mode}", POINTS[*point]));
+                    cmd.env(
+                        "CSA_FAULT",
+                        format!("{}:{mode}", RECONCILE_FAULT_POINTS[*point]),
+                    );
                 }
                 cmd.args(["session", "reconcile", &self.session.id])
                     .output()

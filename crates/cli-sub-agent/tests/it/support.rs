@@ -13,6 +13,16 @@ use csa_session::SessionId;
 /// A pid that can never exist on Linux (above PID_MAX_LIMIT).
 pub const DEAD_PID: u32 = 4_194_304 + 1000;
 
+/// Every fault point of the reconcile protocol, in order.
+pub const RECONCILE_FAULT_POINTS: [&str; 6] = [
+    "reconcile:locked",
+    "reconcile:publish",
+    "reconcile:transition",
+    "reconcile:state-write",
+    "reconcile:cooldown",
+    "reconcile:done",
+];
+
 pub const CLAUDE_STATE: &str = include_str!("fixtures/claude-state.toml");
 pub const CODEX_STATE: &str = include_str!("fixtures/codex-state.toml");
 
