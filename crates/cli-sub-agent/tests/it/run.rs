@@ -48,6 +48,17 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Live processes whose process group is `pgid`.
+fn group_members(pgid: i32) -> usize {
+    fs_err::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| fs_err::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| csa_process::facts::parse_proc_stat(&stat).ok())
+        .filter(|f| f.pgid == pgid && f.state != 'Z')
+        .count()
+}
+
 fn group_alive(pgid: i32) -> bool {
     unsafe { libc::killpg(pgid, 0) == 0 }
 }
@@ -142,9 +153,9 @@ fn session_kill_terminates_and_the_daemon_records_the_result() {
     let env = Env::new();
     let s = run(&env, &["sleep", "100"]);
     let (pid, _) = daemon_pid(&s);
-    wait_until("lock taken", || {
-        s.exists("locks/demo.lock") && !s.read("locks/demo.lock").is_empty()
-    });
+    // SIGTERM must reach the command, so wait until the daemon has started it:
+    // the group then has a member besides the daemon.
+    wait_until("command started", || group_members(pid) >= 2);
     let out = env
         .csa()
         .args(["session", "kill", &s.id, "--grace", "5"])
