@@ -21,6 +21,7 @@ fn assert_untouched(env: &Env, s: &Session) {
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
     use std::process::{Child, Command, Stdio};
 
     use super::*;
@@ -29,6 +30,8 @@ mod linux {
 
     impl Drop for Killed {
         fn drop(&mut self) {
+            // A shell's own children go with it when it leads its group.
+            unsafe { libc::killpg(self.0.id() as i32, libc::SIGKILL) };
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
@@ -76,6 +79,7 @@ mod linux {
         let child = Killed(
             Command::new("sh")
                 .args(["-c", &format!("sleep 60 # {}", s.id)])
+                .process_group(0)
                 .spawn()
                 .unwrap(),
         );

@@ -92,7 +92,7 @@ fn a_zombie_is_dead_unless_its_process_group_has_live_members() {
 
 #[test]
 fn legacy_record_whose_command_line_names_the_session_is_alive() {
-    let child = spawn("sh", &["-c", &format!("sleep 60 # {SESSION_ID}")]);
+    let child = spawn_group("sh", &["-c", &format!("sleep 60 # {SESSION_ID}")]);
     wait_until("sh running", || {
         facts::cmdline(child.pid()).is_some_and(|c| c.contains(SESSION_ID))
     });
