@@ -21,7 +21,7 @@ use csa_session::{CooldownMarker, DaemonCompletion, Phase, PhaseEvent, SessionRe
 
 use crate::cli::DaemonArgs;
 use crate::fault;
-use crate::reconcile::synthetic::output_tail;
+use crate::reconcile::synthetic::{log_tail, output_tail};
 
 /// Exit code recorded when the command cannot be started (as shells do).
 const NOT_STARTED_EXIT: i64 = 127;
@@ -146,15 +146,7 @@ fn summary_line(dir: &Path, status: &str, exit_code: i64) -> String {
     if !last.is_empty() {
         return last;
     }
-    let mut err_last = String::new();
-    if let Ok(text) = fs_err::read_to_string(dir.join(STDERR_LOG)) {
-        err_last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .to_owned();
-    }
+    let err_last = log_tail(&dir.join(STDERR_LOG), 1);
     if err_last.is_empty() && status == "signal" {
         format!("terminated by signal {}", exit_code - 128)
     } else if err_last.is_empty() {

@@ -71,10 +71,15 @@ pub fn from_completion(
     )
 }
 
-/// The last `lines` non-empty lines of the session's `output.log`, reading at
-/// most [`TAIL_BYTES`] from its end. Empty when there is no output.
+/// The last `lines` non-empty lines of the session's `output.log`.
 pub fn output_tail(session_dir: &Path, lines: usize) -> String {
-    let Ok(mut file) = fs_err::File::open(session_dir.join(OUTPUT_LOG)) else {
+    log_tail(&session_dir.join(OUTPUT_LOG), lines)
+}
+
+/// The last `lines` non-empty lines of a log, reading at most [`TAIL_BYTES`]
+/// from its end. Empty when the log is missing or empty.
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    let Ok(mut file) = fs_err::File::open(log) else {
         return String::new();
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
