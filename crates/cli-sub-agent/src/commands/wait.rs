@@ -56,25 +56,23 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
 
 /// `Some(exit code)` once the session has ended.
 fn check(loc: &SessionLocation) -> anyhow::Result<Option<ExitCode>> {
-    let state = csa_session::load_state(&loc.dir)?.value;
-    if state.phase() == Phase::Active {
+    let loaded = csa_session::load_state(&loc.dir)?;
+    let phase = loaded.value.phase();
+    if phase == Phase::Active {
+        // The reconciler probes liveness and changes nothing unless the
+        // process is dead; after a change, look again: the state is retired.
         let probe = ProbeContext::new();
-        let liveness =
-            csa_process::liveness(&loc.dir, loc.id.as_str(), &state.tool_names(), &probe);
-        if !liveness.is_dead() {
-            return Ok(None);
-        }
-        let report =
-            Reconciler::new(&probe, "session wait", false, CooldownMode::Immediate).reconcile(loc);
+        let report = Reconciler::new(&probe, "session wait", false, CooldownMode::Immediate)
+            .reconcile_loaded(loc, Some(loaded));
         if let Some(error) = report.error {
             anyhow::bail!(
                 "session {} is dead but could not be reconciled: {error}",
                 loc.id
             );
         }
-        return Ok(None); // look again: the state is now retired
+        return Ok(None);
     }
-    if state.phase() == Phase::Available {
+    if phase == Phase::Available {
         return Ok(None);
     }
     match csa_session::load_result(&loc.dir) {
