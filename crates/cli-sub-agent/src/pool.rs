@@ -19,7 +19,7 @@ pub fn worker_count(items: usize) -> usize {
 }
 
 /// Apply `f` to every item on a bounded pool; results are in input order.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub fn map<'a, T: Sync, R: Send>(items: &'a [T], f: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
     let workers = worker_count(items.len());
     if workers <= 1 {
         return items.iter().map(f).collect();

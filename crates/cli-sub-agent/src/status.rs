@@ -1,15 +1,17 @@
 //! One session as `csa session list` shows it: its status (contract §7) and
 //! the fields of a row, read from its files.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use csa_process::Liveness;
 use csa_session::{LoadError, Phase, SessionLocation, SessionResult, SessionState};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cli::StatusFilter;
 
 /// The STATUS column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Status {
     Active,
     Available,
@@ -55,7 +57,7 @@ impl Status {
 }
 
 /// The liveness as JSON shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LivenessView {
     pub verdict: String,
     pub reasons: Vec<String>,
@@ -71,28 +73,31 @@ impl From<&Liveness> for LivenessView {
 }
 
 /// One row of `csa session list` (also its `--json` object; see docs/cli.md).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionRow {
-    pub session_id: String,
+///
+/// Text fields borrow where they can: from the session's location, or from
+/// the list cache's buffer when the row comes from there.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRow<'a> {
+    pub session_id: &'a str,
     pub status: Status,
     pub phase: Option<Phase>,
-    pub last_accessed: Option<String>,
-    pub description: Option<String>,
-    pub tools: Vec<String>,
-    pub branch: Option<String>,
-    pub project_path: Option<String>,
-    pub termination_reason: Option<String>,
+    pub last_accessed: Option<Cow<'a, str>>,
+    pub description: Option<Cow<'a, str>>,
+    pub tools: Vec<Cow<'a, str>>,
+    pub branch: Option<Cow<'a, str>>,
+    pub project_path: Option<Cow<'a, str>>,
+    pub termination_reason: Option<Cow<'a, str>>,
     pub liveness: Option<LivenessView>,
     pub error: Option<String>,
     #[serde(skip)]
     pub sort_key: Option<DateTime<Utc>>,
 }
 
-impl SessionRow {
+impl<'a> SessionRow<'a> {
     /// A row for a session whose state cannot be read.
-    pub fn broken(loc: &SessionLocation, err: &LoadError) -> SessionRow {
+    pub fn broken(loc: &'a SessionLocation, err: &LoadError) -> SessionRow<'a> {
         SessionRow {
-            session_id: loc.id.to_string(),
+            session_id: loc.id.as_str(),
             status: Status::Error,
             phase: None,
             last_accessed: None,
@@ -109,25 +114,26 @@ impl SessionRow {
 
     /// A row from the session's state and result (`Err` = result.toml is broken).
     pub fn from_files(
-        loc: &SessionLocation,
+        loc: &'a SessionLocation,
         state: &SessionState,
         result: Result<Option<&SessionResult>, &LoadError>,
         liveness: Option<&Liveness>,
-    ) -> SessionRow {
+    ) -> SessionRow<'a> {
         let (status, error) = match result {
             Ok(result) => (Status::of(state.phase(), result), None),
             Err(err) => (Status::Error, Some(err.to_string())),
         };
+        let owned = |text: &str| Cow::Owned(text.to_owned());
         SessionRow {
-            session_id: loc.id.to_string(),
+            session_id: loc.id.as_str(),
             status,
             phase: Some(state.phase()),
-            last_accessed: Some(csa_session::format_time(state.last_accessed())),
-            description: state.description().map(str::to_owned),
-            tools: state.tool_names(),
-            branch: state.branch().map(str::to_owned),
-            project_path: Some(state.project_path().to_owned()),
-            termination_reason: state.termination_reason().map(str::to_owned),
+            last_accessed: Some(Cow::Owned(csa_session::format_time(state.last_accessed()))),
+            description: state.description().map(owned),
+            tools: state.tool_names().into_iter().map(Cow::Owned).collect(),
+            branch: state.branch().map(owned),
+            project_path: Some(owned(state.project_path())),
+            termination_reason: state.termination_reason().map(owned),
             liveness: liveness.map(LivenessView::from),
             error,
             sort_key: Some(state.last_accessed()),

@@ -1,7 +1,7 @@
 //! `csa session list`: sessions newest first, reconciling each dead active
 //! session on the way (unless `--no-reconcile`).
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
@@ -35,11 +35,11 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     }
     cache.save();
     // Sort references: rows are large, and moving them costs more than comparing.
-    let mut rows: Vec<&SessionRow> = rows.iter().filter(|row| keep(row, args)).collect();
+    let mut rows: Vec<&SessionRow<'_>> = rows.iter().filter(|row| keep(row, args)).collect();
     rows.sort_unstable_by(|a, b| {
         b.sort_key
             .cmp(&a.sort_key)
-            .then_with(|| b.session_id.cmp(&a.session_id))
+            .then_with(|| b.session_id.cmp(a.session_id))
     });
     if args.json {
         output::stdout(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
@@ -60,28 +60,28 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A session's row from the cache when its files are unchanged, else read.
-fn cached_row(
-    loc: &SessionLocation,
+fn cached_row<'a>(
+    loc: &'a SessionLocation,
     folders: &Folders,
-    cache: &ListCache,
+    cache: &'a ListCache,
     reconciler: Option<&Reconciler<'_>>,
     probe: &ProbeContext,
-) -> SessionRow {
+) -> SessionRow<'a> {
     let files = folders.fingerprints(&loc.dir);
     if let Some(row) = cache.get(loc, &files) {
         return row;
     }
     let row = row(loc, reconciler, probe);
-    cache.put(loc, files, &row);
+    cache.put(&files, &row);
     row
 }
 
 /// One session's row, reconciling it first if it is active and dead.
-fn row(
-    loc: &SessionLocation,
+fn row<'a>(
+    loc: &'a SessionLocation,
     reconciler: Option<&Reconciler<'_>>,
     probe: &ProbeContext,
-) -> SessionRow {
+) -> SessionRow<'a> {
     let loaded = match csa_session::load_state(&loc.dir) {
         Ok(loaded) => loaded,
         Err(err) => return SessionRow::broken(loc, &err),
@@ -112,62 +112,67 @@ fn row(
     }
 }
 
-fn keep(row: &SessionRow, args: &ListArgs) -> bool {
+fn keep(row: &SessionRow<'_>, args: &ListArgs) -> bool {
     if let Some(filter) = args.status
         && !row.status.matches(filter)
     {
         return false;
     }
-    if !args.tool.is_empty() && !row.tools.iter().any(|t| args.tool.contains(t)) {
+    if !args.tool.is_empty() && !row.tools.iter().any(|t| args.tool.iter().any(|a| a == t)) {
         return false;
     }
     if let Some(branch) = &args.branch
-        && row.branch.as_ref() != Some(branch)
+        && row.branch.as_deref() != Some(branch.as_str())
     {
         return false;
     }
     true
 }
 
-fn truncate(text: &str, width: usize) -> String {
-    let one_line = text.replace(['\n', '\r', '\t'], " ");
+/// `text` on one line, cut to `width` characters (with `...`) when longer.
+fn truncate(text: &str, width: usize) -> Cow<'_, str> {
+    let control = ['\n', '\r', '\t'];
+    if !text.contains(control) && (text.len() <= width || text.chars().count() <= width) {
+        return Cow::Borrowed(text);
+    }
+    let one_line = text.replace(control, " ");
     if one_line.chars().count() <= width {
-        return one_line;
+        return Cow::Owned(one_line);
     }
     let mut cut: String = one_line.chars().take(width.saturating_sub(3)).collect();
     cut.push_str("...");
-    cut
+    Cow::Owned(cut)
 }
 
-fn table(rows: &[&SessionRow]) -> String {
-    let cells: Vec<[String; 6]> = rows
-        .iter()
-        .map(|row| {
-            // `YYYY-MM-DDTHH:MM...Z` (always UTC) shown as `YYYY-MM-DD HH:MM`.
-            let accessed = row
-                .last_accessed
-                .as_deref()
-                .and_then(|t| t.get(..16))
-                .map(|t| t.replacen('T', " ", 1))
-                .unwrap_or_else(|| "-".into());
-            let description = match &row.error {
-                Some(error) => format!("error: {}", error.replace('\n', " ")),
-                None => truncate(row.description.as_deref().unwrap_or(""), DESCRIPTION_WIDTH),
-            };
-            [
-                row.session_id
-                    .chars()
-                    .take(csa_session::id::SHORT_ID_LEN)
-                    .collect(),
-                accessed,
-                row.status.as_str().to_owned(),
-                description,
-                row.tools.join(","),
-                row.branch.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let header = [
+/// The six cells of a row, borrowed from it where possible.
+fn cells<'r>(row: &'r SessionRow<'_>) -> [Cow<'r, str>; 6] {
+    let id = row.session_id;
+    // `YYYY-MM-DDTHH:MM...Z` (always UTC) shown as `YYYY-MM-DD HH:MM`.
+    let accessed = match row.last_accessed.as_deref().and_then(|t| t.get(..16)) {
+        Some(t) => Cow::Owned(t.replacen('T', " ", 1)),
+        None => Cow::Borrowed("-"),
+    };
+    let description = match &row.error {
+        Some(error) => Cow::Owned(format!("error: {}", error.replace('\n', " "))),
+        None => truncate(row.description.as_deref().unwrap_or(""), DESCRIPTION_WIDTH),
+    };
+    let tools = match row.tools.as_slice() {
+        [] => Cow::Borrowed(""),
+        [one] => Cow::Borrowed(one.as_ref()),
+        many => Cow::Owned(many.join(",")),
+    };
+    [
+        Cow::Borrowed(id.get(..csa_session::id::SHORT_ID_LEN).unwrap_or(id)),
+        accessed,
+        Cow::Borrowed(row.status.as_str()),
+        description,
+        tools,
+        Cow::Borrowed(row.branch.as_deref().unwrap_or("")),
+    ]
+}
+
+fn table(rows: &[&SessionRow<'_>]) -> String {
+    const HEADER: [&str; 6] = [
         "SESSION",
         "LAST ACCESSED",
         "STATUS",
@@ -175,30 +180,38 @@ fn table(rows: &[&SessionRow]) -> String {
         "TOOLS",
         "BRANCH",
     ];
-    let mut widths = header.map(str::len);
+    let cells: Vec<[Cow<'_, str>; 6]> = rows.iter().map(|row| cells(row)).collect();
+    let width = |cell: &str| {
+        if cell.is_ascii() {
+            cell.len()
+        } else {
+            cell.chars().count()
+        }
+    };
+    let mut widths = HEADER.map(str::len);
     for (row, cells) in rows.iter().zip(&cells) {
-        for (column, (width, cell)) in widths.iter_mut().zip(cells).enumerate() {
+        for (column, (max, cell)) in widths.iter_mut().zip(cells).enumerate() {
             // An error reason may be long: it overflows its own row only.
             if column == 3 && row.error.is_some() {
                 continue;
             }
-            *width = (*width).max(cell.chars().count());
+            *max = (*max).max(width(cell));
         }
     }
-    let mut out = String::with_capacity(rows.len() * 100);
+    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 12));
     let mut line = |cells: [&str; 6]| {
         for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                let _ = write!(out, "{cell:<width$}  ", width = widths[i]);
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                let pad = widths[i].saturating_sub(width(cell)) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
             }
         }
         let trimmed = out.trim_end_matches(' ').len();
         out.truncate(trimmed);
         out.push('\n');
     };
-    line(header);
+    line(HEADER);
     for row in &cells {
         line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
     }

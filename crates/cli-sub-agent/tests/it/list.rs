@@ -259,6 +259,25 @@ fn the_row_cache_is_filled_for_settled_sessions_and_never_serves_stale_rows() {
     assert!(cached.contains(&s.id), "the settled session is cached");
     assert_eq!(status(&env).0, "Retired", "served from the cache");
 
+    // Rows really come from the cache: an edit there shows while the files are unchanged.
+    let cache_file = fs_err::read_dir(&cache_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let edited = cached.replace("=test session", "=edited in the cache");
+    assert_ne!(edited, cached);
+    fs_err::write(&cache_file, edited).unwrap();
+    assert_eq!(status(&env).1, "edited in the cache");
+    // A corrupt cache is ignored, and replaced by a good one.
+    fs_err::write(&cache_file, b"csa list cache 4\n\xff\x00 not rows\n").unwrap();
+    assert_eq!(
+        status(&env),
+        ("Retired".to_owned(), "test session".to_owned())
+    );
+    assert!(fs_err::read_to_string(&cache_file).unwrap().contains(&s.id));
+
     // An in-place rewrite of result.toml (not via rename) is noticed.
     fs_err::write(s.path("result.toml"), result_toml("success", 2, "ok")).unwrap();
     assert_eq!(status(&env).0, "Failed");

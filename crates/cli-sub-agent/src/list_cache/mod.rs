@@ -1,0 +1,204 @@
+//! A cache of `csa session list` rows, so that listing thousands of settled
+//! sessions does not re-read and re-parse every `state.toml` and `result.toml`.
+//!
+//! Only rows that cannot change without a file changing are cached: sessions
+//! that are not active (active ones need a fresh liveness probe) and not in
+//! error. Each entry is keyed by session id and validated by a fingerprint
+//! (size, mtime, ctime, inode) of both files taken before they were read; a
+//! file touched within the racy window of the cache write is not cached, since
+//! a same-size rewrite within one timestamp tick would be invisible.
+//!
+//! The cache is one text file per listed scope (see [`line`] for its lines)
+//! under `$XDG_CACHE_HOME/cli-sub-agent/` (else `~/.cache/cli-sub-agent/`),
+//! never in the state dir. It is read once into one buffer; rows served from it
+//! borrow their text from that buffer. Deleting it is always safe.
+
+mod fingerprint;
+mod line;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use csa_session::{Phase, SessionLocation};
+
+pub use self::fingerprint::{Fingerprints, Folders};
+use self::line::Line;
+use crate::status::SessionRow;
+
+/// The first line of a cache file; bump the number when the line format changes.
+const HEADER: &str = "csa list cache 4";
+const CACHE_DIR: &str = "list-cache";
+const CACHE_EXTENSION: &str = "rows";
+/// Cache files of earlier versions, removed when the new file is written.
+const OLD_EXTENSIONS: &[&str] = &["json"];
+/// Every session id has this many bytes.
+const ID_LEN: usize = 26;
+
+/// One line of the loaded file.
+#[derive(Debug)]
+struct Slot {
+    start: usize,
+    end: usize,
+    /// Served to this list (so kept on save).
+    used: AtomicBool,
+}
+
+/// The rows cached by the previous list of the same scope, and the new ones.
+#[derive(Debug)]
+pub struct ListCache {
+    path: Option<PathBuf>,
+    text: String,
+    slots: HashMap<[u8; ID_LEN], Slot>,
+    hits: AtomicUsize,
+    puts: Mutex<Vec<String>>,
+    now_ns: i64,
+}
+
+impl ListCache {
+    /// Load the cache for listing `scope` (the sessions folders, in order).
+    /// A missing, unreadable or foreign file is an empty cache.
+    pub fn load(scope: &[PathBuf]) -> ListCache {
+        let path = cache_root().map(|root| {
+            root.join(CACHE_DIR)
+                .join(scope_name(scope))
+                .with_extension(CACHE_EXTENSION)
+        });
+        let text = path
+            .as_deref()
+            .and_then(|p| fs_err::read_to_string(p).ok())
+            .filter(|text| text.lines().next() == Some(HEADER))
+            .unwrap_or_default();
+        let slots = index(&text);
+        let now_ns = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        ListCache {
+            path,
+            text,
+            slots,
+            hits: AtomicUsize::new(0),
+            puts: Mutex::new(Vec::new()),
+            now_ns,
+        }
+    }
+
+    /// The cached row, if the session's files are exactly as when it was cached.
+    pub fn get(&self, loc: &SessionLocation, files: &Fingerprints) -> Option<SessionRow<'_>> {
+        let slot = self.slots.get(loc.id.as_str().as_bytes())?;
+        let line = Line::split(self.text.get(slot.start..slot.end)?)?;
+        if line.files().as_ref() != Some(files) {
+            return None;
+        }
+        let row = line.row()?;
+        if !slot.used.swap(true, Ordering::Relaxed) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(row)
+    }
+
+    /// Remember `row`, computed from files with these fingerprints, if it may be cached.
+    pub fn put(&self, files: &Fingerprints, row: &SessionRow<'_>) {
+        let settled =
+            |f: Option<fingerprint::Fingerprint>| f.is_none_or(|f| f.settled(self.now_ns));
+        let cacheable = row.phase.is_some_and(|phase| phase != Phase::Active)
+            && row.last_accessed.is_some()
+            && row.error.is_none()
+            && row.session_id.len() == ID_LEN
+            && files.state.is_some()
+            && settled(files.state)
+            && settled(files.result);
+        let Some(line) = line::encode(files, row).filter(|_| cacheable) else {
+            return;
+        };
+        let mut puts = self.puts.lock().unwrap_or_else(|e| e.into_inner());
+        puts.push(line);
+    }
+
+    /// Write the new set (rows served or put by this list) if it differs from
+    /// what was loaded. Failures only log: the cache is an optimisation.
+    pub fn save(&self) {
+        let Some(path) = &self.path else { return };
+        let puts = std::mem::take(&mut *self.puts.lock().unwrap_or_else(|e| e.into_inner()));
+        if puts.is_empty() && self.hits.load(Ordering::Relaxed) == self.slots.len() {
+            return;
+        }
+        let kept = self
+            .slots
+            .values()
+            .filter(|slot| slot.used.load(Ordering::Relaxed))
+            .filter_map(|slot| self.text.get(slot.start..slot.end));
+        let mut text = String::with_capacity(self.text.len() + puts.len() * 256);
+        text.push_str(HEADER);
+        text.push('\n');
+        for line in kept.chain(puts.iter().map(String::as_str)) {
+            text.push_str(line);
+            text.push('\n');
+        }
+        if let Err(err) = write(path, text.as_bytes()) {
+            tracing::debug!(path = %path.display(), "cannot write the list cache: {err}");
+        }
+    }
+}
+
+/// Session id -> the span of its line, for every line after the header.
+fn index(text: &str) -> HashMap<[u8; ID_LEN], Slot> {
+    let mut slots = HashMap::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let span = start..start + line.trim_end_matches('\n').len();
+        start += line.len();
+        let key = line
+            .as_bytes()
+            .get(..ID_LEN)
+            .filter(|_| line.as_bytes().get(ID_LEN) == Some(&b'\t'))
+            .and_then(|id| <[u8; ID_LEN]>::try_from(id).ok());
+        if let Some(key) = key {
+            let used = AtomicBool::new(false);
+            slots.insert(
+                key,
+                Slot {
+                    start: span.start,
+                    end: span.end,
+                    used,
+                },
+            );
+        }
+    }
+    slots
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), csa_session::WriteError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    csa_session::durable::create_private_dir_all(dir)?;
+    csa_session::durable::write_atomic(path, bytes)?;
+    for old in OLD_EXTENSIONS {
+        let _ = fs_err::remove_file(path.with_extension(old));
+    }
+    Ok(())
+}
+
+/// `$XDG_CACHE_HOME/cli-sub-agent` when absolute, else `$HOME/.cache/cli-sub-agent`.
+fn cache_root() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from);
+    if let Some(xdg) = xdg.filter(|p| p.is_absolute()) {
+        return Some(xdg.join(csa_session::consts::APP_DIR));
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    home.is_absolute()
+        .then(|| home.join(".cache").join(csa_session::consts::APP_DIR))
+}
+
+/// A file name for a scope: FNV-1a of the folder paths.
+fn scope_name(scope: &[PathBuf]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for dir in scope {
+        for byte in dir.as_os_str().as_encoded_bytes().iter().chain([&0u8]) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
