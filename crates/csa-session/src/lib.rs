@@ -23,7 +23,9 @@ pub use cooldown::{CooldownMarker, read_cooldown_marker, write_cooldown_marker};
 pub use durable::{Published, Removal};
 pub use error::{IdError, LoadError, StoreError, TransitionError, WriteError};
 pub use id::{IdPrefix, SessionId, SessionLocation, list_sessions, resolve_prefix};
-pub use load::{Loaded, load_daemon_completion, load_result, load_state};
+pub use load::{
+    Loaded, load_daemon_completion, load_result, load_state, reload_result, reload_state,
+};
 pub use paths::{ProjectKey, SessionsDir, StateRoots};
 pub use phase::{Phase, PhaseEvent};
 pub use result::{Artifact, DaemonCompletion, SessionResult};

@@ -65,12 +65,13 @@ struct Snapshot {
     state: Loaded<SessionState>,
     liveness: Option<Liveness>,
     result: ResultFile,
-    result_value: Option<SessionResult>,
+    result_value: Option<Loaded<SessionResult>>,
     completion: Option<DaemonCompletion>,
     completion_file: CompletionFile,
 }
 
 impl Snapshot {
+    /// The pre-check's read; `preloaded` is a state the caller already read.
     fn read(
         loc: &SessionLocation,
         probe: &ProbeContext,
@@ -80,6 +81,26 @@ impl Snapshot {
             Some(state) => state,
             None => csa_session::load_state(&loc.dir)?,
         };
+        Snapshot::read_with(loc, probe, state, None)
+    }
+
+    /// Read every file again (under the lock). Files whose bytes have not
+    /// changed since `earlier` keep their parse instead of being parsed twice.
+    fn reread(
+        loc: &SessionLocation,
+        probe: &ProbeContext,
+        earlier: Snapshot,
+    ) -> Result<Snapshot, LoadError> {
+        let state = csa_session::reload_state(&loc.dir, Some(earlier.state))?;
+        Snapshot::read_with(loc, probe, state, earlier.result_value)
+    }
+
+    fn read_with(
+        loc: &SessionLocation,
+        probe: &ProbeContext,
+        state: Loaded<SessionState>,
+        earlier_result: Option<Loaded<SessionResult>>,
+    ) -> Result<Snapshot, LoadError> {
         let mut snapshot = Snapshot {
             liveness: None,
             result: ResultFile::Missing,
@@ -98,9 +119,9 @@ impl Snapshot {
             &tools,
             probe,
         ));
-        snapshot.result = match csa_session::load_result(&loc.dir) {
+        snapshot.result = match csa_session::reload_result(&loc.dir, earlier_result) {
             Ok(loaded) => {
-                snapshot.result_value = Some(loaded.value);
+                snapshot.result_value = Some(loaded);
                 ResultFile::Valid
             }
             Err(err) if err.is_missing() => ResultFile::Missing,
@@ -135,7 +156,8 @@ impl Snapshot {
     /// The files as read, when they are known exactly.
     fn files(&self) -> Option<(SessionState, Option<SessionResult>)> {
         let known = self.state.value.phase() == Phase::Active && self.result != ResultFile::Broken;
-        known.then(|| (self.state.value.clone(), self.result_value.clone()))
+        let result = self.result_value.as_ref().map(|r| r.value.clone());
+        known.then(|| (self.state.value.clone(), result))
     }
 
     fn evidence(&self) -> String {
@@ -240,7 +262,7 @@ impl<'a> Reconciler<'a> {
             boot_id: self.probe.boot_id.clone(),
             held: HeldLocks::new(),
         };
-        let snap = Snapshot::read(loc, &fresh_probe, None)?;
+        let snap = Snapshot::reread(loc, &fresh_probe, first)?;
         let action = snap.decide();
         let evidence = snap.evidence();
         let ended = match action {
@@ -293,13 +315,13 @@ impl<'a> Reconciler<'a> {
         let completed_at = snap
             .result_value
             .as_ref()
-            .map_or_else(Utc::now, SessionResult::completed_at);
+            .map_or_else(Utc::now, |r| r.value.completed_at());
         self.record_cooldown(loc, completed_at)?;
         fault::hit("reconcile:done")?;
         Ok(Ended {
             outcome: Outcome::Retired,
             state,
-            result: snap.result_value.clone(),
+            result: snap.result_value.as_ref().map(|r| r.value.clone()),
         })
     }
 
