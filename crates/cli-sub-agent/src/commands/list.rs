@@ -5,14 +5,15 @@ use std::borrow::Cow;
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
-use csa_session::{Phase, SessionLocation};
+use csa_session::{Loaded, Phase, SessionLocation, SessionState};
 
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
 use crate::list_cache::{Folders, ListCache};
+use crate::output;
+use crate::pool::{self, Work};
 use crate::reconcile::{CooldownMode, Reconciler};
 use crate::status::{SessionRow, read_result};
-use crate::{output, pool};
 
 /// Longest DESCRIPTION shown in the table.
 const DESCRIPTION_WIDTH: usize = 40;
@@ -27,9 +28,24 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let probe = ProbeContext::new();
     let reconciler = Reconciler::new(&probe, "session list", false, CooldownMode::Batched);
     let reconciler = (!args.no_reconcile).then_some(&reconciler);
-    let rows = pool::map(&sessions, |loc| {
-        cached_row(loc, &folders, &cache, reconciler, &probe)
+    // Reads first, one thread per core; then the sessions to reconcile, on
+    // many threads, since each waits on its fsyncs.
+    let passes = pool::map(Work::Cpu, sessions.iter().collect(), |loc| {
+        read_row(loc, &folders, &cache, reconciler.is_some(), &probe)
     });
+    let mut rows = Vec::with_capacity(passes.len());
+    let mut pending = Vec::new();
+    for pass in passes {
+        match pass {
+            Pass::Row(row) => rows.push(row),
+            Pass::Reconcile(loc, loaded) => pending.push((loc, loaded)),
+        }
+    }
+    if let Some(reconciler) = reconciler {
+        rows.extend(pool::map(Work::Io, pending, |(loc, loaded)| {
+            reconciled_row(loc, loaded, reconciler)
+        }));
+    }
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
     }
@@ -59,46 +75,55 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A session's row from the cache when its files are unchanged, else read.
-fn cached_row<'a>(
+/// A session's row, or the session to reconcile first.
+enum Pass<'a> {
+    Row(SessionRow<'a>),
+    Reconcile(&'a SessionLocation, Loaded<SessionState>),
+}
+
+/// A session's row from the cache when its files are unchanged, else from its
+/// files; an active session is handed on when it is to be reconciled.
+fn read_row<'a>(
     loc: &'a SessionLocation,
     folders: &Folders,
     cache: &'a ListCache,
-    reconciler: Option<&Reconciler<'_>>,
+    reconcile: bool,
     probe: &ProbeContext,
-) -> SessionRow<'a> {
+) -> Pass<'a> {
     let files = folders.fingerprints(&loc.dir);
     if let Some(row) = cache.get(loc, &files) {
-        return row;
+        return Pass::Row(row);
     }
-    let row = row(loc, reconciler, probe);
-    cache.put(&files, &row);
-    row
-}
-
-/// One session's row, reconciling it first if it is active and dead.
-fn row<'a>(
-    loc: &'a SessionLocation,
-    reconciler: Option<&Reconciler<'_>>,
-    probe: &ProbeContext,
-) -> SessionRow<'a> {
     let loaded = match csa_session::load_state(&loc.dir) {
         Ok(loaded) => loaded,
-        Err(err) => return SessionRow::broken(loc, &err),
+        Err(err) => return Pass::Row(SessionRow::broken(loc, &err)),
     };
-    let from_disk = |state: &csa_session::SessionState,
-                     liveness: Option<&csa_process::Liveness>| {
-        let result = read_result(loc);
-        SessionRow::from_files(loc, state, result.as_ref().map(Option::as_ref), liveness)
-    };
-    if loaded.value.phase() != Phase::Active {
-        return from_disk(&loaded.value, None);
+    let active = loaded.value.phase() == Phase::Active;
+    if active && reconcile {
+        return Pass::Reconcile(loc, loaded);
     }
-    let Some(reconciler) = reconciler else {
+    let liveness = active.then(|| {
         let tools = loaded.value.tool_names();
-        let liveness = csa_process::liveness(&loc.dir, loc.id.as_str(), &tools, probe);
-        return from_disk(&loaded.value, Some(&liveness));
-    };
+        csa_process::liveness(&loc.dir, loc.id.as_str(), &tools, probe)
+    });
+    let result = read_result(loc);
+    let row = SessionRow::from_files(
+        loc,
+        &loaded.value,
+        result.as_ref().map(Option::as_ref),
+        liveness.as_ref(),
+    );
+    cache.put(&files, &row);
+    Pass::Row(row)
+}
+
+/// The row of an active session after reconciling it. Not cached: it is
+/// either active or was written just now.
+fn reconciled_row<'a>(
+    loc: &'a SessionLocation,
+    loaded: Loaded<SessionState>,
+    reconciler: &Reconciler<'_>,
+) -> SessionRow<'a> {
     let report = reconciler.reconcile_loaded(loc, Some(loaded));
     if let Some(error) = &report.error {
         output::stderr(&format!("csa: warning: session {}: {error}\n", loc.id));
@@ -107,7 +132,11 @@ fn row<'a>(
         return SessionRow::from_files(loc, state, Ok(result.as_ref()), report.liveness.as_ref());
     }
     match csa_session::load_state(&loc.dir) {
-        Ok(loaded) => from_disk(&loaded.value, report.liveness.as_ref()),
+        Ok(loaded) => {
+            let result = read_result(loc);
+            let result = result.as_ref().map(Option::as_ref);
+            SessionRow::from_files(loc, &loaded.value, result, report.liveness.as_ref())
+        }
         Err(err) => SessionRow::broken(loc, &err),
     }
 }

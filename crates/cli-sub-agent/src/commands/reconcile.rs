@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::cli::ReconcileArgs;
 use crate::context::Context;
+use crate::output;
+use crate::pool::{self, Work};
 use crate::reconcile::{CooldownMode, Outcome, Reconciler, Report};
-use crate::{output, pool};
 
 /// One line of `--json` output.
 #[derive(Serialize)]
@@ -40,7 +41,9 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         CooldownMode::Immediate
     };
     let reconciler = Reconciler::new(&probe, "session reconcile", args.dry_run, mode);
-    let mut reports = pool::map(&sessions, |loc| reconciler.reconcile(loc));
+    let mut reports = pool::map(Work::Io, sessions.iter().collect(), |loc| {
+        reconciler.reconcile(loc)
+    });
     reconciler.flush_cooldown()?;
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
     print(&reports, args.json)?;
