@@ -66,6 +66,14 @@ fn reload_with<T>(
     if let Some(previous) = previous.filter(|p| p.bytes == bytes) {
         return Ok(previous);
     }
+    parse_with(path, bytes, parse)
+}
+
+fn parse_with<T>(
+    path: &Path,
+    bytes: Vec<u8>,
+    parse: impl FnOnce(&str, &Path) -> Result<T, LoadError>,
+) -> Result<Loaded<T>, LoadError> {
     let text = std::str::from_utf8(&bytes).map_err(|err| LoadError::Unparseable {
         path: path.to_path_buf(),
         reason: format!("not valid UTF-8 ({err})"),
@@ -82,6 +90,12 @@ pub fn load_state(session_dir: &Path) -> Result<Loaded<SessionState>, LoadError>
 /// `<session_dir>/result.toml`.
 pub fn load_result(session_dir: &Path) -> Result<Loaded<SessionResult>, LoadError> {
     load_with(&session_dir.join(RESULT_FILE), SessionResult::parse)
+}
+
+/// `<session_dir>/state.toml` from bytes already read from it (a caller that
+/// kept only the bytes, to hold less memory than the parsed table).
+pub fn parse_state(session_dir: &Path, bytes: Vec<u8>) -> Result<Loaded<SessionState>, LoadError> {
+    parse_with(&session_dir.join(STATE_FILE), bytes, SessionState::parse)
 }
 
 /// `<session_dir>/state.toml` read again, reusing `previous`'s parse if unchanged.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
-use csa_session::{Loaded, Phase, SessionLocation, SessionState};
+use csa_session::{Phase, SessionLocation};
 
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
@@ -38,12 +38,12 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     for pass in passes {
         match pass {
             Pass::Row(row) => rows.push(row),
-            Pass::Reconcile(loc, loaded) => pending.push((loc, loaded)),
+            Pass::Reconcile(loc, state) => pending.push((loc, state)),
         }
     }
     if let Some(reconciler) = reconciler {
-        rows.extend(pool::map(Work::Io, pending, |(loc, loaded)| {
-            reconciled_row(loc, loaded, reconciler)
+        rows.extend(pool::map(Work::Io, pending, |(loc, state)| {
+            reconciled_row(loc, state, reconciler)
         }));
     }
     if let Some(reconciler) = reconciler {
@@ -76,9 +76,15 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A session's row, or the session to reconcile first.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "rows are the common case; boxing each would cost an allocation per session"
+)]
 enum Pass<'a> {
     Row(SessionRow<'a>),
-    Reconcile(&'a SessionLocation, Loaded<SessionState>),
+    /// An active session and the bytes of its `state.toml` (only the bytes:
+    /// thousands of parsed states would be held in memory at once).
+    Reconcile(&'a SessionLocation, Vec<u8>),
 }
 
 /// A session's row from the cache when its files are unchanged, else from its
@@ -100,7 +106,9 @@ fn read_row<'a>(
     };
     let active = loaded.value.phase() == Phase::Active;
     if active && reconcile {
-        return Pass::Reconcile(loc, loaded);
+        let mut bytes = loaded.bytes;
+        bytes.shrink_to_fit();
+        return Pass::Reconcile(loc, bytes);
     }
     let liveness = active.then(|| {
         let tools = loaded.value.tool_names();
@@ -121,9 +129,13 @@ fn read_row<'a>(
 /// either active or was written just now.
 fn reconciled_row<'a>(
     loc: &'a SessionLocation,
-    loaded: Loaded<SessionState>,
+    state: Vec<u8>,
     reconciler: &Reconciler<'_>,
 ) -> SessionRow<'a> {
+    let loaded = match csa_session::parse_state(&loc.dir, state) {
+        Ok(loaded) => loaded,
+        Err(err) => return SessionRow::broken(loc, &err),
+    };
     let report = reconciler.reconcile_loaded(loc, Some(loaded));
     if let Some(error) = &report.error {
         output::stderr(&format!("csa: warning: session {}: {error}\n", loc.id));
