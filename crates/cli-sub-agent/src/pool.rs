@@ -4,9 +4,11 @@
 //! Two sizes: [`Work::Cpu`] (page-cache reads and parsing) runs one thread per
 //! core, and [`Work::Io`] (reconciles, each a chain of fsyncs that wait on the
 //! disk) runs many more threads than cores so that the fsyncs overlap.
+//! [`two_stage`] chains them: items the first stage cannot finish are handed
+//! to I/O workers, started only when the first item is handed on.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 
 /// What the work mostly waits on; decides how many threads run it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,9 @@ pub enum Work {
 const MAX_IO_WORKERS: usize = 128;
 /// Workers per core for fsync-bound work.
 const IO_WORKERS_PER_CORE: usize = 64;
+/// Items waiting between the stages of [`two_stage`], per I/O worker: enough
+/// to keep every worker busy, few enough to bound the memory they hold.
+const HANDOFF_PER_IO_WORKER: usize = 2;
 
 /// How many workers to use for `items` work items.
 pub fn worker_count(work: Work, items: usize) -> usize {
@@ -67,6 +72,76 @@ pub fn map<T: Send, R: Send>(work: Work, items: Vec<T>, f: impl Fn(T) -> R + Syn
         .collect()
 }
 
+/// What the first stage of [`two_stage`] did with an item.
+#[derive(Debug)]
+pub enum Step<R, U> {
+    /// Finished: the item's result.
+    Done(R),
+    /// The rest of the work, for the second stage.
+    HandOn(U),
+}
+
+/// Run `first` on every item on [`Work::Cpu`] workers. An item it cannot
+/// finish ([`Step::HandOn`]) is handed to `second` on [`Work::Io`] workers, which
+/// are started when the first item is handed on, through a bounded queue (so
+/// the first stage waits rather than piling up handed-on items). Results come
+/// back in no particular order.
+pub fn two_stage<T: Send, U: Send, R: Send>(
+    items: Vec<T>,
+    first: impl Fn(T) -> Step<R, U> + Sync,
+    second: impl Fn(U) -> R + Sync,
+) -> Vec<R> {
+    let count = items.len();
+    let io_workers = worker_count(Work::Io, count);
+    let (handoff, queue) = mpsc::sync_channel::<U>(io_workers * HANDOFF_PER_IO_WORKER);
+    let queue = Mutex::new(queue);
+    let results = Mutex::new(Vec::with_capacity(count));
+    let push = |value: R| {
+        results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(value)
+    };
+    // Waiting holds the lock: one idle worker waits on the queue, the others
+    // on the lock. `Err` once every first-stage worker (sender) is done.
+    let receive = || queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+    let drain = || {
+        while let Ok(rest) = receive() {
+            push(second(rest));
+        }
+    };
+    let next = AtomicUsize::new(0);
+    let inputs: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let take = |slot: &Mutex<Option<T>>| slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    std::thread::scope(|scope| {
+        for _ in 0..worker_count(Work::Cpu, count) {
+            let handoff = handoff.clone();
+            scope.spawn(|| {
+                let handoff = handoff;
+                while let Some(input) = inputs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let Some(item) = take(input) else { continue };
+                    match first(item) {
+                        Step::Done(value) => push(value),
+                        // The receiver lives until the scope ends.
+                        Step::HandOn(rest) => drop(handoff.send(rest)),
+                    }
+                }
+            });
+        }
+        drop(handoff);
+        // The I/O workers start with the first item handed on; this thread
+        // is one of them.
+        if let Ok(rest) = receive() {
+            for _ in 1..io_workers {
+                scope.spawn(drain);
+            }
+            push(second(rest));
+            drain();
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +154,27 @@ mod tests {
             assert_eq!(out, items.iter().map(|n| n * 2).collect::<Vec<_>>());
         }
         assert!(map(Work::Io, Vec::<u8>::new(), |n| n).is_empty());
+    }
+
+    #[test]
+    fn two_stage_finishes_every_item_once() {
+        let items: Vec<u32> = (0..5000).collect();
+        let first = |n| match n % 3 {
+            0 => Step::HandOn(n),
+            _ => Step::Done((n, 1)),
+        };
+        let mut out = two_stage(items, first, |n| (n, 2));
+        out.sort_unstable();
+        let expected: Vec<(u32, u8)> = (0..5000)
+            .map(|n| (n, if n % 3 == 0 { 2 } else { 1 }))
+            .collect();
+        assert_eq!(out, expected);
+        // Nothing handed on: the second stage is never needed.
+        let out = two_stage(vec![1, 2, 3], Step::Done, |_: u32| -> u32 {
+            unreachable!("no item handed on")
+        });
+        assert_eq!(out.len(), 3);
+        assert!(two_stage(Vec::<u8>::new(), Step::HandOn, |n| n).is_empty());
     }
 
     #[test]

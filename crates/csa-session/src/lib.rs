@@ -24,8 +24,7 @@ pub use durable::{Published, Removal};
 pub use error::{IdError, LoadError, StoreError, TransitionError, WriteError};
 pub use id::{IdPrefix, SessionId, SessionLocation, list_sessions, resolve_prefix};
 pub use load::{
-    Loaded, load_daemon_completion, load_result, load_state, parse_state, reload_result,
-    reload_state,
+    Loaded, load_daemon_completion, load_result, load_state, reload_result, reload_state,
 };
 pub use paths::{ProjectKey, SessionsDir, StateRoots};
 pub use phase::{Phase, PhaseEvent};

@@ -92,12 +92,6 @@ pub fn load_result(session_dir: &Path) -> Result<Loaded<SessionResult>, LoadErro
     load_with(&session_dir.join(RESULT_FILE), SessionResult::parse)
 }
 
-/// `<session_dir>/state.toml` from bytes already read from it (a caller that
-/// kept only the bytes, to hold less memory than the parsed table).
-pub fn parse_state(session_dir: &Path, bytes: Vec<u8>) -> Result<Loaded<SessionState>, LoadError> {
-    parse_with(&session_dir.join(STATE_FILE), bytes, SessionState::parse)
-}
-
 /// `<session_dir>/state.toml` read again, reusing `previous`'s parse if unchanged.
 pub fn reload_state(
     session_dir: &Path,

@@ -5,13 +5,13 @@ use std::borrow::Cow;
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
-use csa_session::{Phase, SessionLocation};
+use csa_session::{Loaded, Phase, SessionLocation, SessionState};
 
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
 use crate::list_cache::{Folders, ListCache};
 use crate::output;
-use crate::pool::{self, Work};
+use crate::pool::{self, Step};
 use crate::reconcile::{CooldownMode, Reconciler};
 use crate::status::{SessionRow, read_result};
 
@@ -28,24 +28,13 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let probe = ProbeContext::new();
     let reconciler = Reconciler::new(&probe, "session list", false, CooldownMode::Batched);
     let reconciler = (!args.no_reconcile).then_some(&reconciler);
-    // Reads first, one thread per core; then the sessions to reconcile, on
-    // many threads, since each waits on its fsyncs.
-    let passes = pool::map(Work::Cpu, sessions.iter().collect(), |loc| {
-        read_row(loc, &folders, &cache, reconciler.is_some(), &probe)
-    });
-    let mut rows = Vec::with_capacity(passes.len());
-    let mut pending = Vec::new();
-    for pass in passes {
-        match pass {
-            Pass::Row(row) => rows.push(row),
-            Pass::Reconcile(loc, state) => pending.push((loc, state)),
-        }
-    }
-    if let Some(reconciler) = reconciler {
-        rows.extend(pool::map(Work::Io, pending, |(loc, state)| {
-            reconciled_row(loc, state, reconciler)
-        }));
-    }
+    // Reads run on one thread per core; the sessions to reconcile are handed
+    // to many more threads, since each reconcile waits on its fsyncs.
+    let rows = pool::two_stage(
+        sessions.iter().collect(),
+        |loc| read_row(loc, &folders, &cache, reconciler, &probe),
+        |(loc, state, reconciler)| reconciled_row(loc, state, reconciler),
+    );
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
     }
@@ -75,17 +64,12 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A session's row, or the session to reconcile first.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "rows are the common case; boxing each would cost an allocation per session"
-)]
-enum Pass<'a> {
-    Row(SessionRow<'a>),
-    /// An active session and the bytes of its `state.toml` (only the bytes:
-    /// thousands of parsed states would be held in memory at once).
-    Reconcile(&'a SessionLocation, Vec<u8>),
-}
+/// An active session to reconcile, with the state the first read parsed.
+type ToReconcile<'a> = (
+    &'a SessionLocation,
+    Loaded<SessionState>,
+    &'a Reconciler<'a>,
+);
 
 /// A session's row from the cache when its files are unchanged, else from its
 /// files; an active session is handed on when it is to be reconciled.
@@ -93,22 +77,20 @@ fn read_row<'a>(
     loc: &'a SessionLocation,
     folders: &Folders,
     cache: &'a ListCache,
-    reconcile: bool,
+    reconciler: Option<&'a Reconciler<'a>>,
     probe: &ProbeContext,
-) -> Pass<'a> {
+) -> Step<SessionRow<'a>, ToReconcile<'a>> {
     let files = folders.fingerprints(&loc.dir);
     if let Some(row) = cache.get(loc, &files) {
-        return Pass::Row(row);
+        return Step::Done(row);
     }
     let loaded = match csa_session::load_state(&loc.dir) {
         Ok(loaded) => loaded,
-        Err(err) => return Pass::Row(SessionRow::broken(loc, &err)),
+        Err(err) => return Step::Done(SessionRow::broken(loc, &err)),
     };
     let active = loaded.value.phase() == Phase::Active;
-    if active && reconcile {
-        let mut bytes = loaded.bytes;
-        bytes.shrink_to_fit();
-        return Pass::Reconcile(loc, bytes);
+    if let Some(reconciler) = reconciler.filter(|_| active) {
+        return Step::HandOn((loc, loaded, reconciler));
     }
     let liveness = active.then(|| {
         let tools = loaded.value.tool_names();
@@ -122,21 +104,17 @@ fn read_row<'a>(
         liveness.as_ref(),
     );
     cache.put(&files, &row);
-    Pass::Row(row)
+    Step::Done(row)
 }
 
 /// The row of an active session after reconciling it. Not cached: it is
 /// either active or was written just now.
 fn reconciled_row<'a>(
     loc: &'a SessionLocation,
-    state: Vec<u8>,
+    state: Loaded<SessionState>,
     reconciler: &Reconciler<'_>,
 ) -> SessionRow<'a> {
-    let loaded = match csa_session::parse_state(&loc.dir, state) {
-        Ok(loaded) => loaded,
-        Err(err) => return SessionRow::broken(loc, &err),
-    };
-    let report = reconciler.reconcile_loaded(loc, Some(loaded));
+    let report = reconciler.reconcile_loaded(loc, Some(state));
     if let Some(error) = &report.error {
         output::stderr(&format!("csa: warning: session {}: {error}\n", loc.id));
     }
