@@ -13,8 +13,11 @@ in the same run:
                 row cache filled by the previous list (the normal case), and
                 without it (cache deleted first: every file read and parsed)
 
-Each figure is the median of several runs; peak memory is the largest resident
-set size of any `csa` run (from wait4). The numbers are printed as a table and,
+Each figure is the median of several runs (every first run is also printed);
+peak memory is the largest resident set size of any `csa` run (from wait4).
+First runs create about 17,000 files at N = 10,000; on ext4 without a journal
+they are much slower within about six minutes of a mass deletion (see
+docs/benchmarks.md), so run the bench on a quiet filesystem. The numbers are printed as a table and,
 with --json FILE, written as JSON for comparison between runs.
 """
 
@@ -102,6 +105,7 @@ def bench_n(csa, generator, n, runs, workdir):
         "steady_ms": statistics.median(steady) * 1000,
         "steady_uncached_ms": statistics.median(uncached) * 1000,
         "first_run_ms": statistics.median(first) * 1000,
+        "first_run_each_ms": [round(secs * 1000, 1) for secs in first],
         "peak_rss_mb": peak / 1024,
     }
 
@@ -143,6 +147,9 @@ def main():
         print(f"{r['n']:>7} {r['floor_cat_ms']:>8.1f}ms {r['steady_ms']:>8.1f}ms {ratio:>5.2f}x "
               f"{r['steady_uncached_ms']:>8.1f}ms {cold:>5.2f}x "
               f"{r['first_run_ms']:>8.1f}ms {r['peak_rss_mb']:>7.1f}MB")
+    for r in rows:
+        each = ", ".join(f"{ms:.0f}" for ms in r["first_run_each_ms"])
+        print(f"first runs at N={r['n']} (ms, in order): {each}")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
 
