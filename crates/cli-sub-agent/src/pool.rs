@@ -5,7 +5,7 @@
 //! core, and [`Work::Io`] (reconciles, each a chain of fsyncs that wait on the
 //! disk) runs many more threads than cores so that the fsyncs overlap.
 //! [`two_stage`] chains them: items the first stage cannot finish are handed
-//! to I/O workers, started only when the first item is handed on.
+//! to I/O workers, started as items arrive.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -82,10 +82,10 @@ pub enum Step<R, U> {
 }
 
 /// Run `first` on every item on [`Work::Cpu`] workers. An item it cannot
-/// finish ([`Step::HandOn`]) is handed to `second` on [`Work::Io`] workers, which
-/// are started when the first item is handed on, through a bounded queue (so
-/// the first stage waits rather than piling up handed-on items). Results come
-/// back in no particular order.
+/// finish ([`Step::HandOn`]) is handed to `second` on [`Work::Io`] workers
+/// through a bounded queue (so the first stage waits rather than piling up
+/// handed-on items). A worker is started per item handed on, up to the limit:
+/// no item, no I/O thread. Results come back in no particular order.
 pub fn two_stage<T: Send, U: Send, R: Send>(
     items: Vec<T>,
     first: impl Fn(T) -> Step<R, U> + Sync,
@@ -129,14 +129,21 @@ pub fn two_stage<T: Send, U: Send, R: Send>(
             });
         }
         drop(handoff);
-        // The I/O workers start with the first item handed on; this thread
-        // is one of them.
-        if let Ok(rest) = receive() {
-            for _ in 1..io_workers {
-                scope.spawn(drain);
+        // One I/O worker is started per item handed on, up to the limit (this
+        // thread is the last one), so a few reconciles start a few threads.
+        let second = &second;
+        let mut started = 1;
+        while let Ok(rest) = receive() {
+            if started == io_workers {
+                push(second(rest));
+                drain();
+                break;
             }
-            push(second(rest));
-            drain();
+            started += 1;
+            scope.spawn(move || {
+                push(second(rest));
+                drain();
+            });
         }
     });
     results.into_inner().unwrap_or_else(|e| e.into_inner())
