@@ -35,27 +35,50 @@ pub fn worker_count(work: Work, items: usize) -> usize {
     workers.clamp(1, items.max(1))
 }
 
+/// Work items taken by index from a shared counter, each exactly once.
+struct Items<T> {
+    next: AtomicUsize,
+    slots: Vec<Mutex<Option<T>>>,
+}
+
+impl<T> Items<T> {
+    fn new(items: Vec<T>) -> Items<T> {
+        Items {
+            next: AtomicUsize::new(0),
+            slots: items.into_iter().map(|i| Mutex::new(Some(i))).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The next untaken item and its index; `None` once all are taken.
+    fn take_next(&self) -> Option<(usize, T)> {
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let slot = self.slots.get(index)?;
+            if let Some(item) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return Some((index, item));
+            }
+        }
+    }
+}
+
 /// Apply `f` to every item on a bounded pool; results are in input order.
 pub fn map<T: Send, R: Send>(work: Work, items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let workers = worker_count(work, items.len());
     if workers <= 1 {
         return items.into_iter().map(f).collect();
     }
-    let next = AtomicUsize::new(0);
-    let inputs: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
-    let outputs: Vec<Mutex<Option<R>>> = inputs.iter().map(|_| Mutex::new(None)).collect();
-    let take = |slot: &Mutex<Option<T>>| slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let items = Items::new(items);
+    let outputs: Vec<Mutex<Option<R>>> = (0..items.len()).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let (Some(input), Some(output)) = (inputs.get(index), outputs.get(index))
-                    else {
-                        break;
-                    };
-                    if let Some(item) = take(input) {
-                        let value = f(item);
+                while let Some((index, item)) = items.take_next() {
+                    let value = f(item);
+                    if let Some(output) = outputs.get(index) {
                         *output.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
                     }
                 }
@@ -110,16 +133,13 @@ pub fn two_stage<T: Send, U: Send, R: Send>(
             push(second(rest));
         }
     };
-    let next = AtomicUsize::new(0);
-    let inputs: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
-    let take = |slot: &Mutex<Option<T>>| slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let items = Items::new(items);
     std::thread::scope(|scope| {
         for _ in 0..worker_count(Work::Cpu, count) {
             let handoff = handoff.clone();
             scope.spawn(|| {
                 let handoff = handoff;
-                while let Some(input) = inputs.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let Some(item) = take(input) else { continue };
+                while let Some((_, item)) = items.take_next() {
                     match first(item) {
                         Step::Done(value) => push(value),
                         // The receiver lives until the scope ends.
