@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::process::ExitCode;
 
-use csa_process::ProbeContext;
+use csa_process::{Liveness, ProbeContext};
 use csa_session::{Loaded, Phase, SessionLocation, SessionState};
 
 use crate::cli::ListArgs;
@@ -96,13 +96,7 @@ fn read_row<'a>(
         let tools = loaded.value.tool_names();
         csa_process::liveness(&loc.dir, loc.id.as_str(), &tools, probe)
     });
-    let result = read_result(loc);
-    let row = SessionRow::from_files(
-        loc,
-        &loaded.value,
-        result.as_ref().map(Option::as_ref),
-        liveness.as_ref(),
-    );
+    let row = row_from_files(loc, &loaded.value, liveness.as_ref());
     cache.put(&files, &row);
     Step::Done(row)
 }
@@ -122,13 +116,19 @@ fn reconciled_row<'a>(
         return SessionRow::from_files(loc, state, Ok(result.as_ref()), report.liveness.as_ref());
     }
     match csa_session::load_state(&loc.dir) {
-        Ok(loaded) => {
-            let result = read_result(loc);
-            let result = result.as_ref().map(Option::as_ref);
-            SessionRow::from_files(loc, &loaded.value, result, report.liveness.as_ref())
-        }
+        Ok(loaded) => row_from_files(loc, &loaded.value, report.liveness.as_ref()),
         Err(err) => SessionRow::broken(loc, &err),
     }
+}
+
+/// A session's row from its state and the `result.toml` read now.
+fn row_from_files<'a>(
+    loc: &'a SessionLocation,
+    state: &SessionState,
+    liveness: Option<&Liveness>,
+) -> SessionRow<'a> {
+    let result = read_result(loc);
+    SessionRow::from_files(loc, state, result.as_ref().map(Option::as_ref), liveness)
 }
 
 fn keep(row: &SessionRow<'_>, args: &ListArgs) -> bool {
