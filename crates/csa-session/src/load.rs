@@ -66,14 +66,6 @@ fn reload_with<T>(
     if let Some(previous) = previous.filter(|p| p.bytes == bytes) {
         return Ok(previous);
     }
-    parse_with(path, bytes, parse)
-}
-
-fn parse_with<T>(
-    path: &Path,
-    bytes: Vec<u8>,
-    parse: impl FnOnce(&str, &Path) -> Result<T, LoadError>,
-) -> Result<Loaded<T>, LoadError> {
     let text = std::str::from_utf8(&bytes).map_err(|err| LoadError::Unparseable {
         path: path.to_path_buf(),
         reason: format!("not valid UTF-8 ({err})"),
