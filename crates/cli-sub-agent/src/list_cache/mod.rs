@@ -110,7 +110,10 @@ impl ListCache {
             && files.state.is_some()
             && settled(files.state)
             && settled(files.result);
-        let Some(line) = line::encode(files, row).filter(|_| cacheable) else {
+        if !cacheable {
+            return;
+        }
+        let Some(line) = line::encode(files, row) else {
             return;
         };
         let mut puts = self.puts.lock().unwrap_or_else(|e| e.into_inner());
