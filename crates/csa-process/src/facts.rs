@@ -150,7 +150,12 @@ pub fn own_start_time_ticks() -> Option<u64> {
 
 /// The command line of `pid`, arguments joined by spaces.
 pub fn cmdline(pid: u32) -> Option<String> {
-    platform::cmdline(pid)
+    cmdline_args(pid).map(|args| args.join(" "))
+}
+
+/// The arguments of `pid`'s command line (`argv`), as far as they can be read.
+pub fn cmdline_args(pid: u32) -> Option<Vec<String>> {
+    platform::cmdline_args(pid)
 }
 
 /// Whether some live (non-zombie) process is in process group `pgid`.
@@ -215,14 +220,15 @@ mod platform {
         }
     }
 
-    pub fn cmdline(pid: u32) -> Option<String> {
+    pub fn cmdline_args(pid: u32) -> Option<Vec<String>> {
         let bytes = read(&format!("/proc/{pid}/cmdline")).ok()?;
-        let text: String = String::from_utf8_lossy(&bytes)
-            .split('\0')
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Some(text)
+        let args = bytes
+            .strip_suffix(b"\0")
+            .unwrap_or(&bytes)
+            .split(|b| *b == 0)
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
+        Some(args)
     }
 
     pub fn group_has_live_members(pgid: i32) -> Option<bool> {
@@ -292,7 +298,7 @@ mod platform {
         }
     }
 
-    pub fn cmdline(_pid: u32) -> Option<String> {
+    pub fn cmdline_args(_pid: u32) -> Option<Vec<String>> {
         None
     }
 
@@ -313,7 +319,7 @@ mod platform {
         ProcessFacts::unknown_existing(pid)
     }
 
-    pub fn cmdline(_pid: u32) -> Option<String> {
+    pub fn cmdline_args(_pid: u32) -> Option<Vec<String>> {
         None
     }
 

@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod facts;
 pub mod held;
 pub mod record;
+pub mod signal;
 pub mod verdict;
 
 pub use evidence::{Evidence, ProbeContext, gather};

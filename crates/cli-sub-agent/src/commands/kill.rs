@@ -1,19 +1,25 @@
 //! `csa session kill <ID>`: SIGTERM the session's process group, SIGKILL after
-//! a grace period, but only after verifying that `daemon.pid` still names the
-//! process that was started (same start time): a reused pid is never signalled.
+//! a grace period, but only after verifying the daemon (`csa_process::signal`):
+//! its start time matches `daemon.pid`, its lock record is of this host and
+//! boot, and its command line makes it the csa daemon of this session. A pid
+//! <= 1, a reused pid or any other process is never signalled.
 
 use std::process::ExitCode;
-#[cfg(unix)]
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use csa_process::{Existence, ProbeContext};
+use csa_process::ProbeContext;
+use csa_process::signal::{self, Refusal, Sig, Verified};
 use csa_session::SessionLocation;
 
 use crate::cli::KillArgs;
 use crate::context::Context;
 use crate::output;
 use crate::reconcile::{CooldownMode, Reconciler};
+
+/// Pause between checks of whether the group is gone.
+const POLL: Duration = Duration::from_millis(20);
+/// How long to wait for the group to go after SIGKILL.
+const AFTER_KILL: Duration = Duration::from_secs(5);
 
 pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project)?;
@@ -22,39 +28,20 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
         args.grace.is_finite() && args.grace >= 0.0,
         "--grace must be a non-negative number of seconds"
     );
-    let record = csa_process::read_daemon_pid(&loc.dir)?.with_context(|| {
-        format!(
-            "session {} has no daemon.pid: there is no process to signal",
-            loc.id
-        )
-    })?;
-    let Some(recorded) = record.start_time_ticks else {
-        anyhow::bail!(
-            "refusing to signal pid {}: daemon.pid of session {} has no start time, so the pid cannot be verified",
-            record.pid,
-            loc.id
-        );
+    let daemon = match signal::verify_daemon(&loc.dir, loc.id.as_str()) {
+        Ok(daemon) => daemon,
+        Err(Refusal::Gone { pid }) => {
+            output::stdout(&format!(
+                "pid {pid} of session {} is already gone\n",
+                loc.id
+            ))?;
+            return finish(&loc);
+        }
+        Err(refusal) => {
+            anyhow::bail!("refusing to signal session {}: {refusal}", loc.id)
+        }
     };
-    let facts = csa_process::facts::probe(record.pid);
-    if facts.existence == Existence::Missing {
-        output::stdout(&format!(
-            "pid {} of session {} is already gone\n",
-            record.pid, loc.id
-        ))?;
-        return finish(&loc);
-    }
-    match facts.start_time_ticks {
-        Some(actual) if actual == recorded => {}
-        Some(actual) => anyhow::bail!(
-            "refusing to signal pid {}: its start time {actual} does not match the recorded {recorded}; the pid was reused by another process",
-            record.pid
-        ),
-        None => anyhow::bail!(
-            "refusing to signal pid {}: its start time cannot be read on this platform",
-            record.pid
-        ),
-    }
-    terminate_group(record.pid, args.grace, &loc)?;
+    terminate_group(&daemon, Duration::from_secs_f64(args.grace), &loc)?;
     finish(&loc)
 }
 
@@ -81,51 +68,48 @@ fn finish(loc: &SessionLocation) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(unix)]
-fn terminate_group(pid: u32, grace: f64, loc: &SessionLocation) -> anyhow::Result<()> {
-    let pgid = libc::pid_t::try_from(pid).context("pid out of range")?;
-    signal_group(pgid, libc::SIGTERM)?;
+/// SIGTERM the daemon's group, SIGKILL it after `grace`, and wait until no
+/// live member is left (zombies do not count).
+fn terminate_group(
+    daemon: &Verified,
+    grace: Duration,
+    loc: &SessionLocation,
+) -> anyhow::Result<()> {
+    let refused =
+        |refusal: Refusal| anyhow::anyhow!("refusing to signal session {}: {refusal}", loc.id);
+    match daemon.signal_group(Sig::Term) {
+        Ok(()) | Err(Refusal::Gone { .. }) => {}
+        Err(refusal) => return Err(refused(refusal)),
+    }
     output::stderr(&format!(
-        "csa: sent SIGTERM to process group {pgid} of session {}\n",
+        "csa: sent SIGTERM to process group {} of session {}\n",
+        daemon.pid(),
         loc.id
     ));
-    let deadline = Instant::now() + Duration::from_secs_f64(grace);
-    while group_exists(pgid) {
-        if Instant::now() >= deadline {
-            signal_group(pgid, libc::SIGKILL)?;
-            output::stderr(&format!("csa: sent SIGKILL to process group {pgid}\n"));
-            break;
+    if !wait_for_group(daemon, grace) {
+        match daemon.signal_group(Sig::Kill) {
+            Ok(()) => output::stderr(&format!(
+                "csa: sent SIGKILL to process group {}\n",
+                daemon.pid()
+            )),
+            Err(Refusal::Gone { .. }) => {}
+            Err(refusal) => return Err(refused(refusal)),
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while group_exists(pgid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+        wait_for_group(daemon, AFTER_KILL);
     }
     Ok(())
 }
 
-#[cfg(unix)]
-fn signal_group(pgid: libc::pid_t, signal: libc::c_int) -> anyhow::Result<()> {
-    // SAFETY: killpg has no memory effects; the pgid was verified above.
-    if unsafe { libc::killpg(pgid, signal) } == 0 {
-        return Ok(());
+/// True once the group has no live member, false if `limit` passed first.
+fn wait_for_group(daemon: &Verified, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if daemon.group_has_live_members() != Some(true) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
     }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::ESRCH) {
-        return Ok(()); // already gone
-    }
-    Err(anyhow::Error::new(err).context(format!("cannot signal process group {pgid}")))
-}
-
-#[cfg(unix)]
-fn group_exists(pgid: libc::pid_t) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    let rc = unsafe { libc::killpg(pgid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-fn terminate_group(_pid: u32, _grace: f64, _loc: &SessionLocation) -> anyhow::Result<()> {
-    anyhow::bail!("csa session kill is not supported on this platform")
 }

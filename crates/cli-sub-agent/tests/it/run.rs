@@ -1,5 +1,6 @@
 //! `csa run`, `session wait`, `session kill` with real daemons.
 
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -167,7 +168,8 @@ fn session_kill_terminates_and_the_daemon_records_the_result() {
         "{}",
         stdout_of(&out)
     );
-    assert!(!group_alive(pid));
+    // The daemon has exited; reaping its zombie is its parent's (init's) business.
+    wait_until("group reaped", || !group_alive(pid));
     let result = s.result();
     assert_eq!(result["exit_code"].as_integer(), Some(143));
     assert_eq!(result["status"].as_str(), Some("signal"));
@@ -290,4 +292,129 @@ fn twenty_concurrent_runs_each_end_with_exactly_one_real_result_while_list_loops
         assert_eq!(s.phase(), "retired");
         assert_eq!(s.result_files(), 1);
     }
+}
+
+/// The text of `csa session kill <id>` run inside a private pid namespace in
+/// which `daemon.pid` names that namespace's pid 1 with its real start time.
+/// Returns `None` where pid namespaces cannot be created.
+fn kill_pid_one_in_private_namespace(env: &Env, s: &Session) -> Option<String> {
+    let probe = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: `unshare --pid --fork --mount-proc` is not available here");
+        return None;
+    }
+    let csa = assert_cmd::cargo::cargo_bin("csa");
+    // pid 1 is this shell; a sleeper beside it would die if anything
+    // signalled the whole namespace (kill(-1) or killpg(1)).
+    let script = r#"
+        sleep 300 & sleeper=$!
+        ticks=$(cut -d' ' -f22 /proc/1/stat)
+        printf '1 %s\n' "$ticks" > "$DIR/daemon.pid"
+        "$CSA" session kill "$ID" --grace 0.2; echo "kill-exit=$?"
+        if kill -0 "$sleeper" 2>/dev/null; then echo sleeper-alive; fi
+        kill -9 "$sleeper"
+    "#;
+    let envs: Vec<_> = env
+        .csa_std()
+        .get_envs()
+        .map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned)))
+        .collect();
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
+        .current_dir(&env.project)
+        .env("CSA", csa)
+        .env("DIR", &s.dir)
+        .env("ID", &s.id);
+    for (key, value) in envs {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let out = cmd.output().unwrap();
+    Some(format!("{}{}", stdout_of(&out), stderr_of(&out)))
+}
+
+#[test]
+fn kill_never_signals_pid_one_whatever_daemon_pid_says() {
+    let env = Env::new();
+    let s = env.session("active");
+    let Some(text) = kill_pid_one_in_private_namespace(&env, &s) else {
+        return;
+    };
+    assert!(text.contains("kill-exit=1"), "{text}");
+    assert!(
+        text.contains("sleeper-alive"),
+        "nothing may be signalled: {text}"
+    );
+    assert!(
+        text.contains("refusing to signal") && text.contains("pid 1 is never signalled"),
+        "{text}"
+    );
+}
+
+#[test]
+fn kill_never_signals_a_live_process_that_is_not_the_sessions_daemon() {
+    let env = Env::new();
+    let s = env.session("active");
+    // A live process with exactly the recorded start time: only its command
+    // line says it is not a csa daemon of this session.
+    let mut unrelated = std::process::Command::new("sleep")
+        .arg("60")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let ticks = csa_process::facts::start_time_ticks(unrelated.id()).unwrap();
+    s.write("daemon.pid", &format!("{} {ticks}\n", unrelated.id()));
+    let out = env
+        .csa()
+        .args(["session", "kill", &s.id, "--grace", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("refusing to signal") && err.contains("is not the csa daemon of session"),
+        "{err}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        unrelated.try_wait().unwrap().is_none(),
+        "the unrelated process must live"
+    );
+    unrelated.kill().unwrap();
+    unrelated.wait().unwrap();
+}
+
+#[test]
+fn kill_refuses_a_daemon_whose_lock_record_is_from_another_boot() {
+    let env = Env::new();
+    let s = run(&env, &["sleep", "100"]);
+    let (pid, _) = daemon_pid(&s);
+    wait_until("command started", || group_members(pid) >= 2);
+    let lock: serde_json::Value = serde_json::from_str(&s.read("locks/demo.lock")).unwrap();
+    let mut lock = lock.as_object().unwrap().clone();
+    lock.insert(
+        "boot_id".into(),
+        "00000000-0000-0000-0000-000000000000".into(),
+    );
+    // Rewrite in place: the daemon keeps its flock on the same inode.
+    let file = fs_err::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(s.path("locks/demo.lock"))
+        .unwrap();
+    serde_json::to_writer(file, &lock).unwrap();
+    let out = env
+        .csa()
+        .args(["session", "kill", &s.id, "--grace", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("before this machine restarted"), "{err}");
+    assert!(group_alive(pid), "nothing may be signalled");
+    unsafe { libc::killpg(pid, libc::SIGKILL) };
 }

@@ -1,0 +1,490 @@
+//! Signals that can only reach a verified process (contract §8.3).
+//!
+//! A number read from a file never reaches `kill` directly. [`verify_daemon`]
+//! checks a session's `daemon.pid` against the live process (start time, the
+//! host and boot of its lock record, and a command line that makes it the csa
+//! daemon of that very session) and returns a [`Verified`] handle; only a
+//! handle can be signalled. On Linux the handle holds a pidfd opened *before*
+//! the start time is compared, so a pid reused after the check can never be
+//! hit. Whatever the files say, pid 0, pid 1, negative pids, process groups
+//! <= 1 and csa's own process group are never signalled.
+
+use std::path::Path;
+
+use crate::consts::{LOCK_EXT, LOCKS_DIR};
+use crate::facts::{self, Existence};
+use crate::record::{self, DaemonPid};
+
+/// The signals csa sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sig {
+    Term,
+    Kill,
+}
+
+impl Sig {
+    /// The signal number (15, 9), as exit codes `128 + N` use it.
+    pub fn number(self) -> i32 {
+        match self {
+            Sig::Term => 15,
+            Sig::Kill => 9,
+        }
+    }
+}
+
+/// Why a process was not signalled. Each message is one line naming the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "pid {pid} is never signalled (pids 0 and 1 and negative pids are not session processes)"
+    )]
+    ReservedPid { pid: i64 },
+    #[error(
+        "process group {pgid} is never signalled (groups 0 and 1 and csa's own group are not session groups)"
+    )]
+    ReservedGroup { pgid: i64 },
+    #[error("daemon.pid has no start time, so pid {pid} cannot be verified")]
+    NoStartTime { pid: u32 },
+    #[error("pid {pid} no longer exists")]
+    Gone { pid: u32 },
+    #[error("pid {pid} was reused by another process (start time {actual} != recorded {recorded})")]
+    Reused {
+        pid: u32,
+        actual: u64,
+        recorded: u64,
+    },
+    #[error("the start time of pid {pid} cannot be read on this platform")]
+    Unverifiable { pid: u32 },
+    #[error("the lock record {lock} was written on host {recorded}, not on this host ({here})")]
+    OtherHost {
+        lock: String,
+        recorded: String,
+        here: String,
+    },
+    #[error(
+        "the lock record {lock} was written before this machine restarted (boot id {recorded})"
+    )]
+    OtherBoot { lock: String, recorded: String },
+    #[error(
+        "pid {pid} is not the csa daemon of session {session_id} (its command line is {cmdline:?})"
+    )]
+    NotTheDaemon {
+        pid: u32,
+        session_id: String,
+        cmdline: String,
+    },
+    #[error("pid {pid} does not lead its own process group (its group is {pgid})")]
+    NotGroupLeader { pid: u32, pgid: i64 },
+    #[error("cannot read {what}: {reason}")]
+    Unreadable { what: String, reason: String },
+    #[error("cannot signal pid {pid}: {source}")]
+    Io {
+        pid: u32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("signalling processes is not supported on this platform")]
+    Unsupported,
+}
+
+/// True for pids csa may ever signal: positive, not 1, and representable.
+pub fn is_signallable_pid(pid: i64) -> bool {
+    pid > 1 && pid <= i64::from(i32::MAX)
+}
+
+/// True for process groups csa may ever signal: > 1 and not csa's own.
+pub fn is_signallable_group(pgid: i64) -> bool {
+    is_signallable_pid(pgid) && Some(pgid) != own_process_group()
+}
+
+/// A live process whose identity was verified; the only thing csa signals.
+#[derive(Debug)]
+pub struct Verified {
+    pid: u32,
+    start_time_ticks: u64,
+    /// The process group the process led when it was verified.
+    group: Option<i64>,
+    #[cfg(target_os = "linux")]
+    pidfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl Verified {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn start_time_ticks(&self) -> u64 {
+        self.start_time_ticks
+    }
+
+    /// Signal the verified process itself.
+    pub fn signal(&self, sig: Sig) -> Result<(), Refusal> {
+        platform::signal_process(self, sig)
+    }
+
+    /// Signal the process group this process leads (verified to be > 1 and
+    /// not csa's own), after checking that the leader is still the verified
+    /// process or its unreaped zombie.
+    pub fn signal_group(&self, sig: Sig) -> Result<(), Refusal> {
+        let pgid = self.group.ok_or(Refusal::NotGroupLeader {
+            pid: self.pid,
+            pgid: 0,
+        })?;
+        if !is_signallable_group(pgid) {
+            return Err(Refusal::ReservedGroup { pgid });
+        }
+        platform::signal_group(self, pgid, sig)
+    }
+
+    /// Whether the group this process led still has a live (non-zombie) member.
+    pub fn group_has_live_members(&self) -> Option<bool> {
+        let pgid = i32::try_from(self.group?).ok()?;
+        facts::group_has_live_members(pgid)
+    }
+}
+
+/// Verify `record` (a pid and its start time) against the live process.
+/// `identity` then checks what the process is (for example its command line).
+pub fn verify(
+    record: &DaemonPid,
+    identity: impl FnOnce(u32) -> Result<(), Refusal>,
+) -> Result<Verified, Refusal> {
+    let pid = record.pid;
+    let recorded = record
+        .start_time_ticks
+        .ok_or(Refusal::NoStartTime { pid })?;
+    if !is_signallable_pid(i64::from(pid)) {
+        return Err(Refusal::ReservedPid {
+            pid: i64::from(pid),
+        });
+    }
+    // Open the handle first: if the start time still matches afterwards, the
+    // handle refers to the recorded process, whatever happens to the pid later.
+    #[cfg(target_os = "linux")]
+    let pidfd = platform::open_pidfd(pid)?;
+    let probed = facts::probe(pid);
+    match probed.existence {
+        Existence::Missing => return Err(Refusal::Gone { pid }),
+        Existence::Unknown => return Err(Refusal::Unverifiable { pid }),
+        Existence::Exists => {}
+    }
+    match probed.start_time_ticks {
+        Some(actual) if actual == recorded => {}
+        Some(actual) => {
+            return Err(Refusal::Reused {
+                pid,
+                actual,
+                recorded,
+            });
+        }
+        None => return Err(Refusal::Unverifiable { pid }),
+    }
+    identity(pid)?;
+    let group = probed
+        .pgid
+        .map(i64::from)
+        .filter(|pgid| *pgid == i64::from(pid));
+    Ok(Verified {
+        pid,
+        start_time_ticks: recorded,
+        group,
+        #[cfg(target_os = "linux")]
+        pidfd,
+    })
+}
+
+/// Verify the daemon of the session in `session_dir`: `daemon.pid` with a
+/// matching start time, lock records of this host and boot, and a command line
+/// `csa daemon ... --session-id <session_id> ...`.
+pub fn verify_daemon(session_dir: &Path, session_id: &str) -> Result<Verified, Refusal> {
+    let record = record::read_daemon_pid(session_dir)
+        .map_err(|err| Refusal::Unreadable {
+            what: "daemon.pid".into(),
+            reason: err.to_string(),
+        })?
+        .ok_or_else(|| Refusal::Unreadable {
+            what: "daemon.pid".into(),
+            reason: "the file does not exist".into(),
+        })?;
+    check_lock_records(session_dir, record.pid)?;
+    verify(&record, |pid| check_daemon_cmdline(pid, session_id))
+}
+
+/// Lock records naming `pid` must come from this host and this boot.
+fn check_lock_records(session_dir: &Path, pid: u32) -> Result<(), Refusal> {
+    let Ok(entries) = fs_err::read_dir(session_dir.join(LOCKS_DIR)) else {
+        return Ok(());
+    };
+    let here = facts::hostname();
+    let boot = facts::boot_id();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != LOCK_EXT) {
+            continue;
+        }
+        let Ok(Some(lock)) = record::read_lock_record(&path) else {
+            continue;
+        };
+        if lock.pid != pid {
+            continue;
+        }
+        let name = format!(
+            "{LOCKS_DIR}/{}",
+            entry.file_name().to_string_lossy().into_owned()
+        );
+        if let Some(recorded) = lock.hostname
+            && here.as_ref() != Some(&recorded)
+        {
+            return Err(Refusal::OtherHost {
+                lock: name,
+                recorded,
+                here: here.unwrap_or_else(|| "unknown".into()),
+            });
+        }
+        if let (Some(recorded), Some(boot)) = (lock.boot_id, &boot)
+            && &recorded != boot
+        {
+            return Err(Refusal::OtherBoot {
+                lock: name,
+                recorded,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `pid` runs `csa daemon` for `session_id`.
+fn check_daemon_cmdline(pid: u32, session_id: &str) -> Result<(), Refusal> {
+    let Some(args) = facts::cmdline_args(pid) else {
+        return Err(Refusal::Unreadable {
+            what: format!("the command line of pid {pid}"),
+            reason: "not available".into(),
+        });
+    };
+    if is_daemon_of(&args, session_id) {
+        return Ok(());
+    }
+    Err(Refusal::NotTheDaemon {
+        pid,
+        session_id: session_id.to_owned(),
+        cmdline: args.join(" "),
+    })
+}
+
+/// `args` is `<csa> daemon ... --session-id <session_id> ... [-- CMD...]`;
+/// only the arguments before `--` count (CMD's arguments could say anything).
+pub fn is_daemon_of(args: &[String], session_id: &str) -> bool {
+    let own: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .take_while(|a| *a != "--")
+        .collect();
+    if own.first() != Some(&"daemon") {
+        return false;
+    }
+    let matches = |value: &str| value.eq_ignore_ascii_case(session_id);
+    own.windows(2)
+        .any(|pair| pair[0] == "--session-id" && matches(pair[1]))
+        || own
+            .iter()
+            .any(|a| a.strip_prefix("--session-id=").is_some_and(matches))
+}
+
+fn own_process_group() -> Option<i64> {
+    platform::own_process_group()
+}
+
+#[cfg(unix)]
+mod platform {
+    use rustix::process::{Pid, Signal};
+
+    use super::{Refusal, Sig, Verified};
+
+    fn signal_of(sig: Sig) -> Signal {
+        match sig {
+            Sig::Term => Signal::TERM,
+            Sig::Kill => Signal::KILL,
+        }
+    }
+
+    fn rustix_pid(pid: i64) -> Result<Pid, Refusal> {
+        i32::try_from(pid)
+            .ok()
+            .filter(|p| *p > 1)
+            .and_then(Pid::from_raw)
+            .ok_or(Refusal::ReservedPid { pid })
+    }
+
+    pub fn own_process_group() -> Option<i64> {
+        Some(i64::from(rustix::process::getpgrp().as_raw_nonzero().get()))
+    }
+
+    #[cfg(target_os = "linux")]
+    pub fn open_pidfd(pid: u32) -> Result<Option<std::os::fd::OwnedFd>, Refusal> {
+        use rustix::process::{PidfdFlags, pidfd_open};
+        let raw = rustix_pid(i64::from(pid))?;
+        match pidfd_open(raw, PidfdFlags::empty()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(rustix::io::Errno::SRCH) => Err(Refusal::Gone { pid }),
+            // Kernels before 5.3 (ENOSYS) or sandboxes that forbid it: fall
+            // back to kill(2) right after the verification.
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub fn signal_process(target: &Verified, sig: Sig) -> Result<(), Refusal> {
+        let io = |err: rustix::io::Errno| Refusal::Io {
+            pid: target.pid,
+            source: err.into(),
+        };
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &target.pidfd {
+            return match rustix::process::pidfd_send_signal(fd, signal_of(sig)) {
+                Ok(()) => Ok(()),
+                Err(rustix::io::Errno::SRCH) => Err(Refusal::Gone { pid: target.pid }),
+                Err(err) => Err(io(err)),
+            };
+        }
+        let pid = rustix_pid(i64::from(target.pid))?;
+        match rustix::process::kill_process(pid, signal_of(sig)) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::SRCH) => Err(Refusal::Gone { pid: target.pid }),
+            Err(err) => Err(io(err)),
+        }
+    }
+
+    pub fn signal_group(target: &Verified, pgid: i64, sig: Sig) -> Result<(), Refusal> {
+        // The group is named by its leader's pid: as long as the verified
+        // leader (or its unreaped zombie) holds that pid, the group id cannot
+        // have been given to another group.
+        let leader = crate::facts::probe(target.pid);
+        let still_ours = leader.start_time_ticks == Some(target.start_time_ticks)
+            && leader.pgid.map(i64::from) == Some(pgid);
+        if !still_ours {
+            return Err(Refusal::Gone { pid: target.pid });
+        }
+        let group = rustix_pid(pgid).map_err(|_| Refusal::ReservedGroup { pgid })?;
+        match rustix::process::kill_process_group(group, signal_of(sig)) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::SRCH) => Err(Refusal::Gone { pid: target.pid }),
+            Err(err) => Err(Refusal::Io {
+                pid: target.pid,
+                source: err.into(),
+            }),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod platform {
+    use super::{Refusal, Sig, Verified};
+
+    pub fn own_process_group() -> Option<i64> {
+        None
+    }
+
+    pub fn signal_process(_target: &Verified, _sig: Sig) -> Result<(), Refusal> {
+        Err(Refusal::Unsupported)
+    }
+
+    pub fn signal_group(_target: &Verified, _pgid: i64, _sig: Sig) -> Result<(), Refusal> {
+        Err(Refusal::Unsupported)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split(' ').map(str::to_owned).collect()
+    }
+
+    const ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+    #[test]
+    fn reserved_pids_and_groups_are_never_signallable() {
+        for pid in [i64::MIN, -1, 0, 1, i64::from(i32::MAX) + 1] {
+            assert!(!is_signallable_pid(pid), "{pid}");
+            assert!(!is_signallable_group(pid), "{pid}");
+        }
+        assert!(is_signallable_pid(2));
+        #[cfg(unix)]
+        {
+            let own = own_process_group().unwrap();
+            assert!(!is_signallable_group(own), "csa's own group");
+        }
+    }
+
+    #[test]
+    fn the_daemon_command_line_must_name_this_session_before_the_separator() {
+        let yes = [
+            format!("/usr/bin/csa daemon --session-dir /x --session-id {ID} --tool t -- sleep 1"),
+            format!("csa daemon --session-id={ID} -- x"),
+            format!("csa daemon --session-id {} -- x", ID.to_lowercase()),
+        ];
+        for line in yes {
+            assert!(is_daemon_of(&args(&line), ID), "{line}");
+        }
+        let no = [
+            format!("csa run --session-id {ID}"),
+            format!("sleep 60 daemon --session-id {ID}"),
+            format!("csa daemon --session-id 01BX5ZZKBKACTAV9WEVGEMMVRZ -- --session-id {ID}"),
+            format!("csa daemon -- --session-id {ID}"),
+            "csa daemon --session-id".to_owned(),
+            String::new(),
+        ];
+        for line in no {
+            assert!(!is_daemon_of(&args(&line), ID), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_record_naming_pid_one_or_without_start_time_is_refused_before_any_probe() {
+        let pid_one = DaemonPid {
+            pid: 1,
+            start_time_ticks: Some(1),
+        };
+        let refused = verify(&pid_one, |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(refused, Refusal::ReservedPid { pid: 1 }),
+            "{refused}"
+        );
+        let legacy = DaemonPid {
+            pid: std::process::id(),
+            start_time_ticks: None,
+        };
+        assert!(matches!(
+            verify(&legacy, |_| Ok(())),
+            Err(Refusal::NoStartTime { .. })
+        ));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_live_process_with_its_start_time_verifies_only_if_its_identity_does() {
+        let me = std::process::id();
+        let record = DaemonPid {
+            pid: me,
+            start_time_ticks: facts::start_time_ticks(me),
+        };
+        assert!(verify(&record, |_| Ok(())).is_ok());
+        let refused = verify(&record, |pid| {
+            Err(Refusal::NotTheDaemon {
+                pid,
+                session_id: ID.into(),
+                cmdline: String::new(),
+            })
+        });
+        assert!(matches!(refused, Err(Refusal::NotTheDaemon { .. })));
+        let reused = DaemonPid {
+            pid: me,
+            start_time_ticks: record.start_time_ticks.map(|t| t + 1),
+        };
+        assert!(matches!(
+            verify(&reused, |_| Ok(())),
+            Err(Refusal::Reused { .. })
+        ));
+    }
+}
