@@ -2,10 +2,8 @@
 //! `--cd DIR` (default: the current dir), and session lookup by id or prefix.
 //! Every command that names a session resolves it here.
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
-use csa_session::{IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
+use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
 
 use crate::cli::ProjectArgs;
 
@@ -39,8 +37,8 @@ impl Context {
     }
 
     /// The folder new sessions are created in.
-    pub fn primary_sessions_dir(&self) -> PathBuf {
-        self.roots.primary_sessions_dir(&self.project).path
+    pub fn primary_sessions_dir(&self) -> SessionsDir {
+        self.roots.primary_sessions_dir(&self.project)
     }
 
     /// The sessions folders of the project, or of every project.
@@ -60,10 +58,12 @@ impl Context {
     /// One session by full id or unique, case-insensitive prefix.
     pub fn resolve(&self, id: &str) -> anyhow::Result<SessionLocation> {
         let prefix = IdPrefix::parse(id)?;
-        let found = csa_session::resolve_prefix(&self.sessions_dirs(), &prefix)
-            .with_context(|| format!("in project {}", self.project.project_dir().display()))
-            .map_err(flatten_context)?;
-        Ok(found)
+        csa_session::resolve_prefix(&self.sessions_dirs(), &prefix).map_err(|err| match err {
+            IdError::NotFound { .. } | IdError::Ambiguous { .. } => {
+                anyhow::anyhow!("{err} in project {}", self.project.project_dir().display())
+            }
+            other => other.into(),
+        })
     }
 }
 
@@ -74,11 +74,4 @@ pub fn sessions_in(dirs: &[SessionsDir]) -> anyhow::Result<Vec<SessionLocation>>
         found.extend(csa_session::list_sessions(dir)?);
     }
     Ok(found)
-}
-
-/// Put the id error first: "no session matches id 'X' in project P".
-fn flatten_context(err: anyhow::Error) -> anyhow::Error {
-    let mut chain = err.chain().map(ToString::to_string).collect::<Vec<_>>();
-    chain.reverse();
-    anyhow::anyhow!(chain.join(" "))
 }

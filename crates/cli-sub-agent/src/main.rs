@@ -7,7 +7,6 @@ mod cli;
 mod commands;
 mod context;
 mod daemon;
-mod fault;
 mod list_cache;
 mod output;
 mod pool;

@@ -11,21 +11,27 @@ pub fn error_line(err: &anyhow::Error) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// An error chain as one line: `outer: inner: root`, without repeats.
+/// Print a warning as one line on stderr: `csa: warning: ...`.
+pub fn warning(text: &str) {
+    stderr(&format!("csa: warning: {}\n", text.replace('\n', " ")));
+}
+
+/// An error chain as one line: `outer: inner: root`. Every error in the chain
+/// shows its cause either in its message or as its source, never both, so
+/// nothing repeats.
 pub fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    let mut first = true;
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !first {
-            // Skip a cause whose text the outer message already contains.
-            if line.contains(&text) {
-                continue;
-            }
-            line.push_str(": ");
-        }
-        line.push_str(text.trim());
-        first = false;
+    let parts: Vec<String> = err.chain().map(|cause| cause.to_string()).collect();
+    parts.join(": ").replace('\n', " ")
+}
+
+/// A library error and its causes as one line.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
     }
     line.replace('\n', " ")
 }

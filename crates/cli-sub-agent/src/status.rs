@@ -133,20 +133,11 @@ impl<'a> SessionRow<'a> {
             tools: state.tool_names().into_iter().map(Cow::Owned).collect(),
             branch: state.branch().map(owned),
             project_path: Some(owned(state.project_path())),
-            termination_reason: state.termination_reason().map(owned),
+            termination_reason: state.termination_reason_text().map(owned),
             liveness: liveness.map(LivenessView::from),
             error,
             sort_key: Some(state.last_accessed()),
         }
-    }
-}
-
-/// Read a session's result for its row: `Ok(None)` when there is none.
-pub fn read_result(loc: &SessionLocation) -> Result<Option<SessionResult>, LoadError> {
-    match csa_session::load_result(&loc.dir) {
-        Ok(loaded) => Ok(Some(loaded.value)),
-        Err(err) if err.is_missing() => Ok(None),
-        Err(err) => Err(err),
     }
 }
 
@@ -157,8 +148,9 @@ mod tests {
     #[test]
     fn status_mapping() {
         let now = Utc::now();
-        let ok = SessionResult::new("success", 0, "", "t", now, now);
-        let failed = SessionResult::new("success", 2, "", "t", now, now);
+        let success = csa_session::ResultStatus::Success;
+        let ok = SessionResult::new(&success, 0, "", "t", now, now);
+        let failed = SessionResult::new(&success, 2, "", "t", now, now);
         assert_eq!(Status::of(Phase::Active, Some(&failed)), Status::Active);
         assert_eq!(Status::of(Phase::Available, None), Status::Available);
         assert_eq!(Status::of(Phase::Retired, None), Status::Retired);

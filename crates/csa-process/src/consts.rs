@@ -1,20 +1,11 @@
-//! File names and time windows of liveness evidence, in one place.
+//! Time windows and limits of liveness evidence, in one place. File names
+//! and paths come from `csa_session::layout`.
 
 use std::time::Duration;
 
-/// The launcher's pid record: `<pid>` or `<pid> <starttime_ticks>`.
-pub const DAEMON_PID_FILE: &str = "daemon.pid";
-/// Folder of per-tool lock files, each held with `flock` by a running daemon.
-pub const LOCKS_DIR: &str = "locks";
-/// Extension of lock files in [`LOCKS_DIR`].
-pub const LOCK_EXT: &str = "lock";
-/// Files whose recent modification means the session is making progress.
-pub const PROGRESS_FILES: [&str; 3] = ["output.log", "stderr.log", "output/acp-events.jsonl"];
 /// A progress file modified within this window blocks reconciliation.
 pub const PROGRESS_WINDOW: Duration = Duration::from_secs(30);
 /// A legacy lock file (no start time) modified within this window counts as alive.
 pub const LEGACY_LOCK_WINDOW: Duration = Duration::from_secs(60);
-/// Reconciler artifacts: never evidence of anything.
-pub const RECONCILER_ARTIFACTS: [&str; 2] = [".reconcile.lock", ".reconcile"];
 /// Largest pid record we accept (pids are positive `pid_t` values).
 pub const MAX_PID: u32 = i32::MAX as u32;

@@ -5,12 +5,12 @@
 //! session with a dead `daemon.pid` and no locks this costs one small read, one
 //! `kill(pid, 0)`, one readdir and three stats: no process-table scan.
 
-use std::path::Path;
 use std::time::SystemTime;
 
+use csa_session::SessionDir;
+use csa_session::consts::{DAEMON_PID_FILE, RECONCILER_ARTIFACTS};
 use serde::Serialize;
 
-use crate::consts::{DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, PROGRESS_FILES, RECONCILER_ARTIFACTS};
 use crate::facts::{self, Existence, ProcState, ProcessFacts};
 use crate::held::HeldLocks;
 use crate::record::{self, DaemonPid, LockRecord};
@@ -89,9 +89,9 @@ pub struct Evidence {
     pub progress: Vec<(String, SystemTime)>,
 }
 
-/// Gather the evidence for the session in `session_dir`.
+/// Gather the evidence for the session in `session`.
 pub fn gather(
-    session_dir: &Path,
+    session: &SessionDir,
     session_id: &str,
     tool_names: &[String],
     ctx: &ProbeContext,
@@ -103,7 +103,7 @@ pub fn gather(
     let probe = |pid: u32, ticks: Option<u64>, host: Option<String>, boot: Option<String>| {
         probe_record(pid, ticks, host, boot, &needles, ctx)
     };
-    let daemon_pid = match record::read_daemon_pid(session_dir) {
+    let daemon_pid = match record::read_daemon_pid(session) {
         Ok(None) => RecordEvidence::Absent,
         Ok(Some(DaemonPid {
             pid,
@@ -113,12 +113,12 @@ pub fn gather(
             reason: err.to_string(),
         },
     };
-    let locks = gather_locks(session_dir, ctx, &probe);
-    let progress = PROGRESS_FILES
-        .iter()
-        .filter_map(|name| {
-            let meta = std::fs::metadata(session_dir.join(name)).ok()?;
-            Some(((*name).to_owned(), meta.modified().ok()?))
+    let locks = gather_locks(session, ctx, &probe);
+    let progress = session
+        .progress_files()
+        .filter_map(|(name, path)| {
+            let meta = fs_err::metadata(path).ok()?;
+            Some((name.to_owned(), meta.modified().ok()?))
         })
         .collect();
     Evidence {
@@ -132,11 +132,11 @@ pub fn gather(
 }
 
 fn gather_locks(
-    session_dir: &Path,
+    session: &SessionDir,
     ctx: &ProbeContext,
     probe: &dyn Fn(u32, Option<u64>, Option<String>, Option<String>) -> RecordEvidence,
 ) -> Vec<LockEvidence> {
-    let Ok(entries) = std::fs::read_dir(session_dir.join(LOCKS_DIR)) else {
+    let Ok(entries) = fs_err::read_dir(session.locks()) else {
         return Vec::new();
     };
     let mut locks: Vec<LockEvidence> = entries
@@ -144,11 +144,12 @@ fn gather_locks(
         .filter_map(|entry| {
             let path = entry.path();
             let file_name = entry.file_name().to_str()?.to_owned();
-            let is_lock = path.extension().is_some_and(|e| e == LOCK_EXT);
-            if !is_lock || RECONCILER_ARTIFACTS.contains(&file_name.as_str()) {
+            if !SessionDir::is_lock_file(&path)
+                || RECONCILER_ARTIFACTS.contains(&file_name.as_str())
+            {
                 return None;
             }
-            let meta = std::fs::symlink_metadata(&path).ok()?;
+            let meta = fs_err::symlink_metadata(&path).ok()?;
             if !meta.is_file() {
                 return None;
             }
@@ -166,7 +167,7 @@ fn gather_locks(
                 },
             };
             Some(LockEvidence {
-                name: format!("{LOCKS_DIR}/{file_name}"),
+                name: SessionDir::lock_label(&path),
                 held: ctx.held.is_held(&path),
                 modified: meta.modified().ok(),
                 record,

@@ -7,14 +7,16 @@ use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use csa_session::SessionDir;
+use csa_session::read::{MAX_FILE_BYTES, read_bounded};
 use serde::{Deserialize, Serialize};
 
-use crate::consts::{DAEMON_PID_FILE, MAX_PID};
+use crate::consts::MAX_PID;
 
 /// A pid record could not be read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Unreadable {
         path: PathBuf,
         #[source]
@@ -117,13 +119,10 @@ impl LockRecord {
     }
 }
 
-/// Read a small file; `Ok(None)` when it does not exist.
+/// Read a small record file, bounded and without blocking (a FIFO or a link
+/// there is an error, not a hang); `Ok(None)` when it does not exist.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, RecordError> {
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "the error is mapped to a RecordError that names the path"
-    )]
-    match std::fs::read(path) {
+    match read_bounded(path, MAX_FILE_BYTES) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
         Err(source) => Err(RecordError::Unreadable {
@@ -133,9 +132,9 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, RecordError>
     }
 }
 
-/// `<session_dir>/daemon.pid`; `Ok(None)` when there is none.
-pub fn read_daemon_pid(session_dir: &Path) -> Result<Option<DaemonPid>, RecordError> {
-    let path = session_dir.join(DAEMON_PID_FILE);
+/// The session's `daemon.pid`; `Ok(None)` when there is none.
+pub fn read_daemon_pid(session: &SessionDir) -> Result<Option<DaemonPid>, RecordError> {
+    let path = session.daemon_pid();
     let Some(bytes) = read_optional(&path)? else {
         return Ok(None);
     };
@@ -239,9 +238,10 @@ mod tests {
     #[test]
     fn reading_missing_and_malformed_records() {
         let tmp = tempfile::tempdir().unwrap();
-        assert_eq!(read_daemon_pid(tmp.path()).unwrap(), None);
-        fs_err::write(tmp.path().join(DAEMON_PID_FILE), "garbage").unwrap();
-        let err = read_daemon_pid(tmp.path()).unwrap_err();
+        let session = SessionDir::new(tmp.path());
+        assert_eq!(read_daemon_pid(&session).unwrap(), None);
+        fs_err::write(session.daemon_pid(), "garbage").unwrap();
+        let err = read_daemon_pid(&session).unwrap_err();
         assert!(err.to_string().contains("daemon.pid"), "{err}");
         let lock = tmp.path().join("codex.lock");
         assert_eq!(read_lock_record(&lock).unwrap(), None);

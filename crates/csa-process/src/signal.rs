@@ -9,9 +9,8 @@
 //! hit. Whatever the files say, pid 0, pid 1, negative pids, process groups
 //! <= 1 and csa's own process group are never signalled.
 
-use std::path::Path;
+use csa_session::SessionDir;
 
-use crate::consts::{LOCK_EXT, LOCKS_DIR};
 use crate::facts::{self, Existence};
 use crate::record::{self, DaemonPid};
 
@@ -196,8 +195,8 @@ pub fn verify(
 /// Verify the daemon of the session in `session_dir`: `daemon.pid` with a
 /// matching start time, lock records of this host and boot, and a command line
 /// `csa daemon ... --session-id <session_id> ...`.
-pub fn verify_daemon(session_dir: &Path, session_id: &str) -> Result<Verified, Refusal> {
-    let record = record::read_daemon_pid(session_dir)
+pub fn verify_daemon(session: &SessionDir, session_id: &str) -> Result<Verified, Refusal> {
+    let record = record::read_daemon_pid(session)
         .map_err(|err| Refusal::Unreadable {
             what: "daemon.pid".into(),
             reason: err.to_string(),
@@ -206,20 +205,20 @@ pub fn verify_daemon(session_dir: &Path, session_id: &str) -> Result<Verified, R
             what: "daemon.pid".into(),
             reason: "the file does not exist".into(),
         })?;
-    check_lock_records(session_dir, record.pid)?;
+    check_lock_records(session, record.pid)?;
     verify(&record, |pid| check_daemon_cmdline(pid, session_id))
 }
 
 /// Lock records naming `pid` must come from this host and this boot.
-fn check_lock_records(session_dir: &Path, pid: u32) -> Result<(), Refusal> {
-    let Ok(entries) = fs_err::read_dir(session_dir.join(LOCKS_DIR)) else {
+fn check_lock_records(session: &SessionDir, pid: u32) -> Result<(), Refusal> {
+    let Ok(entries) = fs_err::read_dir(session.locks()) else {
         return Ok(());
     };
     let here = facts::hostname();
     let boot = facts::boot_id();
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_none_or(|e| e != LOCK_EXT) {
+        if !SessionDir::is_lock_file(&path) {
             continue;
         }
         let Ok(Some(lock)) = record::read_lock_record(&path) else {
@@ -228,10 +227,7 @@ fn check_lock_records(session_dir: &Path, pid: u32) -> Result<(), Refusal> {
         if lock.pid != pid {
             continue;
         }
-        let name = format!(
-            "{LOCKS_DIR}/{}",
-            entry.file_name().to_string_lossy().into_owned()
-        );
+        let name = SessionDir::lock_label(&path);
         if let Some(recorded) = lock.hostname
             && here.as_ref() != Some(&recorded)
         {

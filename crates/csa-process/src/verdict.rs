@@ -6,51 +6,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+pub use csa_session::liveness::{Liveness, Verdict};
 
 use crate::consts::{LEGACY_LOCK_WINDOW, PROGRESS_WINDOW};
 use crate::evidence::{DAEMON_PID_LABEL, Evidence, PidEvidence, RecordEvidence};
 use crate::facts::{Existence, ProcState};
-
-/// Alive, dead or unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Alive,
-    Dead,
-    Unknown,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Alive => "alive",
-            Verdict::Dead => "dead",
-            Verdict::Unknown => "unknown",
-        }
-    }
-}
-
-/// A verdict with the evidence that led to it, in human-readable lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Liveness {
-    pub verdict: Verdict,
-    pub reasons: Vec<String>,
-    /// True when only recent output kept the session from being judged dead.
-    pub blocked_by_progress: bool,
-}
-
-impl Liveness {
-    /// Reconciliation is allowed only on this.
-    pub fn is_dead(&self) -> bool {
-        self.verdict == Verdict::Dead
-    }
-
-    /// The reasons as one line.
-    pub fn summary(&self) -> String {
-        self.reasons.join("; ")
-    }
-}
 
 fn age(now: SystemTime, then: SystemTime) -> Duration {
     // A time in the future counts as age zero (recent).

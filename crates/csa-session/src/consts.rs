@@ -1,5 +1,6 @@
 //! Every file and folder name of the state root and of a session dir, and the
-//! time windows the store uses. Callers name files through these constants only.
+//! time windows and limits the store uses. Paths are built from these names
+//! only by [`crate::layout`]; other crates use its types, never the names.
 
 use std::time::Duration;
 
@@ -9,6 +10,8 @@ pub const APP_DIR: &str = "cli-sub-agent";
 pub const LEGACY_APP_DIR: &str = "csa";
 /// Folder under a project key that holds one folder per session.
 pub const SESSIONS_DIR: &str = "sessions";
+/// Folder inside a sessions folder where removed sessions wait to be deleted.
+pub const TRASH_DIR: &str = ".trash";
 
 /// The session's state.
 pub const STATE_FILE: &str = "state.toml";
@@ -18,16 +21,28 @@ pub const RESULT_FILE: &str = "result.toml";
 pub const DAEMON_COMPLETION_FILE: &str = "daemon-completion.toml";
 /// The `flock` target reconcilers take; never a liveness signal.
 pub const RECONCILE_LOCK_FILE: &str = ".reconcile.lock";
+/// Reconciler artifacts: never evidence of anything.
+pub const RECONCILER_ARTIFACTS: [&str; 2] = [RECONCILE_LOCK_FILE, ".reconcile"];
 /// The most recent terminal write of a project, in its sessions folder.
 pub const COOLDOWN_MARKER_FILE: &str = "cooldown-marker.toml";
-/// The pid record the launcher writes.
+/// The `flock` target that serializes writers of the cooldown marker.
+pub const COOLDOWN_LOCK_FILE: &str = ".cooldown-marker.lock";
+/// The launcher's pid record: `<pid>` or `<pid> <starttime_ticks>`.
 pub const DAEMON_PID_FILE: &str = "daemon.pid";
-/// Folder of per-tool lock files.
+/// The pid record of the command the daemon runs: `<pid> <starttime_ticks>`.
+pub const CMD_PID_FILE: &str = "cmd.pid";
+/// Folder of per-tool lock files, each held with `flock` by a running daemon.
 pub const LOCKS_DIR: &str = "locks";
+/// Extension of lock files in [`LOCKS_DIR`].
+pub const LOCK_EXT: &str = "lock";
 /// The running tool's standard output.
 pub const OUTPUT_LOG: &str = "output.log";
 /// The running tool's standard error.
 pub const STDERR_LOG: &str = "stderr.log";
+/// Events some tools stream while they work.
+pub const ACP_EVENTS_LOG: &str = "output/acp-events.jsonl";
+/// Files whose recent modification means the session is making progress.
+pub const PROGRESS_FILES: [&str; 3] = [OUTPUT_LOG, STDERR_LOG, ACP_EVENTS_LOG];
 
 /// Every temp file the durable writers create starts with this.
 pub const TEMP_PREFIX: &str = ".csa-tmp-";

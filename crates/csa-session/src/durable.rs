@@ -17,6 +17,7 @@ use std::time::SystemTime;
 
 use crate::consts::{NEW_DIR_MODE, NEW_FILE_MODE, STALE_TEMP_AGE, TEMP_PREFIX};
 use crate::error::WriteError;
+use crate::fault::{self, FaultPoint};
 
 /// Aside names used by [`remove_if_unchanged`]; never swept, never deleted blindly.
 const REMOVING_PREFIX: &str = ".csa-removing-";
@@ -42,6 +43,10 @@ pub enum Removal {
 }
 
 /// Replace `path` with `bytes` atomically and durably.
+///
+/// An error before the rename leaves the old file untouched. Once the rename
+/// is done the new bytes are in place: a failure to fsync the folder after it
+/// is [`WriteError::NotDurable`], which callers must treat as written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let dir = parent_of(path)?;
     let mode = existing_mode(path);
@@ -50,7 +55,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         let _ = std::fs::remove_file(&temp);
         return Err(WriteError::io(path, source));
     }
-    sync_dir(dir)
+    let not_durable = |source| WriteError::NotDurable {
+        path: path.to_path_buf(),
+        source,
+    };
+    fault::hit(FaultPoint::DurableDirSync)
+        .map_err(|fault| not_durable(std::io::Error::other(fault)))?;
+    sync_dir_io(dir).map_err(not_durable)
 }
 
 /// Create `path` with `bytes` unless something already has that name.
@@ -163,16 +174,30 @@ pub fn create_private_dir_all(dir: &Path) -> Result<(), WriteError> {
 
 /// Fsync a folder so that renames and links in it survive a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    sync_dir_io(dir).map_err(|source| WriteError::io(dir, source))
+}
+
+fn sync_dir_io(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
-    {
-        let handle = std::fs::File::open(dir).map_err(|source| WriteError::io(dir, source))?;
-        handle
-            .sync_all()
-            .map_err(|source| WriteError::io(dir, source))?;
-    }
+    std::fs::File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Open (creating it 0600 if needed) a file used only as a `flock` target.
+/// A symlink there is refused, so a lock can never be taken through one.
+pub fn open_lock_file(path: &Path) -> Result<std::fs::File, WriteError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(NEW_FILE_MODE).custom_flags(libc::O_NOFOLLOW);
+    }
+    options
+        .open(path)
+        .map_err(|source| WriteError::io(path, source))
 }
 
 fn parent_of(path: &Path) -> Result<&Path, WriteError> {
@@ -265,25 +290,8 @@ fn link_no_clobber(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Filesystems without hard links: `renameat2(RENAME_NOREPLACE)`.
 #[cfg(target_os = "linux")]
 fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let from_c = CString::new(from.as_os_str().as_bytes())?;
-    let to_c = CString::new(to.as_os_str().as_bytes())?;
-    // SAFETY: both pointers are valid NUL-terminated strings for the call's duration.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from_c.as_ptr(),
-            libc::AT_FDCWD,
-            to_c.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE).map_err(std::io::Error::from)
 }
 
 /// The bytes of a regular file at `path`; `None` if nothing is there.

@@ -1,17 +1,17 @@
 //! Typed errors of the store. Every message is a lowercase phrase that names
-//! the file or session id it is about.
+//! the file or session id it is about. An error shows its cause either in its
+//! message or as its `source()`, never both, so a chain printed as
+//! `outer: inner: root` repeats nothing.
 
 use std::io;
 use std::path::PathBuf;
-
-use crate::phase::{Phase, PhaseEvent};
 
 /// Reading a file of the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{} does not exist", path.display())]
     Missing { path: PathBuf },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Unreadable {
         path: PathBuf,
         #[source]
@@ -40,7 +40,7 @@ impl LoadError {
 /// Writing or removing a file of the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -48,9 +48,21 @@ pub enum WriteError {
     },
     #[error("refusing to write {}: {reason}", path.display())]
     Refused { path: PathBuf, reason: String },
+    /// The new bytes are in place, but their folder could not be fsynced.
+    #[error("{} was written, but its folder could not be synced to disk", path.display())]
+    NotDurable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl WriteError {
+    /// True when the write happened (only its durability is in doubt).
+    pub fn is_in_place(&self) -> bool {
+        matches!(self, WriteError::NotDurable { .. })
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         WriteError::Io {
             path: path.into(),
@@ -73,7 +85,7 @@ pub enum IdError {
         prefix: String,
         candidates: Vec<String>,
     },
-    #[error("cannot list sessions in {}: {source}", path.display())]
+    #[error("cannot list the sessions in {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -81,26 +93,18 @@ pub enum IdError {
     },
 }
 
-/// A phase event that the transition table does not allow.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("illegal phase transition: {event:?} is not allowed in phase {}", from.as_str())]
-pub struct TransitionError {
-    pub from: Phase,
-    pub event: PhaseEvent,
-}
-
 /// Anything else the store can fail at (paths, listing, markers).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot find the state directory: {0}")]
     NoStateHome(String),
-    #[error("project directory {} is not usable: {source}", path.display())]
+    #[error("project directory {} is not usable", path.display())]
     Project {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -1,33 +1,57 @@
 //! The csa session store.
 //!
-//! Knows where sessions live ([`paths`]), how they are named ([`id`]), what their
-//! files say ([`state`], [`result`], [`cooldown`]), how phases may change
-//! ([`phase`]), and how to change files so that a crash at any point leaves
-//! either the old or the new bytes ([`durable`]). It knows nothing of
-//! processes: liveness lives in `csa-process`, and the reconciler that combines
-//! both lives in the `csa` binary.
+//! Knows where sessions live ([`roots`], [`layout`]), how they are named and
+//! found ([`id`], [`resolve`]), what their files say ([`state`], [`result`],
+//! [`completion`], [`cooldown`]) and in which words ([`vocab`], [`tool`]), how
+//! phases may change ([`phase`]), how to read files someone else can write
+//! ([`read`]) and how to change them so that a crash at any point leaves either
+//! the old or the new bytes ([`durable`]).
+//!
+//! It also holds the crash-safe protocols that change a session: reconcile
+//! ([`reconcile`]) and the daemon's own ending ([`ending`]). They need to know
+//! whether a session's process is alive; that is handed in through the
+//! [`liveness::LivenessProbe`] seam, which `csa-process` implements, so this
+//! crate knows nothing of processes.
 
+pub mod completion;
 pub mod consts;
 pub mod cooldown;
 pub mod durable;
+pub mod ending;
 pub mod error;
+pub mod fault;
 pub mod id;
+pub mod layout;
+pub mod liveness;
 pub mod load;
-pub mod paths;
+pub mod log_tail;
 pub mod phase;
+pub mod read;
+pub mod reconcile;
+pub mod resolve;
 pub mod result;
+pub mod roots;
 pub mod state;
 mod toml_value;
+pub mod tool;
+pub mod vocab;
 
+pub use completion::DaemonCompletion;
 pub use cooldown::{CooldownMarker, read_cooldown_marker, write_cooldown_marker};
 pub use durable::{Published, Removal};
-pub use error::{IdError, LoadError, StoreError, TransitionError, WriteError};
-pub use id::{IdPrefix, SessionId, SessionLocation, list_sessions, resolve_prefix};
+pub use error::{IdError, LoadError, StoreError, WriteError};
+pub use id::{IdPrefix, SessionId};
+pub use layout::{SessionDir, SessionsDir};
+pub use liveness::{Check, Liveness, LivenessProbe, Verdict};
 pub use load::{
-    Loaded, load_daemon_completion, load_result, load_state, reload_result, reload_state,
+    Loaded, load_daemon_completion, load_result, load_result_if_any, load_state, reload_result,
+    reload_state,
 };
-pub use paths::{ProjectKey, SessionsDir, StateRoots};
-pub use phase::{Phase, PhaseEvent};
-pub use result::{Artifact, DaemonCompletion, SessionResult};
-pub use state::{Genealogy, SessionState, ToolState};
+pub use phase::{Phase, PhaseEvent, TransitionError};
+pub use resolve::{SessionLocation, find_full_id, list_sessions, resolve_prefix};
+pub use result::{Artifact, SessionResult};
+pub use roots::{ProjectKey, StateRoots};
+pub use state::{Genealogy, RunSpec, SessionState, ToolState};
 pub use toml_value::format_time;
+pub use tool::{ToolName, ToolNameError};
+pub use vocab::{ResultStatus, TerminationReason, Trigger};

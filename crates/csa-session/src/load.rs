@@ -2,16 +2,15 @@
 //! unparseable apart, and keeps the exact bytes read (for content-aware removes
 //! and byte-identity checks).
 
-use std::io::{ErrorKind, Read as _};
+use std::io::ErrorKind;
 use std::path::Path;
 
-use crate::consts::{DAEMON_COMPLETION_FILE, RESULT_FILE, STATE_FILE};
+use crate::completion::DaemonCompletion;
 use crate::error::LoadError;
-use crate::result::{DaemonCompletion, SessionResult};
+use crate::layout::SessionDir;
+use crate::read::{MAX_FILE_BYTES, read_bounded};
+use crate::result::SessionResult;
 use crate::state::SessionState;
-
-/// Starting buffer size for a session file (state files are well under 1 KiB).
-const READ_CAPACITY: usize = 2048;
 
 /// A parsed file and the bytes it was parsed from.
 #[derive(Debug, Clone)]
@@ -20,21 +19,11 @@ pub struct Loaded<T> {
     pub bytes: Vec<u8>,
 }
 
-/// Read a file: `Missing` when absent, `Unreadable` for any other I/O failure.
+/// Read a store file (bounded, never blocking): `Missing` when absent,
+/// `Unreadable` for any other failure, including a file that is not a regular
+/// file or is larger than [`MAX_FILE_BYTES`].
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, LoadError> {
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "the error is mapped to a LoadError that names the path"
-    )]
-    let read = || -> std::io::Result<Vec<u8>> {
-        // Session files are small: read without asking for the size first
-        // (`fs::read` spends a stat on it), into a buffer that usually fits.
-        let file = std::fs::File::open(path)?;
-        let mut bytes = Vec::with_capacity(READ_CAPACITY);
-        file.take(u64::MAX).read_to_end(&mut bytes)?;
-        Ok(bytes)
-    };
-    read().map_err(|source| {
+    read_bounded(path, MAX_FILE_BYTES).map_err(|source| {
         if source.kind() == ErrorKind::NotFound {
             LoadError::Missing {
                 path: path.to_path_buf(),
@@ -74,104 +63,129 @@ fn reload_with<T>(
     Ok(Loaded { value, bytes })
 }
 
-/// `<session_dir>/state.toml`.
-pub fn load_state(session_dir: &Path) -> Result<Loaded<SessionState>, LoadError> {
-    load_with(&session_dir.join(STATE_FILE), SessionState::parse)
+/// The session's `state.toml`.
+pub fn load_state(session: &SessionDir) -> Result<Loaded<SessionState>, LoadError> {
+    load_with(&session.state(), SessionState::parse)
 }
 
-/// `<session_dir>/result.toml`.
-pub fn load_result(session_dir: &Path) -> Result<Loaded<SessionResult>, LoadError> {
-    load_with(&session_dir.join(RESULT_FILE), SessionResult::parse)
+/// The session's `result.toml`.
+pub fn load_result(session: &SessionDir) -> Result<Loaded<SessionResult>, LoadError> {
+    load_with(&session.result(), SessionResult::parse)
 }
 
-/// `<session_dir>/state.toml` read again, reusing `previous`'s parse if unchanged.
+/// The session's `result.toml` when there is one: `Ok(None)` when it is missing.
+pub fn load_result_if_any(session: &SessionDir) -> Result<Option<SessionResult>, LoadError> {
+    match load_result(session) {
+        Ok(loaded) => Ok(Some(loaded.value)),
+        Err(err) if err.is_missing() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// `state.toml` read again, reusing `previous`'s parse if unchanged.
 pub fn reload_state(
-    session_dir: &Path,
+    session: &SessionDir,
     previous: Option<Loaded<SessionState>>,
 ) -> Result<Loaded<SessionState>, LoadError> {
-    reload_with(&session_dir.join(STATE_FILE), previous, SessionState::parse)
+    reload_with(&session.state(), previous, SessionState::parse)
 }
 
-/// `<session_dir>/result.toml` read again, reusing `previous`'s parse if unchanged.
+/// `result.toml` read again, reusing `previous`'s parse if unchanged.
 pub fn reload_result(
-    session_dir: &Path,
+    session: &SessionDir,
     previous: Option<Loaded<SessionResult>>,
 ) -> Result<Loaded<SessionResult>, LoadError> {
-    reload_with(
-        &session_dir.join(RESULT_FILE),
-        previous,
-        SessionResult::parse,
-    )
+    reload_with(&session.result(), previous, SessionResult::parse)
 }
 
-/// `<session_dir>/daemon-completion.toml`.
-pub fn load_daemon_completion(session_dir: &Path) -> Result<Loaded<DaemonCompletion>, LoadError> {
-    load_with(
-        &session_dir.join(DAEMON_COMPLETION_FILE),
-        DaemonCompletion::parse,
-    )
+/// The session's `daemon-completion.toml`.
+pub fn load_daemon_completion(session: &SessionDir) -> Result<Loaded<DaemonCompletion>, LoadError> {
+    load_with(&session.completion(), DaemonCompletion::parse)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::ResultStatus;
 
     #[test]
     fn missing_unreadable_and_unparseable_are_distinct() {
         let tmp = tempfile::tempdir().unwrap();
-        assert!(load_state(tmp.path()).unwrap_err().is_missing());
-        fs_err::create_dir(tmp.path().join(STATE_FILE)).unwrap();
+        let session = SessionDir::new(tmp.path());
+        assert!(load_state(&session).unwrap_err().is_missing());
+        fs_err::create_dir(session.state()).unwrap();
         assert!(matches!(
-            load_state(tmp.path()).unwrap_err(),
+            load_state(&session).unwrap_err(),
             LoadError::Unreadable { .. }
         ));
-        fs_err::write(tmp.path().join(RESULT_FILE), "").unwrap();
-        let err = load_result(tmp.path()).unwrap_err();
+        fs_err::write(session.result(), "").unwrap();
+        let err = load_result(&session).unwrap_err();
         assert!(matches!(err, LoadError::Unparseable { .. }), "{err}");
-        fs_err::write(tmp.path().join(RESULT_FILE), b"status = \"\xff\"").unwrap();
-        let err = load_result(tmp.path()).unwrap_err();
+        fs_err::write(session.result(), b"status = \"\xff\"").unwrap();
+        let err = load_result(&session).unwrap_err();
         assert!(err.to_string().contains("UTF-8"), "{err}");
     }
 
     #[test]
     fn reload_reuses_the_parse_only_for_identical_bytes() {
         let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
         let text = "status = \"success\"\nexit_code = 0\nsummary = \"\"\ntool = \"t\"\n\
                     started_at = \"2026-01-01T00:00:00Z\"\ncompleted_at = \"2026-01-01T00:00:01Z\"\n";
-        fs_err::write(tmp.path().join(RESULT_FILE), text).unwrap();
-        let mut first = load_result(tmp.path()).unwrap();
+        fs_err::write(session.result(), text).unwrap();
+        let mut first = load_result(&session).unwrap();
         // A marker the file does not hold: kept only if the old parse is reused.
         first.value = SessionResult::new(
-            "marker",
+            &ResultStatus::parse("marker"),
             7,
             "",
             "t",
             first.value.completed_at(),
             first.value.completed_at(),
         );
-        let same = reload_result(tmp.path(), Some(first.clone())).unwrap();
-        assert_eq!(same.value.status(), "marker");
+        let same = reload_result(&session, Some(first.clone())).unwrap();
+        assert_eq!(same.value.status_text(), "marker");
         fs_err::write(
-            tmp.path().join(RESULT_FILE),
+            session.result(),
             text.replace("exit_code = 0", "exit_code = 3"),
         )
         .unwrap();
-        let changed = reload_result(tmp.path(), Some(first)).unwrap();
+        let changed = reload_result(&session, Some(first)).unwrap();
         assert_eq!(
             (changed.value.status(), changed.value.exit_code()),
-            ("success", 3)
+            (ResultStatus::Success, 3)
         );
-        fs_err::remove_file(tmp.path().join(RESULT_FILE)).unwrap();
-        assert!(reload_result(tmp.path(), None).unwrap_err().is_missing());
+        fs_err::remove_file(session.result()).unwrap();
+        assert!(reload_result(&session, None).unwrap_err().is_missing());
     }
 
     #[test]
     fn loaded_keeps_the_exact_bytes() {
         let tmp = tempfile::tempdir().unwrap();
         let text = "exit_code = 0\nstatus = \"success\"   # done\n";
-        fs_err::write(tmp.path().join(DAEMON_COMPLETION_FILE), text).unwrap();
-        let loaded = load_daemon_completion(tmp.path()).unwrap();
+        let session = SessionDir::new(tmp.path());
+        fs_err::write(session.completion(), text).unwrap();
+        let loaded = load_daemon_completion(&session).unwrap();
         assert_eq!(loaded.bytes, text.as_bytes());
-        assert_eq!(loaded.value.status, "success");
+        assert_eq!(loaded.value.status, ResultStatus::Success);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_link_as_state_is_unreadable_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
+        let status = std::process::Command::new("mkfifo")
+            .arg(session.state())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = load_state(&session).unwrap_err();
+        assert!(matches!(err, LoadError::Unreadable { .. }), "{err}");
+        std::os::unix::fs::symlink("/dev/zero", session.result()).unwrap();
+        assert!(matches!(
+            load_result(&session).unwrap_err(),
+            LoadError::Unreadable { .. }
+        ));
     }
 }

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::TransitionError;
-
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,6 +17,14 @@ pub enum PhaseEvent {
     Compressed,
     Resumed,
     Retired,
+}
+
+/// A phase event that the transition table does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("illegal phase transition: {event:?} is not allowed in phase {}", from.as_str())]
+pub struct TransitionError {
+    pub from: Phase,
+    pub event: PhaseEvent,
 }
 
 impl Phase {

@@ -1,7 +1,10 @@
-//! `result.toml` (contract §4) and `daemon-completion.toml` (contract §2).
+//! `result.toml` (contract §4).
 //!
 //! Like `state`, the result keeps its whole table so unknown keys survive; the
-//! required keys are validated at parse time.
+//! required keys are validated at parse time. Results csa writes also carry a
+//! `termination_reason` key (ignored by other installs): it says which ending
+//! wrote them, so a crash between publishing a result and retiring the state
+//! is recovered with the right reason (`orphaned_process`, `killed`, ...).
 
 use std::path::Path;
 
@@ -10,11 +13,12 @@ use toml::{Table, Value};
 
 use crate::error::LoadError;
 use crate::toml_value::{
-    optional_int, parse_table, required_int, required_str, required_time, time_value,
+    optional_int, optional_str, parse_table, required_int, required_str, required_time, time_value,
 };
+use crate::vocab::{ResultStatus, TerminationReason};
 
-/// Statuses that mean the run failed, whatever its exit code.
-pub const FAILURE_STATUSES: [&str; 3] = ["failure", "timeout", "signal"];
+/// The key that records which ending wrote a result.
+const TERMINATION_REASON_KEY: &str = "termination_reason";
 
 /// One entry of `artifacts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,16 +36,18 @@ pub struct SessionResult {
 }
 
 impl SessionResult {
+    /// A new result. `exit_code` is an `i32`, as other installs read it.
     pub fn new(
-        status: &str,
-        exit_code: i64,
+        status: &ResultStatus,
+        exit_code: i32,
         summary: &str,
         tool: &str,
         started_at: DateTime<Utc>,
         completed_at: DateTime<Utc>,
     ) -> SessionResult {
+        let exit_code = i64::from(exit_code);
         let mut table = Table::new();
-        table.insert("status".into(), Value::String(status.into()));
+        table.insert("status".into(), Value::String(status.as_str().into()));
         table.insert("exit_code".into(), Value::Integer(exit_code));
         table.insert("summary".into(), Value::String(summary.into()));
         table.insert("tool".into(), Value::String(tool.into()));
@@ -68,6 +74,7 @@ impl SessionResult {
         let started_at = required_time(&table, "started_at").map_err(unparseable)?;
         let completed_at = required_time(&table, "completed_at").map_err(unparseable)?;
         optional_int(&table, "events_count").map_err(unparseable)?;
+        optional_str(&table, TERMINATION_REASON_KEY).map_err(unparseable)?;
         Ok(SessionResult {
             table,
             exit_code,
@@ -85,7 +92,13 @@ impl SessionResult {
         &self.table
     }
 
-    pub fn status(&self) -> &str {
+    /// The status, as a known word where it is one.
+    pub fn status(&self) -> ResultStatus {
+        ResultStatus::parse(self.status_text())
+    }
+
+    /// The status exactly as the file spells it.
+    pub fn status_text(&self) -> &str {
         self.str_key("status")
     }
 
@@ -137,13 +150,28 @@ impl SessionResult {
             .collect()
     }
 
-    /// A failed run: status failure/timeout/signal, or a non-zero exit code.
+    /// A failed run: a failure status (failure, timeout, signal, killed) or a
+    /// non-zero exit code.
     pub fn is_failure(&self) -> bool {
-        let status = self.status();
-        self.exit_code != 0
-            || FAILURE_STATUSES
-                .iter()
-                .any(|s| status.eq_ignore_ascii_case(s))
+        self.exit_code != 0 || self.status().is_failure()
+    }
+
+    /// Which ending wrote this result, when csa wrote it.
+    pub fn termination_reason(&self) -> Option<TerminationReason> {
+        optional_str(&self.table, TERMINATION_REASON_KEY)
+            .ok()
+            .flatten()
+            .filter(|r| !r.is_empty())
+            .map(TerminationReason::parse)
+    }
+
+    /// Record which ending writes this result.
+    pub fn with_termination_reason(mut self, reason: &TerminationReason) -> SessionResult {
+        self.table.insert(
+            TERMINATION_REASON_KEY.into(),
+            Value::String(reason.as_str().into()),
+        );
+        self
     }
 
     /// Set an optional key (for writers that add `events_count` and the like).
@@ -156,36 +184,6 @@ impl SessionResult {
             .get(key)
             .and_then(Value::as_str)
             .unwrap_or_default()
-    }
-}
-
-/// A parsed `daemon-completion.toml`: what the daemon saw as it exited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DaemonCompletion {
-    pub exit_code: i64,
-    pub status: String,
-}
-
-impl DaemonCompletion {
-    pub fn parse(text: &str, path: &Path) -> Result<DaemonCompletion, LoadError> {
-        let unparseable = |reason: String| LoadError::Unparseable {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let table = parse_table(text).map_err(unparseable)?;
-        Ok(DaemonCompletion {
-            exit_code: required_int(&table, "exit_code").map_err(unparseable)?,
-            status: required_str(&table, "status")
-                .map_err(unparseable)?
-                .to_owned(),
-        })
-    }
-
-    pub fn to_toml_string(&self) -> String {
-        let mut table = Table::new();
-        table.insert("exit_code".into(), Value::Integer(self.exit_code));
-        table.insert("status".into(), Value::String(self.status.clone()));
-        toml::to_string(&table).expect("a toml::Table always serializes")
     }
 }
 
@@ -215,7 +213,7 @@ a = 1
     #[test]
     fn parses_every_field_and_keeps_unknown_keys() {
         let result = parse(REAL).unwrap();
-        assert_eq!(result.status(), "success");
+        assert_eq!(result.status(), ResultStatus::Success);
         assert_eq!(result.events_count(), Some(12));
         assert_eq!(result.peak_memory_mb(), Some(310.5));
         assert_eq!(result.artifacts()[0].path, "output/legacy.txt");
@@ -249,7 +247,7 @@ a = 1
             ("Timeout", 0, true),
             ("signal", 143, true),
         ] {
-            let result = SessionResult::new(status, code, "s", "t", now, now);
+            let result = SessionResult::new(&ResultStatus::parse(status), code, "s", "t", now, now);
             assert_eq!(result.is_failure(), failed, "{status} {code}");
         }
     }
@@ -266,16 +264,14 @@ a = 1
     }
 
     #[test]
-    fn completion_round_trips_and_requires_both_keys() {
-        let done = DaemonCompletion {
-            exit_code: 3,
-            status: "failure".into(),
-        };
-        let path = Path::new("/s/daemon-completion.toml");
-        assert_eq!(
-            DaemonCompletion::parse(&done.to_toml_string(), path).unwrap(),
-            done
-        );
-        assert!(DaemonCompletion::parse("exit_code = 1\n", path).is_err());
+    fn the_ending_that_wrote_a_result_round_trips() {
+        let now = Utc::now();
+        let result = SessionResult::new(&ResultStatus::Killed, 137, "s", "t", now, now)
+            .with_termination_reason(&TerminationReason::Killed);
+        let back = parse(&result.to_toml_string()).unwrap();
+        assert_eq!(back.termination_reason(), Some(TerminationReason::Killed));
+        assert_eq!(parse(REAL).unwrap().termination_reason(), None);
+        let bad = REAL.replace("events_count = 12", "termination_reason = 3");
+        assert!(parse(&bad).is_err());
     }
 }

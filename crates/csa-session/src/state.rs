@@ -3,18 +3,27 @@
 //! The whole file is kept as a TOML table, so keys and tables this version does
 //! not know (top-level or inside known tables) are written back unchanged. The
 //! known keys are validated at parse time and read through typed accessors.
+//!
+//! Every serialization also makes the file loadable by the csa installs users
+//! already run, which rename a state they cannot load to `state.toml.corrupt`
+//! and put an *active* stub in its place: each `[tools.<name>]` table gets the
+//! `last_action_summary`, `last_exit_code` and `updated_at` it lacks,
+//! `[genealogy]` its `depth`, `[context_status]` its `is_compacted`, and known
+//! timestamps are written as RFC 3339 strings ([`SessionState::to_toml_string`]).
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use toml::{Table, Value};
 
-use crate::error::{LoadError, TransitionError};
+use crate::error::LoadError;
 use crate::id::SessionId;
-use crate::phase::{Phase, PhaseEvent};
+use crate::phase::{Phase, PhaseEvent, TransitionError};
 use crate::toml_value::{
-    optional_int, optional_str, optional_time, parse_table, required_str, required_time, time_value,
+    optional_int, optional_str, optional_time, parse_table, parse_time, required_str,
+    required_time, time_value,
 };
+use crate::vocab::TerminationReason;
 
 /// One `[tools.<name>]` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +39,17 @@ pub struct ToolState {
 pub struct Genealogy {
     pub parent_session_id: Option<String>,
     pub depth: Option<i64>,
+}
+
+/// The `[run]` table `csa run` writes: what the session runs, and where.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSpec {
+    /// CMD and its arguments.
+    pub command: Vec<String>,
+    /// CMD's working directory.
+    pub cwd: String,
+    /// `--timeout`, in seconds, when given.
+    pub timeout_secs: Option<u64>,
 }
 
 /// A parsed `state.toml`.
@@ -102,9 +122,12 @@ impl SessionState {
         })
     }
 
-    /// The file's text, with every key it had (known or not).
+    /// The file's text, with every key it had (known or not), completed so
+    /// that existing csa installs can load it (see the module docs).
     pub fn to_toml_string(&self) -> String {
-        toml::to_string(&self.table).expect("a toml::Table always serializes")
+        let mut table = self.table.clone();
+        make_loadable_by_other_installs(&mut table, self.last_accessed);
+        toml::to_string(&table).expect("a toml::Table always serializes")
     }
 
     /// The whole table, unknown keys included (read-only).
@@ -141,7 +164,12 @@ impl SessionState {
     }
 
     /// The termination reason, `None` when missing or empty.
-    pub fn termination_reason(&self) -> Option<&str> {
+    pub fn termination_reason(&self) -> Option<TerminationReason> {
+        self.termination_reason_text().map(TerminationReason::parse)
+    }
+
+    /// The termination reason exactly as written, `None` when missing or empty.
+    pub fn termination_reason_text(&self) -> Option<&str> {
         self.str_key("termination_reason").filter(|r| !r.is_empty())
     }
 
@@ -190,6 +218,57 @@ impl SessionState {
             .map(|(_, name)| name)
     }
 
+    /// The `[run]` table, when `csa run` wrote one.
+    pub fn run(&self) -> Option<RunSpec> {
+        let Some(Value::Table(run)) = self.table.get("run") else {
+            return None;
+        };
+        let command = match run.get("command") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(RunSpec {
+            command,
+            cwd: optional_str(run, "cwd")
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_owned(),
+            timeout_secs: optional_int(run, "timeout_secs")
+                .ok()
+                .flatten()
+                .and_then(|secs| u64::try_from(secs).ok()),
+        })
+    }
+
+    /// Record what the session runs (the `[run]` table).
+    pub fn set_run(&mut self, run: &RunSpec) {
+        let table = child_table(&mut self.table, "run");
+        let command = run.command.iter().cloned().map(Value::String).collect();
+        table.insert("command".into(), Value::Array(command));
+        table.insert("cwd".into(), Value::String(run.cwd.clone()));
+        match run.timeout_secs.and_then(|s| i64::try_from(s).ok()) {
+            Some(secs) => table.insert("timeout_secs".into(), Value::Integer(secs)),
+            None => table.remove("timeout_secs"),
+        };
+    }
+
+    /// Record the parent session and the depth in the tree of sessions.
+    pub fn set_genealogy(&mut self, parent_session_id: Option<&SessionId>, depth: u32) {
+        let table = child_table(&mut self.table, "genealogy");
+        match parent_session_id {
+            Some(parent) => table.insert(
+                "parent_session_id".into(),
+                Value::String(parent.to_string()),
+            ),
+            None => table.remove("parent_session_id"),
+        };
+        table.insert("depth".into(), Value::Integer(depth.into()));
+    }
+
     pub fn genealogy(&self) -> Genealogy {
         match self.table.get("genealogy") {
             Some(Value::Table(t)) => Genealogy {
@@ -212,14 +291,16 @@ impl SessionState {
         Ok(())
     }
 
-    pub fn set_termination_reason(&mut self, reason: &str) {
-        self.table
-            .insert("termination_reason".into(), Value::String(reason.into()));
+    pub fn set_termination_reason(&mut self, reason: &TerminationReason) {
+        self.table.insert(
+            "termination_reason".into(),
+            Value::String(reason.as_str().into()),
+        );
     }
 
     /// Set the reason only when it is missing or empty; returns whether it was set.
-    pub fn set_termination_reason_if_empty(&mut self, reason: &str) -> bool {
-        if self.termination_reason().is_some() {
+    pub fn set_termination_reason_if_empty(&mut self, reason: &TerminationReason) -> bool {
+        if self.termination_reason_text().is_some() {
             return false;
         }
         self.set_termination_reason(reason);
@@ -254,6 +335,44 @@ impl SessionState {
 
     fn str_key(&self, key: &str) -> Option<&str> {
         self.table.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Add what the csa installs users already run require of a `state.toml`
+/// (keys that are missing only: values already there are never changed, apart
+/// from known timestamps written as TOML datetimes, which become strings).
+fn make_loadable_by_other_installs(table: &mut Table, last_accessed: DateTime<Utc>) {
+    for key in ["created_at", "last_accessed"] {
+        timestamp_as_string(table, key);
+    }
+    if let Some(Value::Table(tools)) = table.get_mut("tools") {
+        for (_, tool) in tools.iter_mut() {
+            let Value::Table(tool) = tool else { continue };
+            tool.entry("last_action_summary")
+                .or_insert_with(|| Value::String(String::new()));
+            tool.entry("last_exit_code").or_insert(Value::Integer(0));
+            timestamp_as_string(tool, "updated_at");
+            tool.entry("updated_at")
+                .or_insert_with(|| time_value(last_accessed));
+        }
+    }
+    if let Some(Value::Table(genealogy)) = table.get_mut("genealogy") {
+        genealogy.entry("depth").or_insert(Value::Integer(0));
+    }
+    if let Some(Value::Table(context)) = table.get_mut("context_status") {
+        context
+            .entry("is_compacted")
+            .or_insert(Value::Boolean(false));
+        timestamp_as_string(context, "last_compacted_at");
+    }
+}
+
+/// A timestamp stored as a TOML datetime is rewritten as an RFC 3339 string.
+fn timestamp_as_string(table: &mut Table, key: &str) {
+    if let Some(value @ Value::Datetime(_)) = table.get(key)
+        && let Ok(time) = parse_time(value, key)
+    {
+        table.insert(key.into(), time_value(time));
     }
 }
 

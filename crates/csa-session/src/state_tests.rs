@@ -1,5 +1,6 @@
 use super::*;
 use crate::phase::PhaseEvent;
+use crate::vocab::TerminationReason;
 use proptest::prelude::*;
 
 const CLAUDE: &str = include_str!("testdata/claude-state.toml");
@@ -57,7 +58,7 @@ fn real_fixtures_parse_with_their_fields() {
 fn unknown_keys_and_tables_survive_a_mutation_and_rewrite() {
     let mut state = parse(WITH_UNKNOWN);
     state.apply_event(PhaseEvent::Retired).unwrap();
-    state.set_termination_reason("orphaned_process");
+    state.set_termination_reason(&TerminationReason::OrphanedProcess);
     state.set_tool(
         "codex",
         &ToolState {
@@ -139,11 +140,14 @@ fn missing_phase_defaults_to_active_and_new_state_parses_back() {
 #[test]
 fn termination_reason_if_empty_does_not_overwrite() {
     let mut state = parse(CODEX);
-    assert!(state.set_termination_reason_if_empty("completed"));
-    assert!(!state.set_termination_reason_if_empty("daemon_completion"));
-    assert_eq!(state.termination_reason(), Some("completed"));
+    assert!(state.set_termination_reason_if_empty(&TerminationReason::Completed));
+    assert!(!state.set_termination_reason_if_empty(&TerminationReason::DaemonCompletion));
+    assert_eq!(
+        state.termination_reason(),
+        Some(TerminationReason::Completed)
+    );
     let mut empty = parse(&format!("{CODEX}\ntermination_reason = \"\"\n"));
-    assert!(empty.set_termination_reason_if_empty("completed"));
+    assert!(empty.set_termination_reason_if_empty(&TerminationReason::Completed));
 }
 
 #[test]
@@ -176,7 +180,7 @@ proptest! {
         for event in events {
             let _ = state.apply_event(event);
         }
-        state.set_termination_reason_if_empty(&reason);
+        state.set_termination_reason_if_empty(&TerminationReason::parse(&reason));
         state.set_tool("gemini-cli", &ToolState { last_exit_code: exit, ..ToolState::default() });
         let text = state.to_toml_string();
         let back = parse(&text);
@@ -185,5 +189,72 @@ proptest! {
         let table: Table = back.to_toml_string().parse().unwrap();
         prop_assert_eq!(table["tools"]["codex"]["secret_knob"].as_integer(), Some(42));
         prop_assert_eq!(table["future_flag"].as_bool(), Some(true));
+    }
+}
+
+/// What the csa installs users already run require of every `state.toml`.
+fn assert_loadable_by_other_installs(text: &str) {
+    let table: Table = text.parse().unwrap();
+    for key in [
+        "meta_session_id",
+        "project_path",
+        "created_at",
+        "last_accessed",
+    ] {
+        assert!(table[key].is_str(), "{key} must be a string: {text}");
+    }
+    if let Some(tools) = table.get("tools") {
+        for (name, tool) in tools.as_table().unwrap() {
+            assert!(tool["last_action_summary"].is_str(), "{name}: {text}");
+            let code = tool["last_exit_code"].as_integer().unwrap();
+            assert!(i32::try_from(code).is_ok(), "{name}: {text}");
+            assert!(tool["updated_at"].is_str(), "{name}: {text}");
+        }
+    }
+    if let Some(genealogy) = table.get("genealogy") {
+        assert!(genealogy["depth"].as_integer().unwrap() >= 0, "{text}");
+    }
+    if let Some(context) = table.get("context_status") {
+        assert!(context["is_compacted"].is_bool(), "{text}");
+    }
+}
+
+#[test]
+fn every_written_state_has_what_other_installs_require() {
+    let bare = "meta_session_id = \"01ARZ3NDEKTSV4RRFFQ69G5FAV\"\nproject_path = \"/p\"\n\
+                created_at = 2026-02-24T17:29:23Z\nlast_accessed = \"2026-02-24T17:35:41Z\"\n\
+                [tools.codex]\nprovider_session_id = \"p\"\n\
+                [genealogy]\nparent_session_id = \"01ARZ3NDEKTSV4RRFFQ69G5FAW\"\n\
+                [context_status]\nlast_compacted_at = 2026-02-24T17:00:00Z\n";
+    let state = parse(bare);
+    let text = state.to_toml_string();
+    assert_loadable_by_other_installs(&text);
+    let table: Table = text.parse().unwrap();
+    assert_eq!(
+        table["tools"]["codex"]["provider_session_id"].as_str(),
+        Some("p")
+    );
+    assert_eq!(
+        table["tools"]["codex"]["last_action_summary"].as_str(),
+        Some("")
+    );
+    assert_eq!(table["genealogy"]["depth"].as_integer(), Some(0));
+    assert_eq!(table["created_at"].as_str(), Some("2026-02-24T17:29:23Z"));
+
+    let mut new = SessionState::new(&SessionId::generate(), "/p", chrono::Utc::now(), None, None);
+    new.set_tool("demo", &ToolState::default());
+    new.set_genealogy(Some(&SessionId::generate()), 2);
+    new.set_run(&RunSpec {
+        command: vec!["sh".into(), "-c".into(), "echo hi".into()],
+        cwd: "/p".into(),
+        timeout_secs: Some(90),
+    });
+    assert_loadable_by_other_installs(&new.to_toml_string());
+    let back = parse(&new.to_toml_string());
+    assert_eq!(back.run().unwrap().command, ["sh", "-c", "echo hi"]);
+    assert_eq!(back.run().unwrap().timeout_secs, Some(90));
+    assert_eq!(back.genealogy().depth, Some(2));
+    for fixture in [CLAUDE, CODEX, WITH_UNKNOWN] {
+        assert_loadable_by_other_installs(&parse(fixture).to_toml_string());
     }
 }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use csa_process::{ProbeContext, Verdict};
-use csa_session::Phase;
+use csa_session::{Phase, Trigger};
 
 use crate::cli::IdArgs;
 use crate::context::Context;
@@ -16,11 +16,11 @@ pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let loc = ctx.resolve(&args.id)?;
     let probe = ProbeContext::new();
-    let report = reconcile::reconcile_one(&loc, &probe, "session is-alive");
+    let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionIsAlive);
     let state = csa_session::load_state(&loc.dir)?.value;
     if state.phase() == Phase::Retired {
         let reason = state
-            .termination_reason()
+            .termination_reason_text()
             .unwrap_or("no termination reason");
         let mut text = format!("dead\nsession is retired ({reason})\n");
         if let Some(liveness) = &report.liveness {

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use csa_process::ProbeContext;
 use csa_process::signal::{self, Refusal, Sig, Verified};
-use csa_session::SessionLocation;
+use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::KillArgs;
 use crate::context::Context;
 use crate::output;
-use crate::reconcile::{CooldownMode, Reconciler};
+use crate::reconcile::reconcile_quietly;
 
 /// Pause between checks of whether the group is gone.
 const POLL: Duration = Duration::from_millis(20);
@@ -48,19 +48,19 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
 /// Wait for the daemon to record the ending, or reconcile it, then report.
 fn finish(loc: &SessionLocation) -> anyhow::Result<ExitCode> {
     let probe = ProbeContext::new();
-    let report =
-        Reconciler::new(&probe, "session kill", false, CooldownMode::Immediate).reconcile(loc);
-    if let Some(error) = report.error {
+    let report = reconcile_quietly(loc, &probe, Trigger::SessionKill);
+    if let Some(error) = &report.error {
         anyhow::bail!(
-            "session {} was signalled but could not be reconciled: {error}",
-            loc.id
+            "session {} was signalled but could not be reconciled: {}",
+            loc.id,
+            output::chain(error)
         );
     }
     match csa_session::load_result(&loc.dir) {
         Ok(result) => output::stdout(&format!(
             "{} terminated: {} exit {}\n",
             loc.id,
-            result.value.status(),
+            result.value.status_text(),
             result.value.exit_code()
         ))?,
         Err(_) => output::stdout(&format!("{} signalled; {}\n", loc.id, report.evidence))?,

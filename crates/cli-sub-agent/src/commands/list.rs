@@ -5,15 +5,15 @@ use std::borrow::Cow;
 use std::process::ExitCode;
 
 use csa_process::{Liveness, ProbeContext};
-use csa_session::{Loaded, Phase, SessionLocation, SessionState};
+use csa_session::reconcile::{CooldownMode, Reconciler};
+use csa_session::{Loaded, Phase, SessionLocation, SessionState, Trigger};
 
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
 use crate::list_cache::{Folders, ListCache};
 use crate::output;
 use crate::pool::{self, Step};
-use crate::reconcile::{CooldownMode, Reconciler};
-use crate::status::{SessionRow, read_result};
+use crate::status::SessionRow;
 
 /// Longest DESCRIPTION shown in the table.
 const DESCRIPTION_WIDTH: usize = 40;
@@ -26,7 +26,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let cache = ListCache::load(&scope_paths);
     let folders = Folders::open(&scope_paths);
     let probe = ProbeContext::new();
-    let reconciler = Reconciler::new(&probe, "session list", false, CooldownMode::Batched);
+    let reconciler = Reconciler::new(&probe, Trigger::SessionList, false, CooldownMode::Batched);
     let reconciler = (!args.no_reconcile).then_some(&reconciler);
     // Reads run on one thread per core; the sessions to reconcile are handed
     // to many more threads, since each reconcile waits on its fsyncs.
@@ -80,7 +80,7 @@ fn read_row<'a>(
     reconciler: Option<&'a Reconciler<'a>>,
     probe: &ProbeContext,
 ) -> Step<SessionRow<'a>, ToReconcile<'a>> {
-    let files = folders.fingerprints(&loc.dir);
+    let files = folders.fingerprints(loc.dir.path());
     if let Some(row) = cache.get(loc, &files) {
         return Step::Done(row);
     }
@@ -110,7 +110,7 @@ fn reconciled_row<'a>(
 ) -> SessionRow<'a> {
     let report = reconciler.reconcile_loaded(loc, Some(state));
     if let Some(error) = &report.error {
-        output::stderr(&format!("csa: warning: session {}: {error}\n", loc.id));
+        output::warning(&format!("session {}: {}", loc.id, output::chain(error)));
     }
     if let Some((state, result)) = &report.files {
         return SessionRow::from_files(loc, state, Ok(result.as_ref()), report.liveness.as_ref());
@@ -127,7 +127,7 @@ fn row_from_files<'a>(
     state: &SessionState,
     liveness: Option<&Liveness>,
 ) -> SessionRow<'a> {
-    let result = read_result(loc);
+    let result = csa_session::load_result_if_any(&loc.dir);
     SessionRow::from_files(loc, state, result.as_ref().map(Option::as_ref), liveness)
 }
 

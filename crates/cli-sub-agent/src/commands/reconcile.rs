@@ -4,13 +4,14 @@
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
+use csa_session::Trigger;
+use csa_session::reconcile::{CooldownMode, Outcome, Reconciler, Report};
 use serde::Serialize;
 
 use crate::cli::ReconcileArgs;
 use crate::context::Context;
 use crate::output;
 use crate::pool::{self, Work};
-use crate::reconcile::{CooldownMode, Outcome, Reconciler, Report};
 
 /// One line of `--json` output.
 #[derive(Serialize)]
@@ -18,7 +19,7 @@ struct ReportView<'a> {
     session_id: &'a str,
     outcome: &'static str,
     evidence: &'a str,
-    error: Option<&'a str>,
+    error: Option<String>,
 }
 
 pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
@@ -40,7 +41,7 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     } else {
         CooldownMode::Immediate
     };
-    let reconciler = Reconciler::new(&probe, "session reconcile", args.dry_run, mode);
+    let reconciler = Reconciler::new(&probe, Trigger::SessionReconcile, args.dry_run, mode);
     let mut reports = pool::map(Work::Io, sessions.iter().collect(), |loc| {
         reconciler.reconcile(loc)
     });
@@ -63,14 +64,17 @@ fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
                 session_id: r.session_id.as_str(),
                 outcome: r.outcome.as_str(),
                 evidence: &r.evidence,
-                error: r.error.as_deref(),
+                error: r.error.as_ref().map(|e| output::chain(e)),
             })
             .collect();
         return output::stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
     }
     let mut text = String::new();
     for r in reports {
-        let detail = r.error.as_deref().unwrap_or(&r.evidence);
+        let detail = match &r.error {
+            Some(error) => output::chain(error),
+            None => r.evidence.clone(),
+        };
         text.push_str(&format!(
             "{} {} {}\n",
             r.session_id,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use csa_process::ProbeContext;
-use csa_session::Phase;
+use csa_session::{Phase, Trigger};
 
 use crate::cli::ResultArgs;
 use crate::context::Context;
@@ -16,7 +16,7 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project)?;
     let loc = ctx.resolve(&args.session.id)?;
     let probe = ProbeContext::new();
-    let report = reconcile::reconcile_one(&loc, &probe, "session result");
+    let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionResult);
     let loaded = match csa_session::load_result(&loc.dir) {
         Ok(loaded) => loaded,
         Err(err) if err.is_missing() => {

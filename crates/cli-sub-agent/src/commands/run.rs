@@ -11,24 +11,19 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::Context as _;
 use chrono::Utc;
 use csa_process::DaemonPid;
-use csa_session::consts::{DAEMON_PID_FILE, STATE_FILE};
 use csa_session::durable::{create_private_dir_all, write_atomic};
-use csa_session::{SessionId, SessionState, ToolState};
+use csa_session::{SessionDir, SessionId, SessionState, ToolName, ToolState};
 
 use crate::cli::RunArgs;
 use crate::context::Context;
 use crate::output;
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        !args.tool.is_empty() && !args.tool.contains(['/', '\\']) && args.tool != "..",
-        "invalid tool name {:?}: it must be a plain name like codex or claude-code",
-        args.tool
-    );
+    let tool = ToolName::parse(&args.tool)?;
     let ctx = Context::new(&args.project)?;
     let id = SessionId::generate();
-    let dir = ctx.primary_sessions_dir().join(id.as_str());
-    create_private_dir_all(&dir)?;
+    let dir = ctx.primary_sessions_dir().session(&id);
+    create_private_dir_all(dir.path())?;
     let now = Utc::now();
     let project_dir = ctx.project.project_dir();
     let mut state = SessionState::new(
@@ -39,20 +34,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         git_branch(project_dir).as_deref(),
     );
     state.set_tool(
-        &args.tool,
+        tool.as_str(),
         &ToolState {
             updated_at: Some(now),
             ..ToolState::default()
         },
     );
-    write_atomic(&dir.join(STATE_FILE), state.to_toml_string().as_bytes())?;
+    write_atomic(&dir.state(), state.to_toml_string().as_bytes())?;
 
     let child = spawn_daemon(&dir, &id, args)
         .with_context(|| format!("cannot start the daemon for session {id}"));
     let child = match child {
         Ok(child) => child,
         Err(err) => {
-            crate::daemon::record_launch_failure(&dir, &args.tool, &err);
+            crate::daemon::record_launch_failure(&dir, &tool, &err);
             return Err(err);
         }
     };
@@ -60,18 +55,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         pid: child.id(),
         start_time_ticks: csa_process::facts::start_time_ticks(child.id()),
     };
-    write_atomic(&dir.join(DAEMON_PID_FILE), format!("{record}\n").as_bytes())?;
+    write_atomic(&dir.daemon_pid(), format!("{record}\n").as_bytes())?;
     output::stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Start `csa daemon` detached: its own session and process group, no terminal.
-fn spawn_daemon(dir: &Path, id: &SessionId, args: &RunArgs) -> anyhow::Result<std::process::Child> {
+fn spawn_daemon(
+    dir: &SessionDir,
+    id: &SessionId,
+    args: &RunArgs,
+) -> anyhow::Result<std::process::Child> {
     let exe = std::env::current_exe().context("cannot find the csa executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("daemon")
         .arg("--session-dir")
-        .arg(dir)
+        .arg(dir.path())
         .arg("--session-id")
         .arg(id.as_str())
         .arg("--tool")

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use csa_process::ProbeContext;
-use csa_session::{LoadError, Phase, SessionLocation, SessionResult};
+use csa_session::reconcile::{CooldownMode, Reconciler};
+use csa_session::{LoadError, Phase, SessionLocation, SessionResult, Trigger};
 
 use crate::cli::WaitArgs;
 use crate::context::Context;
 use crate::output;
-use crate::reconcile::{CooldownMode, Reconciler};
 
 /// Exit code on timeout (as `timeout(1)`).
 pub const TIMEOUT_EXIT: u8 = 124;
@@ -62,12 +62,13 @@ fn check(loc: &SessionLocation) -> anyhow::Result<Option<ExitCode>> {
         // The reconciler probes liveness and changes nothing unless the
         // process is dead; after a change, look again: the state is retired.
         let probe = ProbeContext::new();
-        let report = Reconciler::new(&probe, "session wait", false, CooldownMode::Immediate)
+        let report = Reconciler::new(&probe, Trigger::SessionWait, false, CooldownMode::Immediate)
             .reconcile_loaded(loc, Some(loaded));
-        if let Some(error) = report.error {
+        if let Some(error) = &report.error {
             anyhow::bail!(
-                "session {} is dead but could not be reconciled: {error}",
-                loc.id
+                "session {} is dead but could not be reconciled: {}",
+                loc.id,
+                output::chain(error)
             );
         }
         return Ok(None);
@@ -90,7 +91,7 @@ fn report(loc: &SessionLocation, result: &SessionResult) -> anyhow::Result<ExitC
     output::stdout(&format!(
         "{} {} exit {}: {first_line}\n",
         loc.id,
-        result.status(),
+        result.status_text(),
         result.exit_code()
     ))?;
     Ok(ExitCode::from(exit_code_of(result)))
@@ -114,8 +115,10 @@ mod tests {
     #[test]
     fn exit_codes_map_into_a_byte() {
         let now = Utc::now();
-        let code =
-            |status, exit| exit_code_of(&SessionResult::new(status, exit, "", "t", now, now));
+        let code = |status, exit| {
+            let status = csa_session::ResultStatus::parse(status);
+            exit_code_of(&SessionResult::new(&status, exit, "", "t", now, now))
+        };
         assert_eq!(code("success", 0), 0);
         assert_eq!(code("failure", 3), 3);
         assert_eq!(code("failure", 0), 1);

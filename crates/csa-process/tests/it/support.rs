@@ -112,7 +112,12 @@ impl SessionDir {
 
     pub fn liveness(&self, tools: &[&str]) -> Liveness {
         let tools: Vec<String> = tools.iter().map(|t| t.to_string()).collect();
-        csa_process::liveness(self.path(), SESSION_ID, &tools, &ProbeContext::new())
+        csa_process::liveness(
+            &csa_session::SessionDir::new(self.path()),
+            SESSION_ID,
+            &tools,
+            &ProbeContext::new(),
+        )
     }
 }
 

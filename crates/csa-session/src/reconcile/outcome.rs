@@ -1,11 +1,16 @@
 //! What a reconcile reports: the outcome, its evidence, and any error.
 
-use csa_process::Liveness;
-use csa_session::{SessionId, SessionResult, SessionState};
 use serde::Serialize;
 
+use crate::id::SessionId;
+use crate::liveness::Liveness;
+use crate::result::SessionResult;
+use crate::state::SessionState;
+
+use super::ReconcileError;
+
 /// The outcome names of `csa session reconcile` (contract §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     NoChange,
@@ -29,22 +34,31 @@ impl Outcome {
             Outcome::Error => "error",
         }
     }
+
+    /// True for outcomes that changed the session.
+    pub fn changed(self) -> bool {
+        matches!(
+            self,
+            Outcome::Retired
+                | Outcome::SynthesizedFailure
+                | Outcome::LateResultRetired
+                | Outcome::FinalizedFromCompletion
+        )
+    }
 }
 
 /// One session's reconcile report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug)]
 pub struct Report {
     pub session_id: SessionId,
     pub outcome: Outcome,
     /// Human-readable evidence and what was done.
     pub evidence: String,
-    pub error: Option<String>,
+    pub error: Option<ReconcileError>,
     /// The liveness verdict, when the session was active and probed.
-    #[serde(skip)]
     pub liveness: Option<Liveness>,
     /// The state and result on disk after the reconcile, when the reconciler
     /// knows them exactly (saves callers a re-read).
-    #[serde(skip)]
     pub files: Option<(SessionState, Option<SessionResult>)>,
 }
 
@@ -60,15 +74,10 @@ impl Report {
         }
     }
 
-    pub fn error(session_id: SessionId, err: &anyhow::Error) -> Report {
-        let message = crate::output::one_line(err);
+    pub fn error(session_id: SessionId, error: ReconcileError) -> Report {
         Report {
-            session_id,
-            outcome: Outcome::Error,
-            evidence: String::new(),
-            error: Some(message),
-            liveness: None,
-            files: None,
+            error: Some(error),
+            ..Report::new(session_id, Outcome::Error, String::new())
         }
     }
 }

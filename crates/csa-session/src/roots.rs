@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::consts::{APP_DIR, LEGACY_APP_DIR, SESSIONS_DIR};
 use crate::error::StoreError;
 use crate::id::SessionId;
+use crate::layout::SessionsDir;
 
 /// The current and the legacy state root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,13 +19,6 @@ pub struct StateRoots {
     pub primary: PathBuf,
     /// `<state home>/csa`: read and reconciled in place, never created.
     pub legacy: PathBuf,
-}
-
-/// A folder holding session folders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionsDir {
-    pub path: PathBuf,
-    pub legacy: bool,
 }
 
 /// A project's place under a state root: the canonical dir without its root.

@@ -1,30 +1,34 @@
 //! The results the reconciler publishes: the synthetic failure for a dead
 //! session without a result (contract §4), and a result finalized from the
-//! daemon's `daemon-completion.toml`.
-
-use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+//! daemon's `daemon-completion.toml`. Both record which ending wrote them
+//! (`termination_reason`), so a crash before the state is retired is
+//! recovered with the right reason.
 
 use chrono::{DateTime, Utc};
-use csa_process::Liveness;
-use csa_session::consts::OUTPUT_LOG;
-use csa_session::{DaemonCompletion, SessionResult, SessionState};
+
+use crate::completion::DaemonCompletion;
+use crate::layout::SessionDir;
+use crate::liveness::Liveness;
+use crate::log_tail::output_tail;
+use crate::result::SessionResult;
+use crate::state::SessionState;
+use crate::vocab::{ResultStatus, TerminationReason, Trigger};
 
 /// How many trailing lines of `output.log` a synthetic summary quotes.
 pub const TAIL_LINES: usize = 20;
-/// How many trailing bytes of `output.log` are read for them.
-pub const TAIL_BYTES: u64 = 4096;
+/// The tool a result names when the state names none with an `updated_at`.
+pub const UNKNOWN_TOOL: &str = "unknown";
 
 /// The tool a reconciler-written result names: newest `updated_at`, else "unknown".
 fn result_tool(state: &SessionState) -> String {
-    state.newest_tool().unwrap_or_else(|| "unknown".into())
+    state.newest_tool().unwrap_or_else(|| UNKNOWN_TOOL.into())
 }
 
 /// The synthetic failure for a session judged dead without a result.
 pub fn synthetic_failure(
     state: &SessionState,
-    session_dir: &Path,
-    trigger: &str,
+    session: &SessionDir,
+    trigger: Trigger,
     liveness: &Liveness,
     now: DateTime<Utc>,
 ) -> SessionResult {
@@ -32,30 +36,31 @@ pub fn synthetic_failure(
         "synthetic failure by {trigger}: process dead, result.toml missing; judged dead because {}",
         liveness.summary()
     );
-    let tail = output_tail(session_dir, TAIL_LINES);
+    let tail = output_tail(session, TAIL_LINES);
     if !tail.is_empty() {
         summary.push_str("\nlast lines of output.log:\n");
         summary.push_str(&tail);
     }
     SessionResult::new(
-        "failure",
+        &ResultStatus::Failure,
         1,
         &summary,
         &result_tool(state),
         state.last_accessed().min(now),
         now,
     )
+    .with_termination_reason(&TerminationReason::OrphanedProcess)
 }
 
 /// A result built from `daemon-completion.toml`.
 pub fn from_completion(
     state: &SessionState,
-    session_dir: &Path,
-    trigger: &str,
+    session: &SessionDir,
+    trigger: Trigger,
     completion: &DaemonCompletion,
     now: DateTime<Utc>,
 ) -> SessionResult {
-    let last_line = output_tail(session_dir, 1);
+    let last_line = output_tail(session, 1);
     let summary = if last_line.is_empty() {
         format!("finalized from daemon-completion.toml by {trigger}")
     } else {
@@ -69,45 +74,15 @@ pub fn from_completion(
         state.last_accessed().min(now),
         now,
     )
-}
-
-/// The last `lines` non-empty lines of the session's `output.log`.
-pub fn output_tail(session_dir: &Path, lines: usize) -> String {
-    log_tail(&session_dir.join(OUTPUT_LOG), lines)
-}
-
-/// The last `lines` non-empty lines of a log, reading at most [`TAIL_BYTES`]
-/// from its end. Empty when the log is missing or empty.
-pub fn log_tail(log: &Path, lines: usize) -> String {
-    let Ok(mut file) = fs_err::File::open(log) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(TAIL_BYTES);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return String::new();
-    }
-    let mut bytes = Vec::new();
-    if file.take(TAIL_BYTES).read_to_end(&mut bytes).is_err() {
-        return String::new();
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let mut kept: Vec<&str> = text
-        .lines()
-        .skip(usize::from(start > 0)) // the first line may be cut
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    let skip = kept.len().saturating_sub(lines);
-    kept.drain(..skip);
-    kept.join("\n")
+    .with_termination_reason(&TerminationReason::DaemonCompletion)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use csa_process::Verdict;
-    use csa_session::{SessionId, ToolState};
+    use crate::id::SessionId;
+    use crate::liveness::Verdict;
+    use crate::state::ToolState;
 
     fn state_with_tools() -> SessionState {
         let now = Utc::now();
@@ -133,16 +108,21 @@ mod tests {
     #[test]
     fn synthetic_failure_follows_the_contract() {
         let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
         let body: String = (1..=30).map(|n| format!("line {n}\n\n")).collect();
-        fs_err::write(tmp.path().join(OUTPUT_LOG), body).unwrap();
+        fs_err::write(session.output_log(), body).unwrap();
         let state = state_with_tools();
         let now = Utc::now();
-        let result = synthetic_failure(&state, tmp.path(), "session list", &dead(), now);
-        assert_eq!(result.status(), "failure");
+        let result = synthetic_failure(&state, &session, Trigger::SessionList, &dead(), now);
+        assert_eq!(result.status(), ResultStatus::Failure);
         assert_eq!(result.exit_code(), 1);
         assert_eq!(result.tool(), "claude-code");
         assert_eq!(result.completed_at(), now);
         assert_eq!(result.started_at(), state.last_accessed().min(now));
+        assert_eq!(
+            result.termination_reason(),
+            Some(TerminationReason::OrphanedProcess)
+        );
         let summary = result.summary();
         assert!(
             summary.starts_with(
@@ -157,8 +137,15 @@ mod tests {
     #[test]
     fn no_tools_means_unknown_and_no_output_means_no_tail() {
         let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
         let state = SessionState::new(&SessionId::generate(), "/p", Utc::now(), None, None);
-        let result = synthetic_failure(&state, tmp.path(), "x", &dead(), Utc::now());
+        let result = synthetic_failure(
+            &state,
+            &session,
+            Trigger::SessionReconcile,
+            &dead(),
+            Utc::now(),
+        );
         assert_eq!(result.tool(), "unknown");
         assert!(!result.summary().contains("last lines"));
     }
@@ -166,19 +153,38 @@ mod tests {
     #[test]
     fn a_future_last_accessed_is_clamped_to_now() {
         let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
         let future = Utc::now() + chrono::TimeDelta::hours(3);
         let state = SessionState::new(&SessionId::generate(), "/p", future, None, None);
         let now = Utc::now();
-        let result = synthetic_failure(&state, tmp.path(), "x", &dead(), now);
+        let result = synthetic_failure(&state, &session, Trigger::SessionList, &dead(), now);
         assert_eq!(result.started_at(), now);
     }
 
     #[test]
-    fn tail_reads_only_the_end_of_a_large_log() {
+    fn a_result_from_a_completion_keeps_its_status_and_code() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut body = "x".repeat(1 << 20);
-        body.push_str("\nthe end\n");
-        fs_err::write(tmp.path().join(OUTPUT_LOG), body).unwrap();
-        assert_eq!(output_tail(tmp.path(), 1), "the end");
+        let session = SessionDir::new(tmp.path());
+        fs_err::write(session.output_log(), "first\nlast words\n").unwrap();
+        let completion = DaemonCompletion {
+            exit_code: 4,
+            status: ResultStatus::Failure,
+        };
+        let result = from_completion(
+            &state_with_tools(),
+            &session,
+            Trigger::SessionList,
+            &completion,
+            Utc::now(),
+        );
+        assert_eq!(
+            (result.status(), result.exit_code()),
+            (ResultStatus::Failure, 4)
+        );
+        assert_eq!(result.summary(), "last words");
+        assert_eq!(
+            result.termination_reason(),
+            Some(TerminationReason::DaemonCompletion)
+        );
     }
 }

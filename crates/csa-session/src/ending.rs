@@ -1,0 +1,230 @@
+//! The daemon's own ending: how a session that ran under `csa run` is
+//! retired with its real result (contract §8.1, §8.3).
+//!
+//! In order, with a fault point before each step: `daemon-completion.toml`
+//! (so a reconciler can finalize a result should the daemon die next), the
+//! result with no clobber (a result the tool wrote itself is real too, and is
+//! kept), the retired `state.toml`, the cooldown marker. The result records
+//! which ending wrote it, so a crash before the state is retired is recovered
+//! with the right termination reason.
+
+use chrono::{DateTime, Utc};
+
+use crate::completion::DaemonCompletion;
+use crate::cooldown::{CooldownMarker, write_cooldown_marker};
+use crate::durable::{publish_no_clobber, write_atomic};
+use crate::error::{LoadError, StoreError, WriteError};
+use crate::fault::{self, FaultPoint, InjectedFault};
+use crate::layout::{SessionDir, SessionsDir};
+use crate::load::load_state;
+use crate::log_tail::{log_tail, output_tail};
+use crate::phase::{Phase, PhaseEvent, TransitionError};
+use crate::result::SessionResult;
+use crate::state::ToolState;
+use crate::tool::ToolName;
+use crate::vocab::{ResultStatus, TerminationReason};
+
+/// Exit code recorded when the command cannot be started (as shells do).
+pub const NOT_STARTED_EXIT: i32 = 127;
+/// Exit code of a run stopped by its timeout (as `timeout(1)`).
+pub const TIMEOUT_EXIT: i32 = 124;
+
+/// How a run ended, as the daemon saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEnding {
+    pub status: ResultStatus,
+    pub exit_code: i32,
+    /// `completed`, `killed` or `timeout`.
+    pub reason: TerminationReason,
+    pub summary: String,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: DateTime<Utc>,
+}
+
+/// The daemon's ending could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum EndingError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot retire the session")]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Fault(#[from] InjectedFault),
+}
+
+/// Record the ending of the run in `session`: completion, result, retired
+/// state, cooldown marker.
+pub fn finish_run(
+    session: &SessionDir,
+    tool: &ToolName,
+    ending: &RunEnding,
+) -> Result<(), EndingError> {
+    fault::hit(FaultPoint::DaemonCompletion)?;
+    let completion = DaemonCompletion {
+        exit_code: ending.exit_code,
+        status: ending.status.clone(),
+    };
+    write_atomic(
+        &session.completion(),
+        completion.to_toml_string().as_bytes(),
+    )?;
+
+    fault::hit(FaultPoint::DaemonResult)?;
+    let result = SessionResult::new(
+        &ending.status,
+        ending.exit_code,
+        &ending.summary,
+        tool.as_str(),
+        ending.started_at,
+        ending.completed_at,
+    )
+    .with_termination_reason(&ending.reason);
+    publish_no_clobber(&session.result(), result.to_toml_string().as_bytes())?;
+
+    fault::hit(FaultPoint::DaemonState)?;
+    retire(session, tool, ending)?;
+
+    fault::hit(FaultPoint::DaemonCooldown)?;
+    if let (Some(parent), Some(id)) = (session.parent(), session.path().file_name()) {
+        let sessions = SessionsDir {
+            path: parent.to_path_buf(),
+            legacy: false,
+        };
+        let marker = CooldownMarker {
+            session_id: id.to_string_lossy().into_owned(),
+            completed_at: ending.completed_at,
+        };
+        write_cooldown_marker(&sessions, &marker)?;
+    }
+    Ok(())
+}
+
+/// The retired state, with the tool's last exit code and summary.
+fn retire(session: &SessionDir, tool: &ToolName, ending: &RunEnding) -> Result<(), EndingError> {
+    let mut state = load_state(session)?.value;
+    let first_line = ending.summary.lines().next().unwrap_or_default();
+    state.set_tool(
+        tool.as_str(),
+        &ToolState {
+            last_action_summary: Some(first_line.to_owned()),
+            last_exit_code: Some(i64::from(ending.exit_code)),
+            updated_at: Some(ending.completed_at),
+            ..ToolState::default()
+        },
+    );
+    if state.phase() != Phase::Retired {
+        state.apply_event(PhaseEvent::Retired)?;
+        state.set_termination_reason_if_empty(&ending.reason);
+    }
+    write_atomic(&session.state(), state.to_toml_string().as_bytes())?;
+    Ok(())
+}
+
+/// The summary of a run that ended on its own: the last non-empty line of
+/// `output.log`, else of `stderr.log`, else what the exit code says.
+pub fn summary_of(session: &SessionDir, status: &ResultStatus, exit_code: i32) -> String {
+    let last = output_tail(session, 1);
+    if !last.is_empty() {
+        return last;
+    }
+    let err_last = log_tail(&session.stderr_log(), 1);
+    if !err_last.is_empty() {
+        return err_last;
+    }
+    if *status == ResultStatus::Signal {
+        format!("terminated by signal {}", exit_code - 128)
+    } else {
+        format!("exited with code {exit_code}")
+    }
+}
+
+/// The daemon could not start the run (or `csa run` could not start the
+/// daemon): the session must not stay active. Publishes a failure result
+/// (exit 127) saying why, and retires the session.
+pub fn record_launch_failure(
+    session: &SessionDir,
+    tool: &ToolName,
+    why: &str,
+) -> Result<(), EndingError> {
+    let now = Utc::now();
+    let ending = RunEnding {
+        status: ResultStatus::Failure,
+        exit_code: NOT_STARTED_EXIT,
+        reason: TerminationReason::Completed,
+        summary: why.to_owned(),
+        started_at: now,
+        completed_at: now,
+    };
+    finish_run(session, tool, &ending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::SessionId;
+    use crate::load::load_result;
+    use crate::state::SessionState;
+
+    fn session_with_state() -> (tempfile::TempDir, SessionDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path().join(SessionId::generate().as_str()));
+        fs_err::create_dir_all(session.path()).unwrap();
+        let state = SessionState::new(&SessionId::generate(), "/p", Utc::now(), None, None);
+        fs_err::write(session.state(), state.to_toml_string()).unwrap();
+        (tmp, session)
+    }
+
+    #[test]
+    fn a_run_ends_retired_with_its_result_and_the_ending_it_had() {
+        let (_tmp, session) = session_with_state();
+        let tool = ToolName::parse("demo").unwrap();
+        let now = Utc::now();
+        let ending = RunEnding {
+            status: ResultStatus::Killed,
+            exit_code: 143,
+            reason: TerminationReason::Killed,
+            summary: "stopped\nmore".into(),
+            started_at: now,
+            completed_at: now,
+        };
+        finish_run(&session, &tool, &ending).unwrap();
+        let result = load_result(&session).unwrap().value;
+        assert_eq!(
+            (result.status(), result.exit_code()),
+            (ResultStatus::Killed, 143)
+        );
+        assert_eq!(result.termination_reason(), Some(TerminationReason::Killed));
+        let state = load_state(&session).unwrap().value;
+        assert_eq!(state.phase(), Phase::Retired);
+        assert_eq!(state.termination_reason(), Some(TerminationReason::Killed));
+        let (_, demo) = state
+            .tools()
+            .into_iter()
+            .find(|(n, _)| n == "demo")
+            .unwrap();
+        assert_eq!(demo.last_exit_code, Some(143));
+        assert_eq!(demo.last_action_summary.as_deref(), Some("stopped"));
+        assert!(session.completion().exists());
+    }
+
+    #[test]
+    fn summaries_fall_back_from_output_to_stderr_to_the_exit_code() {
+        let (_tmp, session) = session_with_state();
+        assert_eq!(
+            summary_of(&session, &ResultStatus::Failure, 3),
+            "exited with code 3"
+        );
+        assert_eq!(
+            summary_of(&session, &ResultStatus::Signal, 137),
+            "terminated by signal 9"
+        );
+        fs_err::write(session.stderr_log(), "oops\n").unwrap();
+        assert_eq!(summary_of(&session, &ResultStatus::Failure, 3), "oops");
+        fs_err::write(session.output_log(), "done\n").unwrap();
+        assert_eq!(summary_of(&session, &ResultStatus::Failure, 3), "done");
+    }
+}

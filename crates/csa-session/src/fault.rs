@@ -1,0 +1,179 @@
+//! Named fault points between the steps of the store's protocols, for crash,
+//! rollback and race tests.
+//!
+//! Each point is a [`FaultPoint`] variant, named once. With the cargo feature
+//! `fault-injection` (enabled only by the test builds of the `csa` binary),
+//! `CSA_FAULT=<point>:<mode>[,<point>:<mode>...]` acts at the named point:
+//! `error` makes that step fail, `abort` kills the process there (a crash),
+//! `pause` creates `$CSA_FAULT_DIR/<point>.paused` and waits (up to 60 s) for
+//! `<point>.resume`, so a test can act in the window. Without the feature,
+//! [`hit`] is an empty inline function: release builds cannot be faulted.
+
+/// The environment variable that selects fault points.
+pub const FAULT_ENV: &str = "CSA_FAULT";
+/// The folder `pause` uses for its handshake files.
+pub const FAULT_DIR_ENV: &str = "CSA_FAULT_DIR";
+
+/// A place in a protocol where a test can make csa fail, crash or wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultPoint {
+    /// Reconcile: after `.reconcile.lock` is taken, before the re-check.
+    ReconcileLocked,
+    /// Reconcile: before the result is published.
+    ReconcilePublish,
+    /// Reconcile: after publishing, before the phase event.
+    ReconcileTransition,
+    /// Reconcile: before `state.toml` is written.
+    ReconcileStateWrite,
+    /// Reconcile: after `state.toml` is written, before the cooldown marker.
+    ReconcileCooldown,
+    /// Reconcile: after the cooldown marker.
+    ReconcileDone,
+    /// Daemon ending: before `daemon-completion.toml` is written.
+    DaemonCompletion,
+    /// Daemon ending: before `result.toml` is published.
+    DaemonResult,
+    /// Daemon ending: before the retired `state.toml` is written.
+    DaemonState,
+    /// Daemon ending: before the cooldown marker.
+    DaemonCooldown,
+    /// Any atomic replace: after the rename, before the folder is fsynced.
+    DurableDirSync,
+}
+
+impl FaultPoint {
+    /// Every point of the reconcile protocol, in order.
+    pub const RECONCILE: [FaultPoint; 6] = [
+        FaultPoint::ReconcileLocked,
+        FaultPoint::ReconcilePublish,
+        FaultPoint::ReconcileTransition,
+        FaultPoint::ReconcileStateWrite,
+        FaultPoint::ReconcileCooldown,
+        FaultPoint::ReconcileDone,
+    ];
+
+    /// Every point of the daemon's ending, in order.
+    pub const DAEMON: [FaultPoint; 4] = [
+        FaultPoint::DaemonCompletion,
+        FaultPoint::DaemonResult,
+        FaultPoint::DaemonState,
+        FaultPoint::DaemonCooldown,
+    ];
+
+    /// The name `CSA_FAULT` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultPoint::ReconcileLocked => "reconcile:locked",
+            FaultPoint::ReconcilePublish => "reconcile:publish",
+            FaultPoint::ReconcileTransition => "reconcile:transition",
+            FaultPoint::ReconcileStateWrite => "reconcile:state-write",
+            FaultPoint::ReconcileCooldown => "reconcile:cooldown",
+            FaultPoint::ReconcileDone => "reconcile:done",
+            FaultPoint::DaemonCompletion => "daemon:completion",
+            FaultPoint::DaemonResult => "daemon:result",
+            FaultPoint::DaemonState => "daemon:state",
+            FaultPoint::DaemonCooldown => "daemon:cooldown",
+            FaultPoint::DurableDirSync => "durable:dir-sync",
+        }
+    }
+
+    /// `<point>:<mode>`, one entry of `CSA_FAULT`.
+    pub fn spec(self, mode: FaultMode) -> String {
+        format!("{}:{}", self.name(), mode.name())
+    }
+}
+
+impl std::fmt::Display for FaultPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What happens at a selected fault point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    Error,
+    Abort,
+    Pause,
+}
+
+impl FaultMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultMode::Error => "error",
+            FaultMode::Abort => "abort",
+            FaultMode::Pause => "pause",
+        }
+    }
+}
+
+/// A step that failed because a test asked it to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("injected fault at {point}{detail}")]
+pub struct InjectedFault {
+    pub point: FaultPoint,
+    /// Empty for `error`; says why for a pause that could not complete.
+    pub detail: String,
+}
+
+/// Act at `point` if `CSA_FAULT` names it.
+#[cfg(feature = "fault-injection")]
+pub fn hit(point: FaultPoint) -> Result<(), InjectedFault> {
+    let Ok(spec) = std::env::var(FAULT_ENV) else {
+        return Ok(());
+    };
+    for entry in spec.split(',') {
+        let Some((name, mode)) = entry.rsplit_once(':') else {
+            continue;
+        };
+        if name != point.name() {
+            continue;
+        }
+        match mode {
+            "abort" => {
+                tracing::warn!(%point, "fault injection: aborting");
+                std::process::abort();
+            }
+            "pause" => pause(point)?,
+            _ => {
+                return Err(InjectedFault {
+                    point,
+                    detail: String::new(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Wait for the test's `<point>.resume` file (test builds only; a poll is
+/// fine here: no user ever waits on it).
+#[cfg(feature = "fault-injection")]
+fn pause(point: FaultPoint) -> Result<(), InjectedFault> {
+    use std::time::{Duration, Instant};
+    let failed = |detail: &str| InjectedFault {
+        point,
+        detail: format!(" ({detail})"),
+    };
+    let dir = std::env::var_os(FAULT_DIR_ENV)
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| failed("CSA_FAULT_DIR must be set for pause faults"))?;
+    fs_err::write(dir.join(format!("{}.paused", point.name())), b"")
+        .map_err(|err| failed(&err.to_string()))?;
+    let resume = dir.join(format!("{}.resume", point.name()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !resume.exists() {
+        if Instant::now() >= deadline {
+            return Err(failed("the pause was never resumed"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// Without the `fault-injection` feature fault points do not exist.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn hit(_point: FaultPoint) -> Result<(), InjectedFault> {
+    Ok(())
+}
