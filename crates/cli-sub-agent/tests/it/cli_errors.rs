@@ -1,7 +1,7 @@
 //! Bad ids, ambiguous prefixes, missing sessions and bad directories: one
 //! clear line on stderr, exit 1.
 
-use crate::support::*;
+use csa_test_support::*;
 
 /// Run csa with `args` and return its single error line.
 fn error_of<I, S>(env: &Env, args: I) -> String

@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use crate::support::*;
+use csa_test_support::*;
 
 /// What the dead session had before the crash.
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +47,8 @@ fn reconcile_killed_at_every_fault_point_converges_on_the_next_run() {
         Scenario::RealResult,
         Scenario::Completion,
     ] {
-        for point in RECONCILE_FAULT_POINTS {
-            if matches!(scenario, Scenario::RealResult) && point == "reconcile:publish" {
+        for point in FaultPoint::RECONCILE {
+            if matches!(scenario, Scenario::RealResult) && point == FaultPoint::ReconcilePublish {
                 continue; // retiring with an existing result publishes nothing
             }
             let context = format!("{scenario:?} crash at {point}");
@@ -67,7 +67,7 @@ fn reconcile_killed_at_every_fault_point_converges_on_the_next_run() {
             }
             let out = env
                 .csa()
-                .env("CSA_FAULT", format!("{point}:abort"))
+                .env(FAULT_ENV, point.spec(FaultMode::Abort))
                 .args(["session", "reconcile", &s.id])
                 .output()
                 .unwrap();
@@ -118,16 +118,16 @@ fn reconcile_killed_at_every_fault_point_converges_on_the_next_run() {
 fn daemon_killed_at_every_fault_point_converges_after_one_reconcile() {
     use std::time::{Duration, Instant};
     let cases = [
-        ("daemon:completion", None),
-        ("daemon:result", Some("finalized-from-completion")),
-        ("daemon:state", Some("retired")),
-        ("daemon:cooldown", None),
+        (FaultPoint::DaemonCompletion, None),
+        (FaultPoint::DaemonResult, Some("finalized-from-completion")),
+        (FaultPoint::DaemonState, Some("retired")),
+        (FaultPoint::DaemonCooldown, None),
     ];
     for (point, expected_outcome) in cases {
         let env = Env::new();
         let out = env
             .csa()
-            .env("CSA_FAULT", format!("{point}:abort"))
+            .env(FAULT_ENV, point.spec(FaultMode::Abort))
             .args([
                 "run",
                 "--tool",
@@ -180,10 +180,10 @@ fn daemon_killed_at_every_fault_point_converges_after_one_reconcile() {
         if let Some(outcome) = expected_outcome {
             assert!(text.contains(outcome), "{point}: {text}");
         }
-        assert_converged(&s, point);
+        assert_converged(&s, point.name());
         let result = s.result();
         match point {
-            "daemon:completion" => assert!(
+            FaultPoint::DaemonCompletion => assert!(
                 result["summary"]
                     .as_str()
                     .unwrap()

@@ -1,6 +1,6 @@
 //! `csa session list`: columns, statuses, filters, JSON, corrupt sessions.
 
-use crate::support::*;
+use csa_test_support::*;
 
 #[test]
 fn list_reconciles_dead_sessions_and_shows_each_status() {
@@ -229,8 +229,8 @@ fn all_projects_lists_other_projects_too() {
     let _ = here;
 }
 
-/// The row cache (under `$HOME/.cache` in tests) never hides a change to a
-/// settled session's files.
+/// The row cache (under the test's own `$XDG_CACHE_HOME`) never hides a
+/// change to a settled session's files.
 #[test]
 fn the_row_cache_is_filled_for_settled_sessions_and_never_serves_stale_rows() {
     let env = Env::new();
@@ -251,7 +251,7 @@ fn the_row_cache_is_filled_for_settled_sessions_and_never_serves_stale_rows() {
         )
     };
     assert_eq!(status(&env).0, "Retired");
-    let cache_dir = env.tmp.path().join(".cache/cli-sub-agent/list-cache");
+    let cache_dir = env.cache_home.join("cli-sub-agent/list-cache");
     let cached: String = fs_err::read_dir(&cache_dir)
         .unwrap()
         .map(|e| fs_err::read_to_string(e.unwrap().path()).unwrap())

@@ -1,7 +1,7 @@
 //! Sessions whose process is alive (by every kind of evidence) are never
 //! reconciled, and the pre-check creates no file.
 
-use crate::support::*;
+use csa_test_support::*;
 
 fn assert_untouched(env: &Env, s: &Session) {
     let before = s.snapshot();

@@ -4,8 +4,6 @@
 // Test helpers outside #[test] functions panic on setup failures by design.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 mod cli_errors;
 mod crash;
 mod list;

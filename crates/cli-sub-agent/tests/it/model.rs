@@ -9,7 +9,7 @@ use std::process::{Child, Command};
 
 use proptest::prelude::*;
 
-use crate::support::*;
+use csa_test_support::*;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -23,7 +23,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (any::<bool>(), any::<bool>())
             .prop_map(|(result, completion)| Op::Exit { result, completion }),
-        proptest::option::of((0..RECONCILE_FAULT_POINTS.len(), any::<bool>()))
+        proptest::option::of((0..FaultPoint::RECONCILE.len(), any::<bool>()))
             .prop_map(|fault| Op::Reconcile { fault }),
         Just(Op::LateResult),
         Just(Op::List),
@@ -85,11 +85,12 @@ impl Model {
                 let before = self.session.snapshot();
                 let mut cmd = self.env.csa();
                 if let Some((point, abort)) = fault {
-                    let mode = if *abort { "abort" } else { "error" };
-                    cmd.env(
-                        "CSA_FAULT",
-                        format!("{}:{mode}", RECONCILE_FAULT_POINTS[*point]),
-                    );
+                    let mode = if *abort {
+                        FaultMode::Abort
+                    } else {
+                        FaultMode::Error
+                    };
+                    cmd.env(FAULT_ENV, FaultPoint::RECONCILE[*point].spec(mode));
                 }
                 cmd.args(["session", "reconcile", &self.session.id])
                     .output()

@@ -1,7 +1,7 @@
 //! `csa session reconcile` on dead sessions: synthetic failures, retirements,
 //! completions, late results, dry runs, and what is preserved.
 
-use crate::support::*;
+use csa_test_support::*;
 
 #[test]
 fn dead_active_session_without_result_gets_a_synthetic_failure_once() {

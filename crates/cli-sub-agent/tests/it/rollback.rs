@@ -3,11 +3,11 @@
 
 use std::process::Stdio;
 
-use crate::support::*;
+use csa_test_support::*;
 
 fn reconcile_with_fault(env: &Env, s: &Session, fault: &str) -> std::process::Output {
     env.csa()
-        .env("CSA_FAULT", fault)
+        .env(FAULT_ENV, fault)
         .args(["session", "reconcile", &s.id])
         .output()
         .unwrap()
@@ -15,11 +15,14 @@ fn reconcile_with_fault(env: &Env, s: &Session, fault: &str) -> std::process::Ou
 
 #[test]
 fn transition_or_state_write_failure_rolls_back_the_synthetic_result() {
-    for point in ["reconcile:transition", "reconcile:state-write"] {
+    for point in [
+        FaultPoint::ReconcileTransition,
+        FaultPoint::ReconcileStateWrite,
+    ] {
         let env = Env::new();
         let s = env.session("active").dead_pid();
         let state_before = s.read("state.toml");
-        let out = reconcile_with_fault(&env, &s, &format!("{point}:error"));
+        let out = reconcile_with_fault(&env, &s, &point.spec(FaultMode::Error));
         assert_eq!(out.status.code(), Some(1), "{point}");
         let text = stdout_of(&out);
         assert!(
@@ -53,15 +56,18 @@ fn a_result_appearing_before_the_publish_is_kept_and_retired() {
     let s = env.session("active").dead_pid();
     let child = env
         .csa_std()
-        .env("CSA_FAULT", "reconcile:publish:pause")
+        .env(
+            FAULT_ENV,
+            FaultPoint::ReconcilePublish.spec(FaultMode::Pause),
+        )
         .args(["session", "reconcile", &s.id])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    env.wait_for_file("reconcile:publish.paused");
+    env.wait_for_pause(FaultPoint::ReconcilePublish);
     let real = result_toml("success", 0, "the real one");
     s.write("result.toml", &real);
-    env.resume("reconcile:publish");
+    env.resume(FaultPoint::ReconcilePublish);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(
@@ -82,20 +88,23 @@ fn a_real_result_written_after_the_publish_survives_a_later_failure() {
     let child = env
         .csa_std()
         .env(
-            "CSA_FAULT",
-            "reconcile:transition:pause,reconcile:state-write:error",
+            FAULT_ENV,
+            fault_spec(&[
+                (FaultPoint::ReconcileTransition, FaultMode::Pause),
+                (FaultPoint::ReconcileStateWrite, FaultMode::Error),
+            ]),
         )
         .args(["session", "reconcile", &s.id])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    env.wait_for_file("reconcile:transition.paused");
+    env.wait_for_pause(FaultPoint::ReconcileTransition);
     assert!(s.read("result.toml").contains("synthetic failure"));
     let real = result_toml("success", 0, "late but real");
     let tmp = s.path("late.tmp");
     fs_err::write(&tmp, &real).unwrap();
     fs_err::rename(&tmp, s.path("result.toml")).unwrap();
-    env.resume("reconcile:transition");
+    env.resume(FaultPoint::ReconcileTransition);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -119,12 +128,15 @@ fn a_held_reconcile_lock_skips_the_session() {
     let s = env.session("active").dead_pid();
     let child = env
         .csa_std()
-        .env("CSA_FAULT", "reconcile:locked:pause")
+        .env(
+            FAULT_ENV,
+            FaultPoint::ReconcileLocked.spec(FaultMode::Pause),
+        )
         .args(["session", "reconcile", &s.id])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    env.wait_for_file("reconcile:locked.paused");
+    env.wait_for_pause(FaultPoint::ReconcileLocked);
     let out = env
         .csa()
         .args(["session", "reconcile", &s.id])
@@ -136,7 +148,7 @@ fn a_held_reconcile_lock_skips_the_session() {
         stdout_of(&out)
     );
     assert!(out.status.success());
-    env.resume("reconcile:locked");
+    env.resume(FaultPoint::ReconcileLocked);
     let first = child.wait_with_output().unwrap();
     assert!(stdout_of(&first).contains("synthesized-failure"));
 }
@@ -145,7 +157,11 @@ fn a_held_reconcile_lock_skips_the_session() {
 fn an_error_after_the_state_write_keeps_the_session_consistent() {
     let env = Env::new();
     let s = env.session("active").dead_pid();
-    let out = reconcile_with_fault(&env, &s, "reconcile:cooldown:error");
+    let out = reconcile_with_fault(
+        &env,
+        &s,
+        &FaultPoint::ReconcileCooldown.spec(FaultMode::Error),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(s.phase(), "retired");
     assert!(

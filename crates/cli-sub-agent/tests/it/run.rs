@@ -3,7 +3,7 @@
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
-use crate::support::*;
+use csa_test_support::*;
 
 fn run(env: &Env, cmd: &[&str]) -> Session {
     let out = env

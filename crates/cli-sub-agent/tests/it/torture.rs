@@ -1,7 +1,7 @@
 //! Concurrent reconcilers over many dead sessions converge: exactly one
 //! result each, all retired, no temp files.
 
-use crate::support::*;
+use csa_test_support::*;
 
 #[test]
 fn eight_concurrent_reconcile_all_over_200_dead_sessions() {

@@ -1,50 +1,20 @@
 //! Lock files: held `flock`s, legacy lock JSON, and a probe that never disturbs the holder.
 
-use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
-use std::path::Path;
-
 use csa_process::Verdict;
 
-use crate::support::*;
-
-/// A python3 process holding an exclusive flock on `path` until killed.
-fn hold_flock(path: &Path) -> Guard {
-    let script = "import fcntl,sys,time\n\
-                  f=open(sys.argv[1],'a')\n\
-                  fcntl.flock(f, fcntl.LOCK_EX)\n\
-                  print('locked', flush=True)\n\
-                  time.sleep(60)\n";
-    let mut guard = spawn("python3", &["-c", script, path.to_str().expect("utf-8")]);
-    let stdout = guard.child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read");
-    assert_eq!(line.trim(), "locked");
-    guard
-}
-
-/// A non-blocking exclusive flock attempt on a fresh open file description.
-fn try_flock(path: &Path) -> bool {
-    let file = std::fs::File::options()
-        .append(true)
-        .open(path)
-        .expect("open lock");
-    let got = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-    drop(file);
-    got
-}
+use csa_test_support::*;
 
 #[test]
 fn held_lock_is_alive_even_if_its_json_names_a_dead_pid_and_dies_with_its_holder() {
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     let lock = session.write("locks/codex.lock", r#"{"pid": 4195304}"#);
-    let holder = hold_flock(&lock);
+    let holder = FlockHolder::hold(&lock);
     let live = session.liveness(&["codex"]);
     assert_eq!(live.verdict, Verdict::Alive, "{}", live.summary());
     assert!(live.summary().contains("flock is held"));
-    assert!(!try_flock(&lock), "the holder holds it");
+    assert!(!can_lock(&lock), "the holder holds it");
 
-    drop(holder); // SIGKILL + reap
+    drop(holder); // releases the flock
     let after = session.liveness(&["codex"]);
     assert_ne!(after.verdict, Verdict::Alive, "{}", after.summary());
     assert_eq!(after.verdict, Verdict::Dead, "{}", after.summary());
@@ -52,7 +22,7 @@ fn held_lock_is_alive_even_if_its_json_names_a_dead_pid_and_dies_with_its_holder
 
 #[test]
 fn probing_never_makes_a_concurrent_non_blocking_acquire_fail() {
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     let lock = session.write("locks/codex.lock", r#"{"pid": 4195304}"#);
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -62,7 +32,7 @@ fn probing_never_makes_a_concurrent_non_blocking_acquire_fail() {
             }
         });
         for attempt in 0..500 {
-            assert!(try_flock(&lock), "acquire {attempt} failed while probing");
+            assert!(can_lock(&lock), "acquire {attempt} failed while probing");
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
@@ -71,7 +41,7 @@ fn probing_never_makes_a_concurrent_non_blocking_acquire_fail() {
 #[test]
 fn lock_json_with_a_pid_inside_a_string_is_read_by_its_pid_key() {
     let child = sleeper();
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     let json = format!(
         r#"{{"comment":"pid: 123","pid":{},"pid_start_time_ticks":{}}}"#,
         child.pid(),
@@ -86,7 +56,7 @@ fn lock_json_with_a_pid_inside_a_string_is_read_by_its_pid_key() {
 #[test]
 fn legacy_lock_of_an_unrelated_pid_is_dead_when_old_and_alive_when_fresh() {
     let child = sleeper();
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     let lock = session.write("locks/codex.lock", &format!(r#"{{"pid":{}}}"#, child.pid()));
     backdate(&lock, 120);
     let dead = session.liveness(&["codex"]);
@@ -98,9 +68,9 @@ fn legacy_lock_of_an_unrelated_pid_is_dead_when_old_and_alive_when_fresh() {
 
 #[test]
 fn reconciler_artifacts_are_never_evidence() {
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     let lock = session.write(".reconcile.lock", "");
-    let holder = hold_flock(&lock);
+    let holder = FlockHolder::hold(&lock);
     session.daemon_pid(4_194_304 + 1000, Some(1));
     assert_eq!(session.liveness(&[]).verdict, Verdict::Dead);
     drop(holder);

@@ -4,9 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 #[cfg(target_os = "linux")]
-mod support;
-
-#[cfg(target_os = "linux")]
 mod locks;
 #[cfg(target_os = "linux")]
 mod pid_records;

@@ -2,12 +2,12 @@
 
 use csa_process::{Verdict, facts};
 
-use crate::support::*;
+use csa_test_support::*;
 
 #[test]
 fn a_sleep_recorded_with_its_true_start_time_is_alive_whatever_its_command_line() {
     let child = sleeper();
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(child.pid(), facts::start_time_ticks(child.pid()));
     let live = session.liveness(&["codex"]);
     assert_eq!(live.verdict, Verdict::Alive, "{}", live.summary());
@@ -17,7 +17,7 @@ fn a_sleep_recorded_with_its_true_start_time_is_alive_whatever_its_command_line(
 fn the_same_pid_with_another_start_time_is_dead_as_reused() {
     let child = sleeper();
     let ticks = facts::start_time_ticks(child.pid()).expect("start time");
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(child.pid(), Some(ticks + 1));
     let dead = session.liveness(&["sleep"]);
     assert_eq!(dead.verdict, Verdict::Dead, "{}", dead.summary());
@@ -26,7 +26,7 @@ fn the_same_pid_with_another_start_time_is_dead_as_reused() {
 
 #[test]
 fn a_pid_that_does_not_exist_is_dead() {
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(4_194_304 + 1000, Some(5));
     assert_eq!(session.liveness(&[]).verdict, Verdict::Dead);
 }
@@ -54,11 +54,11 @@ fn real_pid_reuse_is_detected() {
         );
         return;
     }
-    let old = SessionDir::new();
+    let old = ScratchSession::new();
     old.daemon_pid(pid, Some(old_ticks));
     let verdict = old.liveness(&["sleep"]);
     assert_eq!(verdict.verdict, Verdict::Dead, "{}", verdict.summary());
-    let new = SessionDir::new();
+    let new = ScratchSession::new();
     new.daemon_pid(pid, facts::start_time_ticks(pid));
     assert_eq!(new.liveness(&[]).verdict, Verdict::Alive);
 }
@@ -68,7 +68,7 @@ fn a_zombie_is_dead_unless_its_process_group_has_live_members() {
     // Leader exits at once and is not reaped: a zombie alone in its group.
     let lonely = spawn_group("sh", &["-c", "exit 0"]);
     wait_until("zombie", || proc_state(lonely.pid()) == Some('Z'));
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(lonely.pid(), facts::start_time_ticks(lonely.pid()));
     let dead = session.liveness(&[]);
     assert_eq!(dead.verdict, Verdict::Dead, "{}", dead.summary());
@@ -77,7 +77,7 @@ fn a_zombie_is_dead_unless_its_process_group_has_live_members() {
     // Leader exits but leaves a live member in its group.
     let leader = spawn_group("sh", &["-c", "sleep 60 & exit 0"]);
     wait_until("zombie leader", || proc_state(leader.pid()) == Some('Z'));
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(leader.pid(), facts::start_time_ticks(leader.pid()));
     let alive = session.liveness(&[]);
     assert_eq!(alive.verdict, Verdict::Alive, "{}", alive.summary());
@@ -92,11 +92,11 @@ fn a_zombie_is_dead_unless_its_process_group_has_live_members() {
 
 #[test]
 fn legacy_record_whose_command_line_names_the_session_is_alive() {
-    let child = spawn_group("sh", &["-c", &format!("sleep 60 # {SESSION_ID}")]);
+    let child = spawn_group("sh", &["-c", &format!("sleep 60 # {}", ScratchSession::ID)]);
     wait_until("sh running", || {
-        facts::cmdline(child.pid()).is_some_and(|c| c.contains(SESSION_ID))
+        facts::cmdline(child.pid()).is_some_and(|c| c.contains(ScratchSession::ID))
     });
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(child.pid(), None);
     let live = session.liveness(&["codex"]);
     assert_eq!(live.verdict, Verdict::Alive, "{}", live.summary());
@@ -105,7 +105,7 @@ fn legacy_record_whose_command_line_names_the_session_is_alive() {
 #[test]
 fn legacy_record_of_an_unrelated_live_process_is_dead() {
     let child = sleeper();
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(child.pid(), None);
     let dead = session.liveness(&["codex"]);
     assert_eq!(dead.verdict, Verdict::Dead, "{}", dead.summary());

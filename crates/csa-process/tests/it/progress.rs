@@ -2,11 +2,11 @@
 
 use csa_process::Verdict;
 
-use crate::support::*;
+use csa_test_support::*;
 
 #[test]
 fn fresh_output_log_blocks_and_a_backdated_one_does_not() {
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(4_194_304 + 1000, Some(1));
     let log = session.write("output.log", "working\n");
     let blocked = session.liveness(&[]);
@@ -20,7 +20,7 @@ fn fresh_output_log_blocks_and_a_backdated_one_does_not() {
 
 #[test]
 fn acp_events_count_as_progress() {
-    let session = SessionDir::new();
+    let session = ScratchSession::new();
     session.daemon_pid(4_194_304 + 1000, Some(1));
     session.write("output/acp-events.jsonl", "{}\n");
     assert!(session.liveness(&[]).blocked_by_progress);

@@ -1,0 +1,7 @@
+//! The store's protocols driven in-process: many threads reconciling the
+//! same sessions at once, with a liveness probe that says what the test
+//! wants, against real files.
+
+#![allow(clippy::unwrap_used)]
+
+mod concurrent;

@@ -1,0 +1,321 @@
+//! A hermetic environment for running `csa`: a temp state home, cache home
+//! and project, session builders, and a `csa` command with every variable csa
+//! reads set or cleared, so the caller's shell cannot change an outcome.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use csa_process::{Liveness, ProbeContext};
+use csa_session::SessionId;
+
+use crate::fixtures::FIXTURE_PROJECT;
+use crate::fs::{backdate, snapshot_dir};
+use crate::process::DEAD_PID;
+
+/// Variables csa reads that a test must never inherit from the caller.
+const CLEARED: [&str; 8] = [
+    "RUST_LOG",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "COLUMNS",
+    "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",
+    "LOCALAPPDATA",
+];
+
+pub struct Env {
+    pub tmp: tempfile::TempDir,
+    pub state_home: PathBuf,
+    pub cache_home: PathBuf,
+    pub project: PathBuf,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let state_home = tmp.path().join("state");
+        let cache_home = tmp.path().join("cache");
+        let project = tmp.path().join("project");
+        for dir in [&state_home, &cache_home, &project] {
+            fs_err::create_dir_all(dir).unwrap();
+        }
+        let project = fs_err::canonicalize(&project).unwrap();
+        Env {
+            tmp,
+            state_home,
+            cache_home,
+            project,
+        }
+    }
+
+    pub fn csa(&self) -> Command {
+        Command::from_std(self.csa_std())
+    }
+
+    /// `csa` as a std Command (for background runs).
+    pub fn csa_std(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("csa"));
+        self.apply(&mut cmd);
+        cmd.current_dir(&self.project);
+        cmd
+    }
+
+    /// Set or clear, on `cmd`, every variable csa reads.
+    pub fn apply(&self, cmd: &mut std::process::Command) {
+        cmd.env("XDG_STATE_HOME", &self.state_home)
+            .env("XDG_CACHE_HOME", &self.cache_home)
+            .env("HOME", self.tmp.path())
+            .env(csa_session::fault::FAULT_DIR_ENV, self.tmp.path());
+        for key in CLEARED {
+            cmd.env_remove(key);
+        }
+        for (key, _) in std::env::vars_os() {
+            let is_csa = key.to_str().is_some_and(|k| k.starts_with("CSA_"));
+            if is_csa && key != csa_session::fault::FAULT_DIR_ENV {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env_remove(csa_session::fault::FAULT_ENV);
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.state_home
+            .join("cli-sub-agent")
+            .join(self.project.strip_prefix("/").unwrap())
+            .join("sessions")
+    }
+
+    /// A session handle for an id that `csa run` printed.
+    pub fn session_of(&self, id: &str) -> Session {
+        Session {
+            id: id.to_owned(),
+            dir: self.sessions_dir().join(id),
+        }
+    }
+
+    /// A new session dir with a state.toml (phase given) from the bench template.
+    pub fn session(&self, phase: &str) -> Session {
+        // ULIDs made in the same millisecond share a long prefix; tests that
+        // read the table need distinct display prefixes.
+        std::thread::sleep(Duration::from_millis(2));
+        let id = SessionId::generate();
+        let dir = self.sessions_dir().join(id.as_str());
+        fs_err::create_dir_all(&dir).unwrap();
+        let session = Session {
+            id: id.to_string(),
+            dir,
+        };
+        session.write("state.toml", &state_toml(id.as_str(), &self.project, phase));
+        session
+    }
+
+    /// A session from a real fixture's state.toml, pointed at this project.
+    pub fn fixture_session(&self, fixture: &str) -> Session {
+        let session = self.session("active");
+        let text = fixture.replace(
+            &format!("project_path = \"{FIXTURE_PROJECT}\""),
+            &format!("project_path = \"{}\"", self.project.display()),
+        );
+        session.write("state.toml", &text);
+        session
+    }
+
+    /// Wait (polling, up to 30 s) for a fault point's handshake file.
+    pub fn wait_for_file(&self, name: &str) {
+        let path = self.tmp.path().join(name);
+        crate::process::wait_until(name, || path.exists());
+    }
+
+    /// Wait until `csa` paused at `point`.
+    pub fn wait_for_pause(&self, point: csa_session::fault::FaultPoint) {
+        self.wait_for_file(&format!("{}.paused", point.name()));
+    }
+
+    /// Let `csa` go on from `point`.
+    pub fn resume(&self, point: csa_session::fault::FaultPoint) {
+        fs_err::write(self.tmp.path().join(format!("{}.resume", point.name())), "").unwrap();
+    }
+}
+
+/// A `state.toml` with every kind of key: known, unknown, nested.
+pub fn state_toml(id: &str, project: &Path, phase: &str) -> String {
+    format!(
+        r#"meta_session_id = "{id}"
+description = "test session"
+project_path = "{}"
+branch = "main"
+created_at = "2026-01-01T00:00:00Z"
+last_accessed = "2026-01-01T00:00:05Z"
+phase = "{phase}"
+turn_count = 1
+future_key = "kept"
+
+[genealogy]
+depth = 0
+
+[tools.codex]
+provider_session_id = "p-1"
+last_action_summary = ""
+last_exit_code = 0
+updated_at = "2026-01-01T00:00:05Z"
+unknown_tool_key = 7
+
+[context_status]
+is_compacted = false
+"#,
+        project.display()
+    )
+}
+
+/// A valid `result.toml`.
+pub fn result_toml(status: &str, exit_code: i64, summary: &str) -> String {
+    format!(
+        r#"status = "{status}"
+exit_code = {exit_code}
+summary = "{summary}"
+tool = "codex"
+started_at = "2026-01-01T00:00:00Z"
+completed_at = "2026-01-01T00:00:05Z"
+"#
+    )
+}
+
+/// A session folder under an [`Env`]'s state home.
+pub struct Session {
+    pub id: String,
+    pub dir: PathBuf,
+}
+
+impl Session {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent).unwrap();
+        }
+        fs_err::write(path, text).unwrap();
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs_err::read_to_string(self.path(name)).unwrap()
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
+    }
+
+    /// A `daemon.pid` naming a pid that cannot exist.
+    pub fn dead_pid(self) -> Session {
+        self.write("daemon.pid", &format!("{DEAD_PID} 12345\n"));
+        self
+    }
+
+    pub fn state(&self) -> toml::Table {
+        self.read("state.toml").parse().unwrap()
+    }
+
+    pub fn result(&self) -> toml::Table {
+        self.read("result.toml").parse().unwrap()
+    }
+
+    pub fn phase(&self) -> String {
+        self.state()["phase"].as_str().unwrap().to_owned()
+    }
+
+    /// Every file below the session dir with its bytes.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        snapshot_dir(&self.dir)
+    }
+
+    /// How many files in the session dir have `result` in their name.
+    pub fn result_files(&self) -> usize {
+        fs_err::read_dir(&self.dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("result")
+            })
+            .count()
+    }
+
+    /// Write an old log (modified 120 s ago: no longer "recent progress").
+    pub fn old_log(&self, name: &str, text: &str) {
+        self.write(name, text);
+        backdate(&self.path(name), 120);
+    }
+}
+
+/// A bare session dir in a temp folder (for liveness tests without a store).
+pub struct ScratchSession {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Default for ScratchSession {
+    fn default() -> Self {
+        ScratchSession::new()
+    }
+}
+
+impl ScratchSession {
+    /// The id liveness is probed with.
+    pub const ID: &'static str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+    pub fn new() -> ScratchSession {
+        ScratchSession {
+            tmp: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn dir(&self) -> csa_session::SessionDir {
+        csa_session::SessionDir::new(self.tmp.path())
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent).expect("mkdir");
+        }
+        fs_err::write(&path, text).expect("write");
+        path
+    }
+
+    pub fn daemon_pid(&self, pid: u32, ticks: Option<u64>) {
+        let record = csa_process::DaemonPid {
+            pid,
+            start_time_ticks: ticks,
+        };
+        self.write("daemon.pid", &format!("{record}\n"));
+    }
+
+    pub fn liveness(&self, tools: &[&str]) -> Liveness {
+        let tools: Vec<String> = tools.iter().map(|t| t.to_string()).collect();
+        csa_process::liveness(&self.dir(), Self::ID, &tools, &ProbeContext::new())
+    }
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

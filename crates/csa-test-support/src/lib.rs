@@ -1,0 +1,31 @@
+//! Shared fixtures and helpers for the csa test suites (as cargo-test-support
+//! or jj's testutils are for theirs): every integration test binary uses
+//! these instead of a copy of its own.
+//!
+//! - [`env`]: a hermetic temp state home and project, session builders, and a
+//!   `csa` command wired to them with every variable csa reads set or cleared.
+//! - [`process`]: real child processes that are always killed and reaped.
+//! - [`flock`]: a `flock` holder (in Rust, in this process).
+//! - [`faults`]: the store's fault points, named by their enum.
+//! - [`fixtures`]: files recorded from real csa runs.
+
+// Test helpers panic on setup failures by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_debug_implementations
+)]
+
+pub mod env;
+pub mod faults;
+pub mod fixtures;
+pub mod flock;
+pub mod fs;
+pub mod process;
+
+pub use env::*;
+pub use faults::*;
+pub use fixtures::*;
+pub use flock::*;
+pub use fs::*;
+pub use process::*;
