@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
 
 use crate::cli::ProjectArgs;
+use crate::output;
 
 /// The state roots and the project a command works on.
 #[derive(Debug)]
@@ -41,13 +42,17 @@ impl Context {
         self.roots.primary_sessions_dir(&self.project)
     }
 
-    /// The sessions folders of the project, or of every project.
+    /// The sessions folders of the project, or of every project. A folder
+    /// under the state roots that cannot be read is skipped with a warning.
     pub fn scope(&self, all_projects: bool) -> anyhow::Result<Vec<SessionsDir>> {
-        Ok(if all_projects {
-            self.roots.all_sessions_dirs()?
-        } else {
-            self.sessions_dirs()
-        })
+        if !all_projects {
+            return Ok(self.sessions_dirs());
+        }
+        let walk = self.roots.all_sessions_dirs();
+        for skipped in &walk.skipped {
+            output::warning(&format!("skipped: {}", output::chain(skipped)));
+        }
+        Ok(walk.found)
     }
 
     /// Every session of the project (or of every project).

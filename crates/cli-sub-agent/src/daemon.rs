@@ -88,7 +88,7 @@ fn ending_of(status: ExitStatus) -> (ResultStatus, i32) {
 }
 
 fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
+    let mut options = fs_err::OpenOptions::new();
     options.create(true);
     if append {
         options.append(true);
@@ -97,10 +97,10 @@ fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
     }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
+        use fs_err::os::unix::fs::OpenOptionsExt;
         options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    options.open(path)
+    Ok(options.open(path)?.into_parts().0)
 }
 
 fn open_lock(session: &SessionDir, tool: &ToolName) -> anyhow::Result<File> {

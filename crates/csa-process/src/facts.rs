@@ -232,7 +232,7 @@ mod platform {
     }
 
     pub fn group_has_live_members(pgid: i32) -> Option<bool> {
-        let entries = std::fs::read_dir("/proc").ok()?;
+        let entries = fs_err::read_dir("/proc").ok()?;
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {

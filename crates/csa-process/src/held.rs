@@ -88,7 +88,7 @@ fn read_snapshot() -> Option<HashSet<FileKey>> {
 #[cfg(target_os = "linux")]
 fn file_key(path: &Path) -> Option<FileKey> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path).ok()?;
+    let meta = fs_err::symlink_metadata(path).ok()?;
     let dev = meta.dev();
     Some((libc::major(dev), libc::minor(dev), meta.ino()))
 }

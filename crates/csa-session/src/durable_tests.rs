@@ -158,19 +158,48 @@ fn sweep_removes_only_our_stale_temp_files() {
     assert!(!stale.exists() && fresh.exists() && user.exists());
 }
 
+/// Make `dir` unwritable for this process: mode 0500, and as root (which
+/// ignores modes) the immutable attribute. `false` where neither works.
+#[cfg(unix)]
+fn make_unwritable(dir: &Path, unwritable: bool) -> bool {
+    let mode = if unwritable { 0o500 } else { 0o700 };
+    fs_err::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    let probe = dir.join(".probe");
+    if !unwritable || fs_err::write(&probe, "").is_err() {
+        return true;
+    }
+    let _ = fs_err::remove_file(&probe);
+    let flag = if unwritable { "+i" } else { "-i" };
+    std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success())
+        && fs_err::write(&probe, "").is_err()
+}
+
 #[cfg(unix)]
 #[test]
 fn write_into_a_read_only_dir_fails_naming_the_file_and_keeps_the_old_bytes() {
-    if unsafe { libc::geteuid() } == 0 {
-        eprintln!("skipped: root ignores directory permissions");
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("state.toml");
     fs_err::write(&path, "old").unwrap();
-    fs_err::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
+    if !make_unwritable(tmp.path(), true) {
+        eprintln!("skipped: this filesystem cannot make a folder unwritable for root");
+        return;
+    }
     let err = write_atomic(&path, b"new").unwrap_err();
-    fs_err::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(tmp.path())
+        .status();
+    make_unwritable(tmp.path(), false);
     assert!(err.to_string().contains("state.toml"), "{err}");
+    assert!(!err.is_in_place());
     assert_eq!(fs_err::read(&path).unwrap(), b"old");
+    assert!(
+        dir_names(tmp.path())
+            .iter()
+            .all(|n| !n.starts_with(".csa-tmp-"))
+    );
 }

@@ -50,7 +50,7 @@ pub use load::{
 pub use phase::{Phase, PhaseEvent, TransitionError};
 pub use resolve::{SessionLocation, find_full_id, list_sessions, resolve_prefix};
 pub use result::{Artifact, SessionResult};
-pub use roots::{ProjectKey, StateRoots};
+pub use roots::{ProjectKey, SessionsWalk, StateRoots};
 pub use state::{Genealogy, RunSpec, SessionState, ToolState};
 pub use toml_value::format_time;
 pub use tool::{ToolName, ToolNameError};

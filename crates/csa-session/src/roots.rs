@@ -7,7 +7,7 @@
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use crate::consts::{APP_DIR, LEGACY_APP_DIR, SESSIONS_DIR};
+use crate::consts::{APP_DIR, LEGACY_APP_DIR, SESSIONS_DIR, STATE_FILE};
 use crate::error::StoreError;
 use crate::id::SessionId;
 use crate::layout::SessionsDir;
@@ -88,43 +88,77 @@ impl StateRoots {
 
     /// Every project's sessions folder under both roots (for `--all-projects`).
     ///
-    /// Walks the project-key folders without following symlinks and without
-    /// descending into a `sessions` folder, so it costs one readdir per folder of
-    /// the key tree, not one per session.
-    pub fn all_sessions_dirs(&self) -> Result<Vec<SessionsDir>, StoreError> {
-        let mut found = Vec::new();
+    /// Walks the project-key folders without following symlinks. A folder
+    /// named `sessions` is a sessions folder, and is walked on too: a project
+    /// path may itself hold a folder named `sessions` or named like a ULID.
+    /// Inside a sessions folder, session dirs (a ULID name and a `state.toml`)
+    /// and hidden names (temp dirs, the trash) are not walked, so the cost is
+    /// one readdir per folder of the key tree and one stat per session. A
+    /// folder that cannot be read is skipped and reported in
+    /// [`SessionsWalk::skipped`]; the rest is still found.
+    pub fn all_sessions_dirs(&self) -> SessionsWalk {
+        let mut walk = SessionsWalk::default();
         for (root, legacy) in [(&self.primary, false), (&self.legacy, true)] {
-            let mut stack = vec![root.clone()];
-            while let Some(dir) = stack.pop() {
-                let entries = match std::fs::read_dir(&dir) {
+            let mut stack = vec![(root.clone(), false)];
+            while let Some((dir, in_sessions)) = stack.pop() {
+                let entries = match fs_err::read_dir(&dir) {
                     Ok(entries) => entries,
                     Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(source) => return Err(StoreError::Io { path: dir, source }),
+                    Err(source) => {
+                        walk.skipped.push(StoreError::Io { path: dir, source });
+                        continue;
+                    }
                 };
                 for entry in entries.flatten() {
                     if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                         continue;
                     }
                     let name = entry.file_name();
-                    if name == SESSIONS_DIR {
-                        found.push(SessionsDir {
-                            path: entry.path(),
+                    let path = entry.path();
+                    if in_sessions && is_session_or_hidden(&name, &path) {
+                        continue;
+                    }
+                    let is_sessions = name == SESSIONS_DIR;
+                    if is_sessions {
+                        walk.found.push(SessionsDir {
+                            path: path.clone(),
                             legacy,
                         });
-                    } else if name.to_str().is_none_or(|n| SessionId::parse(n).is_err()) {
-                        stack.push(entry.path());
                     }
+                    stack.push((path, is_sessions));
                 }
             }
         }
-        found.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(found)
+        walk.found.sort_by(|a, b| a.path.cmp(&b.path));
+        walk
     }
+}
+
+/// What [`StateRoots::all_sessions_dirs`] found, and the folders it could not read.
+#[derive(Debug, Default)]
+pub struct SessionsWalk {
+    pub found: Vec<SessionsDir>,
+    pub skipped: Vec<StoreError>,
+}
+
+/// Inside a sessions folder: a hidden name, or a session dir (a ULID name
+/// with a `state.toml`). Neither is part of a project path.
+fn is_session_or_hidden(name: &std::ffi::OsStr, path: &Path) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    name.starts_with('.')
+        || (SessionId::parse(name).is_ok()
+            && fs_err::symlink_metadata(path.join(STATE_FILE)).is_ok())
 }
 
 impl ProjectKey {
     /// The key of `project_dir`, which must exist (it is canonicalized).
     pub fn from_project_dir(project_dir: &Path) -> Result<ProjectKey, StoreError> {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "StoreError::Project names the path; fs_err would name it twice"
+        )]
         let canonical =
             std::fs::canonicalize(project_dir).map_err(|source| StoreError::Project {
                 path: project_dir.to_path_buf(),
@@ -235,8 +269,58 @@ mod tests {
         let dirs = roots.sessions_dirs(&key);
         assert_eq!(dirs.len(), 2);
         assert!(dirs[1].legacy && !dirs[0].legacy);
-        let all = roots.all_sessions_dirs().unwrap();
-        let paths: Vec<_> = all.iter().map(|d| d.path.clone()).collect();
+        let all = roots.all_sessions_dirs();
+        assert!(all.skipped.is_empty());
+        let paths: Vec<_> = all.found.iter().map(|d| d.path.clone()).collect();
         assert_eq!(paths, vec![roots.primary.join("a/sessions"), legacy]);
+    }
+
+    #[test]
+    fn projects_under_folders_named_sessions_or_like_a_ulid_are_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = StateRoots::from_state_home(tmp.path());
+        let ulid = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        let projects = [
+            "home/u/sessions/proj".to_owned(),
+            format!("home/u/{ulid}/proj"),
+            "home/u/plain".to_owned(),
+        ];
+        for project in &projects {
+            let session = roots.primary.join(project).join("sessions").join(ulid);
+            fs_err::create_dir_all(&session).unwrap();
+            fs_err::write(session.join(STATE_FILE), "").unwrap();
+            fs_err::create_dir_all(session.join("locks")).unwrap();
+        }
+        let found: Vec<PathBuf> = roots
+            .all_sessions_dirs()
+            .found
+            .into_iter()
+            .map(|d| d.path)
+            .collect();
+        for project in &projects {
+            let sessions = roots.primary.join(project).join("sessions");
+            assert!(found.contains(&sessions), "{project}: {found:?}");
+        }
+        // A session dir's own folders are never mistaken for projects.
+        assert!(found.iter().all(|d| !d.to_string_lossy().contains("locks")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_folder_is_skipped_and_the_rest_still_found() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = StateRoots::from_state_home(tmp.path());
+        fs_err::create_dir_all(roots.primary.join("ok/sessions")).unwrap();
+        let locked = roots.primary.join("root-owned");
+        fs_err::create_dir_all(locked.join("p/sessions")).unwrap();
+        fs_err::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let walk = roots.all_sessions_dirs();
+        fs_err::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(walk.found.iter().any(|d| d.path.ends_with("ok/sessions")));
+        if !walk.skipped.is_empty() {
+            // As root the folder is readable anyway; otherwise it is reported.
+            assert!(walk.skipped[0].to_string().contains("root-owned"));
+        }
     }
 }

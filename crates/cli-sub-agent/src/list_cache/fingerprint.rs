@@ -24,7 +24,7 @@ impl Fingerprint {
         clippy::unnecessary_cast,
         reason = "the stat field types differ between platforms"
     )]
-    fn from_stat(st: &libc::stat) -> Fingerprint {
+    fn from_stat(st: &rustix::fs::Stat) -> Fingerprint {
         let ns = |secs: i64, nanos: i64| secs.saturating_mul(1_000_000_000).saturating_add(nanos);
         Fingerprint {
             size: st.st_size as u64,
@@ -37,15 +37,7 @@ impl Fingerprint {
     /// The file at `path` (NUL-terminated, relative to the open folder `dir`).
     #[cfg(unix)]
     fn of_in(dir: &std::fs::File, path: &std::ffi::CStr) -> Option<Fingerprint> {
-        use std::os::fd::AsRawFd;
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: valid fd, NUL-terminated path, and a buffer the size of `stat`.
-        let rc = unsafe { libc::fstatat(dir.as_raw_fd(), path.as_ptr(), st.as_mut_ptr(), 0) };
-        if rc != 0 {
-            return None;
-        }
-        // SAFETY: fstatat filled the buffer because it returned 0.
-        let st = unsafe { st.assume_init() };
+        let st = rustix::fs::statat(dir, path, rustix::fs::AtFlags::empty()).ok()?;
         Some(Fingerprint::from_stat(&st))
     }
 

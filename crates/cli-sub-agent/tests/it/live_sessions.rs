@@ -31,7 +31,7 @@ mod linux {
     impl Drop for Killed {
         fn drop(&mut self) {
             // A shell's own children go with it when it leads its group.
-            unsafe { libc::killpg(self.0.id() as i32, libc::SIGKILL) };
+            kill_group(self.0.id());
             let _ = self.0.kill();
             let _ = self.0.wait();
         }

@@ -27,7 +27,7 @@ fn run(env: &Env, cmd: &[&str]) -> Session {
     }
 }
 
-fn daemon_pid(s: &Session) -> (i32, u64) {
+fn daemon_pid(s: &Session) -> (u32, u64) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(text) = fs_err::read_to_string(s.path("daemon.pid")) {
@@ -47,21 +47,6 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Live processes whose process group is `pgid`.
-fn group_members(pgid: i32) -> usize {
-    fs_err::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| fs_err::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .filter_map(|stat| csa_process::facts::parse_proc_stat(&stat).ok())
-        .filter(|f| f.pgid == pgid && f.state != 'Z')
-        .count()
-}
-
-fn group_alive(pgid: i32) -> bool {
-    unsafe { libc::killpg(pgid, 0) == 0 }
 }
 
 #[test]
@@ -125,7 +110,7 @@ fn a_killed_daemon_is_listed_active_until_dead_then_failed_as_orphaned() {
         "listing a live session writes nothing"
     );
 
-    unsafe { libc::killpg(pid, libc::SIGKILL) };
+    kill_group(pid);
     wait_until("group gone", || !group_alive(pid));
     // The logs were just created: age them past the progress window.
     for log in ["output.log", "stderr.log"] {
@@ -228,7 +213,7 @@ fn wait_times_out_with_124() {
         .unwrap();
     assert_eq!(out.status.code(), Some(124));
     assert!(stderr_of(&out).contains("timed out"));
-    unsafe { libc::killpg(pid, libc::SIGKILL) };
+    kill_group(pid);
 }
 
 #[test]
@@ -416,5 +401,5 @@ fn kill_refuses_a_daemon_whose_lock_record_is_from_another_boot() {
     let err = stderr_of(&out);
     assert!(err.contains("before this machine restarted"), "{err}");
     assert!(group_alive(pid), "nothing may be signalled");
-    unsafe { libc::killpg(pid, libc::SIGKILL) };
+    kill_group(pid);
 }

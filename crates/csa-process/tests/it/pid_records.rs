@@ -83,7 +83,7 @@ fn a_zombie_is_dead_unless_its_process_group_has_live_members() {
     assert_eq!(alive.verdict, Verdict::Alive, "{}", alive.summary());
 
     // Kill the member: the group has no live members left.
-    unsafe { libc::killpg(leader.pid() as i32, libc::SIGKILL) };
+    kill_group(leader.pid());
     wait_until("group gone", || {
         facts::group_has_live_members(leader.pid() as i32) == Some(false)
     });
