@@ -39,6 +39,7 @@ fn supervise(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode
         pid_start_time_ticks: csa_process::facts::own_start_time_ticks(),
         boot_id: csa_process::facts::boot_id(),
         hostname: csa_process::facts::hostname(),
+        pid_namespace: csa_process::facts::pid_namespace(),
     };
     let mut file = &lock;
     file.set_len(0)?;

@@ -21,6 +21,7 @@ pub struct ProbeContext {
     pub now: SystemTime,
     pub hostname: Option<String>,
     pub boot_id: Option<String>,
+    pub pid_namespace: Option<String>,
     pub held: HeldLocks,
 }
 
@@ -30,6 +31,19 @@ impl ProbeContext {
             now: SystemTime::now(),
             hostname: facts::hostname(),
             boot_id: facts::boot_id(),
+            pid_namespace: facts::pid_namespace(),
+            held: HeldLocks::new(),
+        }
+    }
+
+    /// The same machine facts, with a fresh clock and a fresh lock table
+    /// (for a re-check under the reconcile lock).
+    pub fn fresh(&self) -> ProbeContext {
+        ProbeContext {
+            now: SystemTime::now(),
+            hostname: self.hostname.clone(),
+            boot_id: self.boot_id.clone(),
+            pid_namespace: self.pid_namespace.clone(),
             held: HeldLocks::new(),
         }
     }
@@ -41,13 +55,34 @@ impl Default for ProbeContext {
     }
 }
 
+/// Where a pid record was written. A pid means something only on the host,
+/// in the boot and in the pid namespace that wrote it; `None` is "not
+/// recorded".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    pub hostname: Option<String>,
+    pub boot_id: Option<String>,
+    pub pid_namespace: Option<String>,
+}
+
+impl Origin {
+    /// Recorded elsewhere than `ctx`: another host, boot or pid namespace.
+    fn is_foreign(&self, ctx: &ProbeContext) -> bool {
+        let differs = |recorded: &Option<String>, here: &Option<String>| {
+            recorded.is_some() && here.is_some() && recorded != here
+        };
+        (self.hostname.is_some() && self.hostname != ctx.hostname)
+            || differs(&self.boot_id, &ctx.boot_id)
+            || differs(&self.pid_namespace, &ctx.pid_namespace)
+    }
+}
+
 /// One pid record and what was learned about its pid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PidEvidence {
     pub pid: u32,
     pub start_time_ticks: Option<u64>,
-    pub hostname: Option<String>,
-    pub boot_id: Option<String>,
+    pub origin: Origin,
     /// `None` when the record was not probed (other host or boot).
     pub facts: Option<ProcessFacts>,
     /// For records without a start time: does the pid's command line mention
@@ -83,6 +118,7 @@ pub struct Evidence {
     pub now: SystemTime,
     pub this_host: Option<String>,
     pub this_boot: Option<String>,
+    pub this_pid_namespace: Option<String>,
     pub daemon_pid: RecordEvidence,
     pub locks: Vec<LockEvidence>,
     /// Progress files that exist, with their modification times.
@@ -100,20 +136,22 @@ pub fn gather(
         .chain(tool_names.iter().map(|t| t.to_ascii_lowercase()))
         .filter(|n| !n.is_empty())
         .collect();
-    let probe = |pid: u32, ticks: Option<u64>, host: Option<String>, boot: Option<String>| {
-        probe_record(pid, ticks, host, boot, &needles, ctx)
+    let probe = |pid: u32, ticks: Option<u64>, origin: Origin| {
+        probe_record(pid, ticks, origin, &needles, ctx)
     };
+    let locks = gather_locks(session, ctx, &probe);
+    // daemon.pid does not say where it was written: it shares the origin of
+    // the lock record the same daemon wrote.
     let daemon_pid = match record::read_daemon_pid(session) {
         Ok(None) => RecordEvidence::Absent,
         Ok(Some(DaemonPid {
             pid,
             start_time_ticks,
-        })) => probe(pid, start_time_ticks, None, None),
+        })) => probe(pid, start_time_ticks, inherited_origin(&locks, pid)),
         Err(err) => RecordEvidence::Malformed {
             reason: err.to_string(),
         },
     };
-    let locks = gather_locks(session, ctx, &probe);
     let progress = session
         .progress_files()
         .filter_map(|(name, path)| {
@@ -125,16 +163,34 @@ pub fn gather(
         now: ctx.now,
         this_host: ctx.hostname.clone(),
         this_boot: ctx.boot_id.clone(),
+        this_pid_namespace: ctx.pid_namespace.clone(),
         daemon_pid,
         locks,
         progress,
     }
 }
 
+/// The origin of a pid record that does not say where it was written: that
+/// of the lock record naming the same pid, else of any lock record that
+/// names its pid namespace (csa's daemon writes both), else unknown.
+fn inherited_origin(locks: &[LockEvidence], pid: u32) -> Origin {
+    let records = || {
+        locks.iter().filter_map(|lock| match &lock.record {
+            RecordEvidence::Record(rec) => Some(rec),
+            _ => None,
+        })
+    };
+    records()
+        .find(|rec| rec.pid == pid)
+        .or_else(|| records().find(|rec| rec.origin.pid_namespace.is_some()))
+        .map(|rec| rec.origin.clone())
+        .unwrap_or_default()
+}
+
 fn gather_locks(
     session: &SessionDir,
     ctx: &ProbeContext,
-    probe: &dyn Fn(u32, Option<u64>, Option<String>, Option<String>) -> RecordEvidence,
+    probe: &dyn Fn(u32, Option<u64>, Origin) -> RecordEvidence,
 ) -> Vec<LockEvidence> {
     let Ok(entries) = fs_err::read_dir(session.locks()) else {
         return Vec::new();
@@ -160,8 +216,16 @@ fn gather_locks(
                     pid_start_time_ticks,
                     hostname,
                     boot_id,
+                    pid_namespace,
                     ..
-                })) => probe(pid, pid_start_time_ticks, hostname, boot_id),
+                })) => {
+                    let origin = Origin {
+                        hostname,
+                        boot_id,
+                        pid_namespace,
+                    };
+                    probe(pid, pid_start_time_ticks, origin)
+                }
                 Err(err) => RecordEvidence::Malformed {
                     reason: err.to_string(),
                 },
@@ -181,23 +245,20 @@ fn gather_locks(
 fn probe_record(
     pid: u32,
     start_time_ticks: Option<u64>,
-    hostname: Option<String>,
-    boot_id: Option<String>,
+    origin: Origin,
     needles: &[String],
     ctx: &ProbeContext,
 ) -> RecordEvidence {
-    let foreign_host = hostname.is_some() && hostname != ctx.hostname;
-    let other_boot = boot_id.is_some() && ctx.boot_id.is_some() && boot_id != ctx.boot_id;
+    let foreign = origin.is_foreign(ctx);
     let mut evidence = PidEvidence {
         pid,
         start_time_ticks,
-        hostname,
-        boot_id,
+        origin,
         facts: None,
         cmdline_matches: None,
         group_live: None,
     };
-    if foreign_host || other_boot {
+    if foreign {
         return RecordEvidence::Record(evidence);
     }
     let facts = facts::probe(pid);

@@ -168,6 +168,18 @@ pub fn boot_id() -> Option<String> {
     platform::boot_id()
 }
 
+/// This process's pid namespace (`pid:[4026531836]`), where pid namespaces
+/// exist. Pids mean something only in the namespace that wrote them.
+pub fn pid_namespace() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let link = fs_err::read_link("/proc/self/ns/pid").ok()?;
+        Some(link.to_string_lossy().into_owned())
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
 /// This machine's host name.
 #[cfg(unix)]
 pub fn hostname() -> Option<String> {
@@ -379,6 +391,7 @@ mod tests {
         assert!(facts.start_time_ticks.is_some());
         assert!(cmdline(std::process::id()).is_some());
         assert!(boot_id().is_some());
+        assert!(pid_namespace().is_some_and(|ns| ns.starts_with("pid:[")));
         assert!(hostname().is_some());
     }
 

@@ -47,15 +47,7 @@ impl csa_session::LivenessProbe for ProbeContext {
     ) -> Liveness {
         match check {
             csa_session::Check::PreCheck => liveness(session, id.as_str(), tools, self),
-            csa_session::Check::UnderLock => {
-                let fresh = ProbeContext {
-                    now: std::time::SystemTime::now(),
-                    hostname: self.hostname.clone(),
-                    boot_id: self.boot_id.clone(),
-                    held: HeldLocks::new(),
-                };
-                liveness(session, id.as_str(), tools, &fresh)
-            }
+            csa_session::Check::UnderLock => liveness(session, id.as_str(), tools, &self.fresh()),
         }
     }
 }

@@ -101,6 +101,9 @@ pub struct LockRecord {
     pub boot_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    /// The writer's pid namespace (`pid:[...]`): its pids mean nothing in another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_namespace: Option<String>,
 }
 
 impl LockRecord {
@@ -217,6 +220,7 @@ mod tests {
             pid_start_time_ticks: Some(99),
             boot_id: Some("b".into()),
             hostname: Some("h".into()),
+            pid_namespace: Some("pid:[4026531836]".into()),
         };
         assert_eq!(LockRecord::parse(full.to_json().as_bytes()).unwrap(), full);
         for bad in [

@@ -65,6 +65,14 @@ pub enum Refusal {
     )]
     OtherBoot { lock: String, recorded: String },
     #[error(
+        "the lock record {lock} was written in pid namespace {recorded}, not in this one ({here}); its pids name other processes here"
+    )]
+    OtherPidNamespace {
+        lock: String,
+        recorded: String,
+        here: String,
+    },
+    #[error(
         "pid {pid} is not the csa daemon of session {session_id} (its command line is {cmdline:?})"
     )]
     NotTheDaemon {
@@ -216,6 +224,7 @@ fn check_lock_records(session: &SessionDir, pid: u32) -> Result<(), Refusal> {
     };
     let here = facts::hostname();
     let boot = facts::boot_id();
+    let namespace = facts::pid_namespace();
     for entry in entries.flatten() {
         let path = entry.path();
         if !SessionDir::is_lock_file(&path) {
@@ -243,6 +252,15 @@ fn check_lock_records(session: &SessionDir, pid: u32) -> Result<(), Refusal> {
             return Err(Refusal::OtherBoot {
                 lock: name,
                 recorded,
+            });
+        }
+        if let (Some(recorded), Some(here)) = (lock.pid_namespace, &namespace)
+            && &recorded != here
+        {
+            return Err(Refusal::OtherPidNamespace {
+                lock: name,
+                recorded,
+                here: here.clone(),
             });
         }
     }

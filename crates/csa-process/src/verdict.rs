@@ -25,7 +25,7 @@ fn judge_record(
     lock_mtime: Option<SystemTime>,
 ) -> (Verdict, String) {
     let pid = rec.pid;
-    if let Some(host) = &rec.hostname
+    if let Some(host) = &rec.origin.hostname
         && ev.this_host.as_ref() != Some(host)
     {
         let here = ev.this_host.as_deref().unwrap_or("an unknown host");
@@ -34,13 +34,23 @@ fn judge_record(
             format!("{label}: pid {pid} was recorded on host {host}, this is {here}"),
         );
     }
-    if let (Some(boot), Some(this_boot)) = (&rec.boot_id, &ev.this_boot)
+    if let (Some(boot), Some(this_boot)) = (&rec.origin.boot_id, &ev.this_boot)
         && boot != this_boot
     {
         return (
             Verdict::Dead,
             format!(
                 "{label}: pid {pid} was recorded before this machine restarted (boot id {boot})"
+            ),
+        );
+    }
+    if let (Some(ns), Some(this_ns)) = (&rec.origin.pid_namespace, &ev.this_pid_namespace)
+        && ns != this_ns
+    {
+        return (
+            Verdict::Unknown,
+            format!(
+                "{label}: pid {pid} was recorded in pid namespace {ns}, this is {this_ns}; its process cannot be seen from here"
             ),
         );
     }

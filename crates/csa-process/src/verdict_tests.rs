@@ -1,5 +1,5 @@
 use super::*;
-use crate::evidence::LockEvidence;
+use crate::evidence::{LockEvidence, Origin};
 use crate::facts::ProcessFacts;
 
 fn now() -> SystemTime {
@@ -24,8 +24,7 @@ fn rec(recorded: Option<u64>, facts: ProcessFacts) -> PidEvidence {
     PidEvidence {
         pid: 42,
         start_time_ticks: recorded,
-        hostname: None,
-        boot_id: None,
+        origin: Origin::default(),
         facts: Some(facts),
         cmdline_matches: None,
         group_live: None,
@@ -37,6 +36,7 @@ fn with_daemon(record: PidEvidence) -> Evidence {
         now: now(),
         this_host: Some("here".into()),
         this_boot: Some("boot-1".into()),
+        this_pid_namespace: Some("pid:[1]".into()),
         daemon_pid: RecordEvidence::Record(record),
         locks: Vec::new(),
         progress: Vec::new(),
@@ -163,18 +163,32 @@ fn a_held_lock_is_alive_even_when_its_json_names_a_dead_pid() {
 #[test]
 fn host_and_boot_rules() {
     let mut other_host = rec(Some(7), running(7));
-    other_host.hostname = Some("elsewhere".into());
+    other_host.origin.hostname = Some("elsewhere".into());
     other_host.facts = None;
     assert_eq!(verdict(&with_daemon(other_host)).verdict, Verdict::Unknown);
 
     let mut same_host = rec(Some(7), running(7));
-    same_host.hostname = Some("here".into());
+    same_host.origin.hostname = Some("here".into());
     assert_eq!(verdict(&with_daemon(same_host)).verdict, Verdict::Alive);
 
     let mut rebooted = rec(Some(7), running(7));
-    rebooted.hostname = Some("here".into());
-    rebooted.boot_id = Some("boot-0".into());
+    rebooted.origin.hostname = Some("here".into());
+    rebooted.origin.boot_id = Some("boot-0".into());
     assert_eq!(verdict(&with_daemon(rebooted)).verdict, Verdict::Dead);
+
+    // Another pid namespace: its pids cannot be seen, even when ours say dead.
+    let mut elsewhere = rec(Some(7), facts(Existence::Missing, ProcState::Unknown, None));
+    elsewhere.origin.pid_namespace = Some("pid:[2]".into());
+    let judged = verdict(&with_daemon(elsewhere));
+    assert_eq!(judged.verdict, Verdict::Unknown);
+    assert!(
+        judged.summary().contains("pid namespace"),
+        "{}",
+        judged.summary()
+    );
+    let mut same_ns = rec(Some(7), running(7));
+    same_ns.origin.pid_namespace = Some("pid:[1]".into());
+    assert_eq!(verdict(&with_daemon(same_ns)).verdict, Verdict::Alive);
 }
 
 #[test]

@@ -69,6 +69,29 @@ impl Env {
         cmd
     }
 
+    /// `unshare --pid --fork --mount-proc`, wired like [`Env::csa_std`] and
+    /// with `$CSA` naming the csa binary; append the command to run inside a
+    /// private pid namespace. `None` (with a note on stderr) where pid
+    /// namespaces cannot be created.
+    pub fn in_private_pid_namespace(&self) -> Option<std::process::Command> {
+        let unshare = ["--pid", "--fork", "--mount-proc"];
+        let works = std::process::Command::new("unshare")
+            .args(unshare)
+            .arg("true")
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !works {
+            eprintln!("skipped: `unshare --pid --fork --mount-proc` is not available here");
+            return None;
+        }
+        let mut cmd = std::process::Command::new("unshare");
+        cmd.args(unshare);
+        self.apply(&mut cmd);
+        cmd.env("CSA", assert_cmd::cargo::cargo_bin("csa"))
+            .current_dir(&self.project);
+        Some(cmd)
+    }
+
     /// Set or clear, on `cmd`, every variable csa reads.
     pub fn apply(&self, cmd: &mut std::process::Command) {
         cmd.env("XDG_STATE_HOME", &self.state_home)

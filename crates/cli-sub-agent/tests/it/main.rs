@@ -10,6 +10,8 @@ mod list;
 mod live_sessions;
 #[cfg(target_os = "linux")]
 mod model;
+#[cfg(target_os = "linux")]
+mod namespaces;
 mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]

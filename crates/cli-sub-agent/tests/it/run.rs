@@ -283,14 +283,6 @@ fn twenty_concurrent_runs_each_end_with_exactly_one_real_result_while_list_loops
 /// which `daemon.pid` names that namespace's pid 1 with its real start time.
 /// Returns `None` where pid namespaces cannot be created.
 fn kill_pid_one_in_private_namespace(env: &Env, s: &Session) -> Option<String> {
-    let probe = std::process::Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "true"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: `unshare --pid --fork --mount-proc` is not available here");
-        return None;
-    }
-    let csa = assert_cmd::cargo::cargo_bin("csa");
     // pid 1 is this shell; a sleeper beside it would die if anything
     // signalled the whole namespace (kill(-1) or killpg(1)).
     let script = r#"
@@ -301,24 +293,13 @@ fn kill_pid_one_in_private_namespace(env: &Env, s: &Session) -> Option<String> {
         if kill -0 "$sleeper" 2>/dev/null; then echo sleeper-alive; fi
         kill -9 "$sleeper"
     "#;
-    let envs: Vec<_> = env
-        .csa_std()
-        .get_envs()
-        .map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned)))
-        .collect();
-    let mut cmd = std::process::Command::new("unshare");
-    cmd.args(["--pid", "--fork", "--mount-proc", "sh", "-c", script])
-        .current_dir(&env.project)
-        .env("CSA", csa)
+    let out = env
+        .in_private_pid_namespace()?
+        .args(["sh", "-c", script])
         .env("DIR", &s.dir)
-        .env("ID", &s.id);
-    for (key, value) in envs {
-        match value {
-            Some(value) => cmd.env(key, value),
-            None => cmd.env_remove(key),
-        };
-    }
-    let out = cmd.output().unwrap();
+        .env("ID", &s.id)
+        .output()
+        .unwrap();
     Some(format!("{}{}", stdout_of(&out), stderr_of(&out)))
 }
 

@@ -1,0 +1,66 @@
+//! A csa running inside a child pid namespace (bwrap, firejail, `unshare -p`)
+//! that shares the state dir and host name cannot see the daemons started
+//! outside it: their sessions are unknown there, never dead, and the real
+//! result is kept.
+
+use std::time::Duration;
+
+use csa_test_support::*;
+
+#[test]
+fn a_list_in_a_child_pid_namespace_never_declares_a_live_session_dead() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .args([
+            "run",
+            "--tool",
+            "demo",
+            "--",
+            "sh",
+            "-c",
+            "sleep 2; echo really done",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let s = env.session_of(stdout_of(&out).trim());
+    wait_until("the daemon took its lock", || {
+        s.exists("locks/demo.lock") && s.read("locks/demo.lock").contains("pid_namespace")
+    });
+    // Its logs are old enough not to count as progress: only pids speak.
+    for log in ["output.log", "stderr.log"] {
+        if s.exists(log) {
+            backdate(&s.path(log), 120);
+        }
+    }
+    let inside = |script: &str| {
+        let out = env
+            .in_private_pid_namespace()?
+            .args(["sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        Some(stdout_of(&out))
+    };
+    let Some(listed) = inside("\"$CSA\" session list --json") else {
+        return;
+    };
+    let rows: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(rows[0]["status"], "Active", "{listed}");
+    assert_eq!(rows[0]["liveness"]["verdict"], "unknown", "{listed}");
+    assert!(listed.contains("pid namespace"), "{listed}");
+    let reconciled = inside("\"$CSA\" session reconcile --all").unwrap();
+    assert!(reconciled.contains("no-change"), "{reconciled}");
+    assert!(!s.exists("result.toml"), "nothing was synthesized");
+
+    let waited = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(waited.status.code(), Some(0), "{}", stdout_of(&waited));
+    assert_eq!(s.result()["summary"].as_str(), Some("really done"));
+    assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
+    std::thread::sleep(Duration::from_millis(10));
+}
