@@ -107,7 +107,7 @@ impl<'a> SessionRow<'a> {
             project_path: None,
             termination_reason: None,
             liveness: None,
-            error: Some(err.to_string()),
+            error: Some(crate::output::chain(err)),
             sort_key: None,
         }
     }
@@ -121,7 +121,7 @@ impl<'a> SessionRow<'a> {
     ) -> SessionRow<'a> {
         let (status, error) = match result {
             Ok(result) => (Status::of(state.phase(), result), None),
-            Err(err) => (Status::Error, Some(err.to_string())),
+            Err(err) => (Status::Error, Some(crate::output::chain(err))),
         };
         let owned = |text: &str| Cow::Owned(text.to_owned());
         SessionRow {

@@ -149,7 +149,7 @@ pub fn gather(
             start_time_ticks,
         })) => probe(pid, start_time_ticks, inherited_origin(&locks, pid)),
         Err(err) => RecordEvidence::Malformed {
-            reason: err.to_string(),
+            reason: error_chain(&err),
         },
     };
     let progress = session
@@ -206,7 +206,7 @@ fn gather_locks(
                 return None;
             }
             let meta = fs_err::symlink_metadata(&path).ok()?;
-            if !meta.is_file() {
+            if meta.is_dir() {
                 return None;
             }
             let record = match record::read_lock_record(&path) {
@@ -226,8 +226,10 @@ fn gather_locks(
                     };
                     probe(pid, pid_start_time_ticks, origin)
                 }
+                // A lock "file" that is a FIFO, a device or unreadable names no
+                // pid we can check: unknown, never dead.
                 Err(err) => RecordEvidence::Malformed {
-                    reason: err.to_string(),
+                    reason: error_chain(&err),
                 },
             };
             Some(LockEvidence {
@@ -274,6 +276,18 @@ fn probe_record(
     }
     evidence.facts = Some(facts);
     RecordEvidence::Record(evidence)
+}
+
+/// An error and its causes as one line.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
 }
 
 /// Name of the daemon pid record in messages.

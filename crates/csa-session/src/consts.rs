@@ -44,6 +44,13 @@ pub const ACP_EVENTS_LOG: &str = "output/acp-events.jsonl";
 /// Files whose recent modification means the session is making progress.
 pub const PROGRESS_FILES: [&str; 3] = [OUTPUT_LOG, STDERR_LOG, ACP_EVENTS_LOG];
 
+/// A session being created is built under this prefix plus its id, then
+/// renamed into place; listing and id resolution skip it.
+pub const CREATING_PREFIX: &str = ".creating-";
+/// A session dir without `state.toml` younger than this is being created
+/// (by this or an older install), not broken.
+pub const INITIALIZING_AGE: Duration = Duration::from_secs(3600);
+
 /// Every temp file the durable writers create starts with this.
 pub const TEMP_PREFIX: &str = ".csa-tmp-";
 /// A temp file older than this was left by a crashed writer and may be swept.

@@ -39,6 +39,8 @@ pub enum FaultPoint {
     DaemonCooldown,
     /// Any atomic replace: after the rename, before the folder is fsynced.
     DurableDirSync,
+    /// Session creation: the complete dir is staged, before its rename.
+    CreateStaged,
 }
 
 impl FaultPoint {
@@ -74,6 +76,7 @@ impl FaultPoint {
             FaultPoint::DaemonState => "daemon:state",
             FaultPoint::DaemonCooldown => "daemon:cooldown",
             FaultPoint::DurableDirSync => "durable:dir-sync",
+            FaultPoint::CreateStaged => "create:staged",
         }
     }
 

@@ -16,6 +16,7 @@
 pub mod completion;
 pub mod consts;
 pub mod cooldown;
+pub mod create;
 pub mod durable;
 pub mod ending;
 pub mod error;
@@ -44,8 +45,8 @@ pub use id::{IdPrefix, SessionId};
 pub use layout::{SessionDir, SessionsDir};
 pub use liveness::{Check, Liveness, LivenessProbe, Verdict};
 pub use load::{
-    Loaded, load_daemon_completion, load_result, load_result_if_any, load_state, reload_result,
-    reload_state,
+    Loaded, is_initializing, load_daemon_completion, load_result, load_result_if_any, load_state,
+    reload_result, reload_state,
 };
 pub use phase::{Phase, PhaseEvent, TransitionError};
 pub use resolve::{SessionLocation, find_full_id, list_sessions, resolve_prefix};

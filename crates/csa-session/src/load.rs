@@ -12,6 +12,25 @@ use crate::read::{MAX_FILE_BYTES, read_bounded};
 use crate::result::SessionResult;
 use crate::state::SessionState;
 
+/// A session dir without `state.toml` that is younger than
+/// [`INITIALIZING_AGE`](crate::consts::INITIALIZING_AGE): it is being created
+/// (older installs create the dir first), not broken.
+pub fn is_initializing(session: &SessionDir, err: &LoadError) -> bool {
+    if !err.is_missing() {
+        return false;
+    }
+    let Ok(meta) = fs_err::symlink_metadata(session.path()) else {
+        return false;
+    };
+    let changed = meta.modified().ok();
+    changed.is_some_and(|at| {
+        std::time::SystemTime::now()
+            .duration_since(at)
+            .is_ok_and(|age| age < crate::consts::INITIALIZING_AGE)
+            || at > std::time::SystemTime::now()
+    })
+}
+
 /// A parsed file and the bytes it was parsed from.
 #[derive(Debug, Clone)]
 pub struct Loaded<T> {

@@ -8,6 +8,8 @@
 //! - [`flock`]: a `flock` holder (in Rust, in this process).
 //! - [`faults`]: the store's fault points, named by their enum.
 //! - [`fixtures`]: files recorded from real csa runs.
+//! - [`existing_install`]: the schema the csa installs users already run
+//!   load `state.toml` and `result.toml` with, to check what we write.
 
 // Test helpers panic on setup failures by design.
 #![allow(
@@ -17,6 +19,7 @@
 )]
 
 pub mod env;
+pub mod existing_install;
 pub mod faults;
 pub mod fixtures;
 pub mod flock;
@@ -24,6 +27,7 @@ pub mod fs;
 pub mod process;
 
 pub use env::*;
+pub use existing_install::*;
 pub use faults::*;
 pub use fixtures::*;
 pub use flock::*;

@@ -33,14 +33,18 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let rows = pool::two_stage(
         sessions.iter().collect(),
         |loc| read_row(loc, &folders, &cache, reconciler, &probe),
-        |(loc, state, reconciler)| reconciled_row(loc, state, reconciler),
+        |(loc, state, reconciler)| Some(reconciled_row(loc, state, reconciler)),
     );
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
     }
     cache.save();
     // Sort references: rows are large, and moving them costs more than comparing.
-    let mut rows: Vec<&SessionRow<'_>> = rows.iter().filter(|row| keep(row, args)).collect();
+    let mut rows: Vec<&SessionRow<'_>> = rows
+        .iter()
+        .flatten()
+        .filter(|row| keep(row, args))
+        .collect();
     rows.sort_unstable_by(|a, b| {
         b.sort_key
             .cmp(&a.sort_key)
@@ -79,14 +83,16 @@ fn read_row<'a>(
     cache: &'a ListCache,
     reconciler: Option<&'a Reconciler<'a>>,
     probe: &ProbeContext,
-) -> Step<SessionRow<'a>, ToReconcile<'a>> {
+) -> Step<Option<SessionRow<'a>>, ToReconcile<'a>> {
     let files = folders.fingerprints(loc.dir.path());
     if let Some(row) = cache.get(loc, &files) {
-        return Step::Done(row);
+        return Step::Done(Some(row));
     }
     let loaded = match csa_session::load_state(&loc.dir) {
         Ok(loaded) => loaded,
-        Err(err) => return Step::Done(SessionRow::broken(loc, &err)),
+        // Being created (by an older install): not a row yet, and not an error.
+        Err(err) if csa_session::is_initializing(&loc.dir, &err) => return Step::Done(None),
+        Err(err) => return Step::Done(Some(SessionRow::broken(loc, &err))),
     };
     let active = loaded.value.phase() == Phase::Active;
     if let Some(reconciler) = reconciler.filter(|_| active) {
@@ -98,7 +104,7 @@ fn read_row<'a>(
     });
     let row = row_from_files(loc, &loaded.value, liveness.as_ref());
     cache.put(&files, &row);
-    Step::Done(row)
+    Step::Done(Some(row))
 }
 
 /// The row of an active session after reconciling it. Not cached: it is

@@ -36,6 +36,8 @@ const CACHE_EXTENSION: &str = "rows";
 const OLD_EXTENSIONS: &[&str] = &["json"];
 /// Every session id has this many bytes.
 const ID_LEN: usize = 26;
+/// A larger cache file is ignored (100,000 rows take about 26 MB).
+const MAX_CACHE_BYTES: u64 = 256 << 20;
 
 /// One line of the loaded file.
 #[derive(Debug)]
@@ -66,9 +68,12 @@ impl ListCache {
                 .join(scope_name(scope))
                 .with_extension(CACHE_EXTENSION)
         });
+        // Bounded and non-blocking: the cache may be anything (a FIFO, a
+        // link to a device); then it is simply an empty cache.
         let text = path
             .as_deref()
-            .and_then(|p| fs_err::read_to_string(p).ok())
+            .and_then(|p| csa_session::read::read_bounded(p, MAX_CACHE_BYTES).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
             .filter(|text| text.lines().next() == Some(HEADER))
             .unwrap_or_default();
         let slots = index(&text);

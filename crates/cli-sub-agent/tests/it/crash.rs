@@ -90,18 +90,28 @@ fn reconcile_killed_at_every_fault_point_converges_on_the_next_run() {
                 .unwrap();
             assert!(next.status.success(), "{context}: {}", stdout_of(&next));
             assert_converged(&s, &context);
+            // Recovery records the ending that wrote the result, wherever the
+            // crash came: a synthetic failure is never retired as `completed`.
+            let reason = s.state()["termination_reason"].as_str().unwrap().to_owned();
             match scenario {
-                Scenario::RealResult => assert_eq!(s.read("result.toml"), real, "{context}"),
+                Scenario::RealResult => {
+                    assert_eq!(s.read("result.toml"), real, "{context}");
+                    assert_eq!(reason, "completed", "{context}");
+                }
                 Scenario::Completion => {
                     assert_eq!(s.result()["exit_code"].as_integer(), Some(4), "{context}");
+                    assert_eq!(reason, "daemon_completion", "{context}");
                 }
-                Scenario::NoResult => assert!(
-                    s.result()["summary"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("synthetic failure"),
-                    "{context}"
-                ),
+                Scenario::NoResult => {
+                    assert!(
+                        s.result()["summary"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("synthetic failure"),
+                        "{context}"
+                    );
+                    assert_eq!(reason, "orphaned_process", "{context}");
+                }
             }
             let again = env
                 .csa()

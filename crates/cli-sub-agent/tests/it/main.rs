@@ -6,6 +6,8 @@
 
 mod cli_errors;
 mod crash;
+mod hostile;
+mod interop;
 mod list;
 mod live_sessions;
 #[cfg(target_os = "linux")]

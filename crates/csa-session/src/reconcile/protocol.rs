@@ -28,7 +28,7 @@ use crate::durable::{self, Published, Removal, sweep_temp_files};
 use crate::fault::{self, FaultPoint};
 use crate::layout::SessionsDir;
 use crate::liveness::LivenessProbe;
-use crate::load::{Loaded, load_result};
+use crate::load::{Loaded, is_initializing, load_result};
 use crate::phase::PhaseEvent;
 use crate::resolve::SessionLocation;
 use crate::result::SessionResult;
@@ -138,7 +138,14 @@ impl<'a> Reconciler<'a> {
         preloaded: Option<Loaded<SessionState>>,
     ) -> Result<Report, ReconcileError> {
         // Step 1: unlocked pre-check. Creates no file.
-        let first = Snapshot::read(loc, self.probe, preloaded)?;
+        let first = match Snapshot::read(loc, self.probe, preloaded) {
+            Ok(first) => first,
+            Err(err) if is_initializing(&loc.dir, &err) => {
+                let evidence = "initializing: the session has no state.toml yet".to_owned();
+                return Ok(Report::new(loc.id.clone(), Outcome::NoChange, evidence));
+            }
+            Err(err) => return Err(err.into()),
+        };
         let plan = match decide(&first.facts()) {
             Decision::NoChange(hold) => return Ok(no_change(loc, hold, &first, "")),
             Decision::Change(plan) => plan,
