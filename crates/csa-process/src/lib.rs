@@ -7,18 +7,29 @@
 //! Nothing here reads or writes session state: the reconciler in the `csa`
 //! binary combines this crate with `csa-session`.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod consts;
 pub mod evidence;
 pub mod facts;
 pub mod held;
+pub mod proctable;
 pub mod record;
 pub mod signal;
+pub mod stop;
+pub mod usage;
 pub mod verdict;
+mod watch;
 
 pub use evidence::{Evidence, ProbeContext, gather};
 pub use facts::{Existence, ProcState, ProcessFacts};
 pub use held::HeldLocks;
-pub use record::{DaemonPid, LockRecord, RecordError, read_daemon_pid, read_lock_record};
+pub use proctable::{ProcInfo, descendants_of};
+pub use record::{
+    CmdPid, DaemonPid, LockRecord, RecordError, read_cmd_pid, read_daemon_pid, read_lock_record,
+};
+pub use stop::stop_group;
+pub use usage::{Usage, tree_usage};
 pub use verdict::{Liveness, Verdict, verdict};
 
 /// Gather the evidence of one session and judge it.
