@@ -36,7 +36,9 @@ pub mod proctable;
 pub mod ready;
 pub mod record;
 pub mod signal;
+pub mod spawn;
 pub mod stop;
+pub mod supervise;
 pub mod usage;
 pub mod verdict;
 mod watch;
@@ -50,7 +52,11 @@ pub use ready::{Ready, ReadyError, ReadyReader, ReadyWriter, ready_pipe};
 pub use record::{
     CmdPid, DaemonPid, LockRecord, RecordError, read_cmd_pid, read_daemon_pid, read_lock_record,
 };
+pub use spawn::{CommandSpec, Spawned, become_subreaper, spawn_command};
 pub use stop::stop_group;
+pub use supervise::{
+    Cleanup, Ending, Exit, RunOptions, StopCause, SuperviseError, Supervisor, spare_other_sessions,
+};
 pub use usage::{Usage, tree_usage};
 pub use verdict::{Liveness, Verdict, verdict};
 
