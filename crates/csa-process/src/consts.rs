@@ -9,3 +9,12 @@ pub const PROGRESS_WINDOW: Duration = Duration::from_secs(30);
 pub const LEGACY_LOCK_WINDOW: Duration = Duration::from_secs(60);
 /// Largest pid record we accept (pids are positive `pid_t` values).
 pub const MAX_PID: u32 = i32::MAX as u32;
+/// How long `stop_group` and descendant cleanup wait after SIGKILL before
+/// giving up on processes that do not die (for example, stuck in the kernel).
+pub const AFTER_KILL_LIMIT: Duration = Duration::from_secs(5);
+/// Where a process cannot be watched for its exit (no pidfd), the longest
+/// pause between two probes of a bounded-probe fallback.
+pub const PROBE_INTERVAL_MAX: Duration = Duration::from_millis(50);
+/// Largest descriptor number (exclusive) that fallback loops over descriptors
+/// visit when the platform has no way to list or range-close them.
+pub const FD_SWEEP_CAP: i32 = 65_536;

@@ -56,12 +56,25 @@ impl ProcessFacts {
     }
 }
 
-/// The fields of `/proc/<pid>/stat` that liveness needs.
+/// The fields of `/proc/<pid>/stat` that liveness, the process tree and
+/// resource usage need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatFields {
     pub state: char,
+    /// Field 4: the parent's pid (0 for the kernel's own roots).
+    pub ppid: u32,
     pub pgid: i32,
+    /// Field 6: the session id.
+    pub sid: i32,
+    /// Fields 14 to 17: user and system time of the process, and of its
+    /// children it has waited for, in clock ticks.
+    pub utime: u64,
+    pub stime: u64,
+    pub cutime: u64,
+    pub cstime: u64,
     pub start_time_ticks: u64,
+    /// Field 24: resident set size in pages.
+    pub rss_pages: u64,
 }
 
 /// Parse `/proc/<pid>/stat`. The command name (field 2) may hold spaces and
@@ -82,21 +95,45 @@ pub fn parse_proc_stat(text: &str) -> Result<StatFields, String> {
         (Some(c), None) if c.is_ascii_alphabetic() => c,
         _ => return Err("field 3 (state) is not one letter".into()),
     };
-    let pgid = field(5)?
-        .parse::<i32>()
-        .map_err(|_| "field 5 (pgrp) is not an integer".to_owned())?;
-    let start_time_ticks = field(22)?
-        .parse::<u64>()
-        .map_err(|_| "field 22 (starttime) is not an integer".to_owned())?;
+    let number = |n: usize, name: &str| {
+        field(n)?
+            .parse::<u64>()
+            .map_err(|_| format!("field {n} ({name}) is not a non-negative integer"))
+    };
+    let signed = |n: usize, name: &str| {
+        field(n)?
+            .parse::<i32>()
+            .map_err(|_| format!("field {n} ({name}) is not an integer"))
+    };
+    let ppid = u32::try_from(number(4, "ppid")?)
+        .map_err(|_| "field 4 (ppid) is out of range".to_owned())?;
+    // The kernel prints rss as a signed number; a negative one means none.
+    let rss_pages = field(24)?
+        .parse::<i64>()
+        .map_err(|_| "field 24 (rss) is not an integer".to_owned())?;
     Ok(StatFields {
         state,
-        pgid,
-        start_time_ticks,
+        ppid,
+        pgid: signed(5, "pgrp")?,
+        sid: signed(6, "session")?,
+        utime: number(14, "utime")?,
+        stime: number(15, "stime")?,
+        // Children's times are signed in the kernel's format; never negative in practice.
+        cutime: u64::try_from(signed_long(field(16)?, 16)?).unwrap_or(0),
+        cstime: u64::try_from(signed_long(field(17)?, 17)?).unwrap_or(0),
+        start_time_ticks: number(22, "starttime")?,
+        rss_pages: u64::try_from(rss_pages).unwrap_or(0),
     })
 }
 
+fn signed_long(text: &str, n: usize) -> Result<i64, String> {
+    text.parse::<i64>()
+        .map_err(|_| format!("field {n} is not an integer"))
+}
+
+/// The [`ProcState`] of a `/proc/<pid>/stat` state letter.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn state_from_char(c: char) -> ProcState {
+pub(crate) fn state_from_char(c: char) -> ProcState {
     match c {
         'Z' => ProcState::Zombie,
         'X' | 'x' => ProcState::Dead,
@@ -107,20 +144,17 @@ fn state_from_char(c: char) -> ProcState {
 /// `kill(pid, 0)`: 0 or EPERM means the pid exists, ESRCH that it does not.
 #[cfg(unix)]
 pub fn existence(pid: u32) -> Existence {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    use rustix::io::Errno;
+    let Ok(raw) = i32::try_from(pid) else {
         return Existence::Missing;
     };
-    if pid <= 0 {
+    let Some(pid) = rustix::process::Pid::from_raw(raw) else {
         return Existence::Unknown;
-    }
-    // SAFETY: signal 0 performs only the existence and permission checks.
-    if unsafe { libc::kill(pid, 0) } == 0 {
-        return Existence::Exists;
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::EPERM) => Existence::Exists,
-        Some(libc::ESRCH) => Existence::Missing,
-        _ => Existence::Unknown,
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) | Err(Errno::PERM) => Existence::Exists,
+        Err(Errno::SRCH) => Existence::Missing,
+        Err(_) => Existence::Unknown,
     }
 }
 
@@ -183,14 +217,8 @@ pub fn pid_namespace() -> Option<String> {
 /// This machine's host name.
 #[cfg(unix)]
 pub fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy().into_owned();
     (!name.is_empty()).then_some(name)
 }
 
@@ -275,6 +303,8 @@ mod platform {
     use super::{Existence, ProcState, ProcessFacts};
 
     fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
+        // SAFETY: proc_bsdinfo is a plain C struct of integers and byte
+        // arrays, for which all-zero bytes are a valid value.
         let mut info: libc::proc_bsdinfo = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
         // SAFETY: `info` is a valid, writable proc_bsdinfo of `size` bytes.
@@ -365,8 +395,15 @@ mod tests {
         let text = format!("1234 (we (ird) name) {}\n", fields.join(" "));
         let parsed = parse_proc_stat(&text).unwrap();
         assert_eq!(parsed.state, 'S');
+        assert_eq!(parsed.ppid, 4);
         assert_eq!(parsed.pgid, 5);
+        assert_eq!(parsed.sid, 6);
+        assert_eq!(
+            (parsed.utime, parsed.stime, parsed.cutime, parsed.cstime),
+            (14, 15, 16, 17)
+        );
         assert_eq!(parsed.start_time_ticks, 22);
+        assert_eq!(parsed.rss_pages, 24);
     }
 
     #[test]

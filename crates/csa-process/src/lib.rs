@@ -1,28 +1,65 @@
-//! Processes of csa sessions: pid records, process facts and the liveness
-//! verdict, and the signals that stop a session.
+//! Processes of csa sessions: their liveness, and everything that starts,
+//! supervises, signals and waits for them.
 //!
-//! Answers "is this session's process still alive?" as alive, dead or unknown,
-//! with the evidence: pid records ([`record`]), process facts ([`facts`]), held
-//! `flock`s ([`held`]), and recent output. [`evidence::gather`] collects the
-//! facts of one session dir; [`verdict::verdict`] is the pure decision over them;
-//! [`ProbeContext`] offers both to the store as its
-//! [`csa_session::LivenessProbe`]. [`signal`] is the only way to signal a
-//! session's process. Nothing here reads or writes session state (TOML): paths
-//! come from `csa_session::layout` and the store's protocols call in through
-//! the probe.
+//! Liveness answers "is this session's process still alive?" as alive, dead
+//! or unknown, with the evidence: pid records ([`record`]), process facts
+//! ([`facts`]), held `flock`s ([`held`]), and recent output.
+//! [`evidence::gather`] collects the facts of one session dir;
+//! [`verdict::verdict`] is the pure decision over them; [`ProbeContext`]
+//! offers both to the store as its [`csa_session::LivenessProbe`].
+//!
+//! Process management, which the `csa` binary only wires:
+//!
+//! - `csa run`: [`ready`] (the readiness pipe) and [`launch`] (start the
+//!   daemon detached; the daemon's first act, `close_inherited_fds`);
+//! - the daemon: [`spawn`] (subreaper, the command in its own group) and
+//!   [`supervise`] (wait, reap, stop on request or timeout, clean up every
+//!   descendant except other sessions' daemons);
+//! - `csa session kill`: [`signal`] (verify before any signal) and [`stop`]
+//!   (stop a verified group, wait for a verified process);
+//! - `csa session show`: [`usage`] (memory and CPU of a process tree), from
+//!   one [`proctable`] snapshot.
+//!
+//! Nothing here reads or writes session state (TOML): paths come from
+//! `csa_session::layout`, and the store's protocols call in through the probe.
+//! Nothing here prints: errors are typed, and `tracing` debug events say what
+//! each step did.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod consts;
 pub mod evidence;
 pub mod facts;
 pub mod held;
+pub mod launch;
+#[cfg(unix)]
+mod pre_exec;
+pub mod proctable;
+pub mod ready;
 pub mod record;
 pub mod signal;
+pub mod spawn;
+pub mod stop;
+pub mod supervise;
+pub mod usage;
 pub mod verdict;
+mod watch;
 
 pub use evidence::{Evidence, ProbeContext, gather};
 pub use facts::{Existence, ProcState, ProcessFacts};
 pub use held::HeldLocks;
-pub use record::{DaemonPid, LockRecord, RecordError, read_daemon_pid, read_lock_record};
+pub use launch::spawn_detached;
+pub use proctable::{ProcInfo, descendants_of};
+pub use ready::{Ready, ReadyError, ReadyReader, ReadyWriter, ready_pipe};
+pub use record::{
+    CmdPid, DaemonPid, LockRecord, RecordError, read_cmd_pid, read_daemon_pid, read_lock_record,
+};
+pub use spawn::{CommandSpec, Spawned, become_subreaper, spawn_command};
+pub use stop::stop_group;
+pub use supervise::{
+    Cleanup, Ending, Exit, RunOptions, StopCause, SuperviseError, Supervisor, spare_other_sessions,
+};
+pub use usage::{Usage, tree_usage};
 pub use verdict::{Liveness, Verdict, verdict};
 
 /// Gather the evidence of one session and judge it.

@@ -1,4 +1,5 @@
-//! Pid records: `daemon.pid` and the JSON of `locks/<tool>.lock` (contract §2, §5).
+//! Pid records: `daemon.pid`, `cmd.pid` and the JSON of `locks/<tool>.lock`
+//! (contract §2, §5, §8.1).
 //!
 //! Both are parsed strictly: a malformed record is reported as such and never
 //! guessed at. Lock JSON is read with a JSON parser, never by searching text.
@@ -85,6 +86,43 @@ impl fmt::Display for DaemonPid {
     }
 }
 
+/// `cmd.pid`: the command the daemon runs (also its process group id) and its
+/// start time, which is required: the record exists to verify the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CmdPid {
+    pub pid: u32,
+    pub start_time_ticks: u64,
+}
+
+impl CmdPid {
+    /// Parse `<pid> <starttime_ticks>`, with an optional trailing newline.
+    pub fn parse(text: &str) -> Result<CmdPid, String> {
+        let record = DaemonPid::parse(text)?;
+        let start_time_ticks = record.start_time_ticks.ok_or_else(|| {
+            "expected `<pid> <starttime_ticks>`: the start time is missing".to_owned()
+        })?;
+        Ok(CmdPid {
+            pid: record.pid,
+            start_time_ticks,
+        })
+    }
+
+    /// The same pid and start time as a [`DaemonPid`], for verification.
+    pub fn as_pid_record(&self) -> DaemonPid {
+        DaemonPid {
+            pid: self.pid,
+            start_time_ticks: Some(self.start_time_ticks),
+        }
+    }
+}
+
+impl fmt::Display for CmdPid {
+    /// The on-disk form, without the trailing newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.pid, self.start_time_ticks)
+    }
+}
+
 /// The JSON object in `locks/<tool>.lock`. Unknown keys are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockRecord {
@@ -137,17 +175,31 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, RecordError>
 
 /// The session's `daemon.pid`; `Ok(None)` when there is none.
 pub fn read_daemon_pid(session: &SessionDir) -> Result<Option<DaemonPid>, RecordError> {
-    let path = session.daemon_pid();
-    let Some(bytes) = read_optional(&path)? else {
+    read_text_record(&session.daemon_pid(), DaemonPid::parse)
+}
+
+/// The session's `cmd.pid`; `Ok(None)` when there is none.
+pub fn read_cmd_pid(session: &SessionDir) -> Result<Option<CmdPid>, RecordError> {
+    read_text_record(&session.cmd_pid(), CmdPid::parse)
+}
+
+fn read_text_record<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, RecordError> {
+    let Some(bytes) = read_optional(path)? else {
         return Ok(None);
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| RecordError::Malformed {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason: "not valid UTF-8".into(),
     })?;
-    DaemonPid::parse(text)
+    parse(text)
         .map(Some)
-        .map_err(|reason| RecordError::Malformed { path, reason })
+        .map_err(|reason| RecordError::Malformed {
+            path: path.to_path_buf(),
+            reason,
+        })
 }
 
 /// One lock file's record; `Ok(None)` when the file does not exist.
@@ -206,6 +258,42 @@ mod tests {
         ] {
             assert!(DaemonPid::parse(text).is_err(), "{text:?} accepted");
         }
+    }
+
+    #[test]
+    fn cmd_pid_requires_the_start_time() {
+        for (text, pid, ticks) in [("123 456", 123, 456), ("123 456\n", 123, 456)] {
+            let record = CmdPid::parse(text).unwrap();
+            assert_eq!(
+                (record.pid, record.start_time_ticks),
+                (pid, ticks),
+                "{text:?}"
+            );
+        }
+        assert_eq!(CmdPid::parse("9 8\n").unwrap().to_string(), "9 8");
+        for text in [
+            "123", "123\n", "", "0 5", "1 2 3", "12 x", "-4 5", "12  3", "12 3\n\n",
+        ] {
+            assert!(CmdPid::parse(text).is_err(), "{text:?} accepted");
+        }
+    }
+
+    #[test]
+    fn reading_cmd_pid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
+        assert_eq!(read_cmd_pid(&session).unwrap(), None);
+        fs_err::write(session.cmd_pid(), "77 88\n").unwrap();
+        assert_eq!(
+            read_cmd_pid(&session).unwrap(),
+            Some(CmdPid {
+                pid: 77,
+                start_time_ticks: 88
+            })
+        );
+        fs_err::write(session.cmd_pid(), "77\n").unwrap();
+        let err = read_cmd_pid(&session).unwrap_err();
+        assert!(err.to_string().contains("cmd.pid"), "{err}");
     }
 
     #[test]

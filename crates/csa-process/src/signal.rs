@@ -8,11 +8,15 @@
 //! the start time is compared, so a pid reused after the check can never be
 //! hit. Whatever the files say, pid 0, pid 1, negative pids, process groups
 //! <= 1 and csa's own process group are never signalled.
+//!
+//! [`verify_command`] does the same for `cmd.pid` (the command a daemon runs,
+//! which must lead its own process group), so that `csa session kill` can stop
+//! a command whose daemon died; [`crate::stop`] then stops its group.
 
 use csa_session::SessionDir;
 
 use crate::facts::{self, Existence};
-use crate::record::{self, DaemonPid};
+use crate::record::{self, CmdPid, DaemonPid};
 
 /// The signals csa sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,8 @@ pub enum Refusal {
         #[source]
         source: std::io::Error,
     },
+    #[error("process group {pgid} still has live members after SIGKILL")]
+    Survived { pgid: i64 },
     #[error("signalling processes is not supported on this platform")]
     Unsupported,
 }
@@ -148,6 +154,28 @@ impl Verified {
         let pgid = i32::try_from(self.group?).ok()?;
         facts::group_has_live_members(pgid)
     }
+
+    /// The process group this process led when it was verified.
+    pub fn group(&self) -> Option<i64> {
+        self.group
+    }
+
+    /// The pidfd opened before the verification, where there is one.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn pidfd(&self) -> Option<&std::os::fd::OwnedFd> {
+        self.pidfd.as_ref()
+    }
+}
+
+/// Signal a process seen in a process-table snapshot, but only if the pid
+/// still names the process with that start time (the pid may have been reused
+/// since the snapshot). The same guards as every other signal apply.
+pub(crate) fn signal_seen(pid: u32, start_time_ticks: u64, sig: Sig) -> Result<(), Refusal> {
+    let record = DaemonPid {
+        pid,
+        start_time_ticks: Some(start_time_ticks),
+    };
+    verify(&record, |_| Ok(()))?.signal(sig)
 }
 
 /// Verify `record` (a pid and its start time) against the live process.
@@ -213,12 +241,41 @@ pub fn verify_daemon(session: &SessionDir, session_id: &str) -> Result<Verified,
             what: "daemon.pid".into(),
             reason: "the file does not exist".into(),
         })?;
-    check_lock_records(session, record.pid)?;
+    check_lock_records(session, Some(record.pid))?;
     verify(&record, |pid| check_daemon_cmdline(pid, session_id))
 }
 
-/// Lock records naming `pid` must come from this host and this boot.
-fn check_lock_records(session: &SessionDir, pid: u32) -> Result<(), Refusal> {
+/// Verify the command of the session in `session`: `cmd.pid` (whose start
+/// time is required) must name a live process with that start time that leads
+/// its own process group, and the session's lock records must come from this
+/// host and boot. Used when the daemon is dead but the command may live.
+pub fn verify_command(session: &SessionDir) -> Result<Verified, Refusal> {
+    let record: CmdPid = record::read_cmd_pid(session)
+        .map_err(|err| Refusal::Unreadable {
+            what: "cmd.pid".into(),
+            reason: err.to_string(),
+        })?
+        .ok_or_else(|| Refusal::Unreadable {
+            what: "cmd.pid".into(),
+            reason: "the file does not exist".into(),
+        })?;
+    // The lock records name the daemon, not the command; the command runs on
+    // the daemon's host and boot, so every record must be of this machine.
+    check_lock_records(session, None)?;
+    let verified = verify(&record.as_pid_record(), |_| Ok(()))?;
+    if verified.group.is_none() {
+        let pgid = facts::probe(record.pid).pgid.map_or(0, i64::from);
+        return Err(Refusal::NotGroupLeader {
+            pid: record.pid,
+            pgid,
+        });
+    }
+    Ok(verified)
+}
+
+/// Lock records (those naming `pid`, or all of them for `None`) must come
+/// from this host, this boot and this pid namespace.
+fn check_lock_records(session: &SessionDir, pid: Option<u32>) -> Result<(), Refusal> {
     let Ok(entries) = fs_err::read_dir(session.locks()) else {
         return Ok(());
     };
@@ -233,7 +290,7 @@ fn check_lock_records(session: &SessionDir, pid: u32) -> Result<(), Refusal> {
         let Ok(Some(lock)) = record::read_lock_record(&path) else {
             continue;
         };
-        if lock.pid != pid {
+        if pid.is_some_and(|pid| lock.pid != pid) {
             continue;
         }
         let name = SessionDir::lock_label(&path);
@@ -303,6 +360,30 @@ pub fn is_daemon_of(args: &[String], session_id: &str) -> bool {
         || own
             .iter()
             .any(|a| a.strip_prefix("--session-id=").is_some_and(matches))
+}
+
+/// The session id a csa daemon's command line names: `<csa> daemon ...
+/// --session-id <id> ...` (or `--session-id=<id>`) before any `--`; `None`
+/// for any other command line. The nested-session exception of contract §8.1
+/// uses it to recognise the daemon of another session.
+pub fn daemon_session_id(args: &[String]) -> Option<&str> {
+    let mut own = args
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .take_while(|a| *a != "--");
+    if own.next() != Some("daemon") {
+        return None;
+    }
+    while let Some(arg) = own.next() {
+        if arg == "--session-id" {
+            return own.next();
+        }
+        if let Some(id) = arg.strip_prefix("--session-id=") {
+            return Some(id);
+        }
+    }
+    None
 }
 
 fn own_process_group() -> Option<i64> {
@@ -451,6 +532,61 @@ mod tests {
         ];
         for line in no {
             assert!(!is_daemon_of(&args(&line), ID), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_session_id_a_daemon_command_line_names() {
+        let id = |line: &str| daemon_session_id(&args(line)).map(str::to_owned);
+        assert_eq!(
+            id(&format!("csa daemon --session-id {ID} -- x")),
+            Some(ID.into())
+        );
+        assert_eq!(
+            id(&format!("/bin/csa daemon --tool t --session-id={ID}")),
+            Some(ID.into())
+        );
+        for line in [
+            format!("csa run --session-id {ID}"),
+            format!("csa daemon -- --session-id {ID}"),
+            format!("sleep 60 daemon --session-id {ID}"),
+            "csa daemon --session-id".to_owned(),
+            "csa".to_owned(),
+        ] {
+            assert_eq!(id(&line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_command_record_is_required_and_must_lead_its_group() {
+        let tmp = tempfile::tempdir().unwrap();
+        let refused = verify_command(&SessionDir::new(tmp.path())).unwrap_err();
+        assert!(refused.to_string().contains("cmd.pid"), "{refused}");
+        fs_err::write(tmp.path().join("cmd.pid"), "1 5\n").unwrap();
+        assert!(matches!(
+            verify_command(&SessionDir::new(tmp.path())),
+            Err(Refusal::ReservedPid { pid: 1 })
+        ));
+        #[cfg(target_os = "linux")]
+        {
+            // A child left in our process group does not lead a group.
+            let mut child = std::process::Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .unwrap();
+            let ticks = facts::start_time_ticks(child.id()).unwrap();
+            fs_err::write(
+                tmp.path().join("cmd.pid"),
+                format!("{} {ticks}\n", child.id()),
+            )
+            .unwrap();
+            let refused = verify_command(&SessionDir::new(tmp.path()));
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(
+                matches!(refused, Err(Refusal::NotGroupLeader { .. })),
+                "{refused:?}"
+            );
         }
     }
 

@@ -1,0 +1,211 @@
+//! The daemon's care of its command and every descendant (contract §8.1, §8.3).
+//!
+//! The daemon wires it like this:
+//!
+//! ```text
+//! become_subreaper()?;                       // crate::spawn
+//! let mut supervisor = Supervisor::new()?;   // handlers before the child exists
+//! let spawned = spawn_command(spec)?;        // write cmd.pid from spawned
+//! let spare = spare_other_sessions(own_id);
+//! let ending = supervisor.run(&spawned, &RunOptions { timeout, grace }, &spare)?;
+//! let cleanup = supervisor.terminate_descendants(Duration::from_secs(2), &spare)?;
+//! // write the result from `ending`, then drop the supervisor and exit
+//! ```
+//!
+//! [`Supervisor::new`] installs `signal-hook` handlers: SIGTERM, SIGINT and
+//! SIGHUP become a stop request (the daemon itself is not killed by them),
+//! and those signals and SIGCHLD wake a self-pipe. [`Supervisor::run`] polls
+//! that pipe with a timeout computed from its deadlines and reaps every child
+//! that exits (orphans reparented to the subreaper included) until the command
+//! has exited. On a stop request or at the `timeout`, it sends SIGTERM to the
+//! command's process group and to every descendant not spared, and SIGKILL to
+//! what is left after `grace`. [`Supervisor::terminate_descendants`] then
+//! clears out every descendant still running (SIGTERM, SIGKILL after its
+//! grace, repeated passes until none is left), except spared subtrees: the
+//! daemon of another csa session and everything under it
+//! ([`spare_other_sessions`]). Spared processes that exit while the
+//! supervisor still runs are reaped; those still running when the daemon
+//! exits are reparented as usual.
+//!
+//! The supervisor reaps *every* child of this process: nothing else in the
+//! daemon may wait for children. The handlers stay installed while it lives;
+//! after it is dropped, SIGTERM, SIGINT and SIGHUP are ignored (signal-hook
+//! leaves its handler in place), so the daemon can finish writing its result.
+//! Linux has all of this; other Unix systems have no subreaper and no process
+//! table, so only the command's group is signalled and
+//! [`Cleanup::complete`] is false; elsewhere [`Supervisor::new`] is
+//! `Unsupported`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::proctable::ProcInfo;
+use crate::signal::{self, Refusal};
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal with this number ended it.
+    Signal(i32),
+}
+
+impl Exit {
+    /// The shell's convention: the code, or 128 + the signal number.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Exit::Code(code) => code,
+            Exit::Signal(signal) => 128 + signal,
+        }
+    }
+}
+
+/// Why the supervisor stopped the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// SIGTERM, SIGINT or SIGHUP reached the daemon (`csa session kill`).
+    Requested,
+    /// The run's `timeout` expired.
+    Timeout,
+}
+
+/// The command's ending, and whether the supervisor stopped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ending {
+    pub exit: Exit,
+    pub stop: Option<StopCause>,
+}
+
+/// Limits of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Stop the command when this much time has passed since `run` started.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when stopping.
+    pub grace: Duration,
+}
+
+/// What [`Supervisor::terminate_descendants`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Cleanup {
+    /// Every descendant that was sent a signal.
+    pub signalled: Vec<ProcInfo>,
+    /// Descendants still running when it gave up (SIGKILL did not end them
+    /// within [`crate::consts::AFTER_KILL_LIMIT`]).
+    pub survivors: Vec<ProcInfo>,
+    /// False where descendants cannot be enumerated on this platform.
+    pub complete: bool,
+}
+
+/// The supervisor could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum SuperviseError {
+    #[error("cannot install the daemon's signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    #[error("cannot wait for child processes: {0}")]
+    Wait(#[source] std::io::Error),
+    #[error(
+        "the start time of the command (pid {pid}) is unknown, so it cannot be signalled safely"
+    )]
+    NoStartTime { pid: u32 },
+    #[error("the command (pid {pid}) cannot be supervised: {refusal}")]
+    Refused { pid: u32, refusal: Refusal },
+    #[error("supervising commands is not supported on this platform")]
+    Unsupported,
+}
+
+/// A predicate that spares a descendant (and its whole subtree) from
+/// termination.
+pub type Spare<'a> = dyn Fn(&ProcInfo) -> bool + 'a;
+
+/// Spare the daemon of any csa session other than `own_session_id`: a
+/// process whose command line is `<csa> daemon ... --session-id <other> ...`
+/// (contract §8.1: it and everything under it belong to that session).
+pub fn spare_other_sessions(own_session_id: &str) -> impl Fn(&ProcInfo) -> bool + '_ {
+    move |info: &ProcInfo| {
+        crate::facts::cmdline_args(info.pid).is_some_and(|args| {
+            signal::daemon_session_id(&args)
+                .is_some_and(|id| !id.eq_ignore_ascii_case(own_session_id))
+        })
+    }
+}
+
+/// Spare nothing.
+pub fn spare_nothing(_info: &ProcInfo) -> bool {
+    false
+}
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+mod wakeup;
+#[cfg(unix)]
+use unix as imp;
+
+#[cfg(not(unix))]
+mod imp {
+    use super::{Cleanup, Ending, RunOptions, Spare, SuperviseError};
+    use crate::spawn::Spawned;
+
+    /// Not available here: [`Supervisor::new`] is `Unsupported`.
+    #[derive(Debug)]
+    pub struct Supervisor {
+        never: std::convert::Infallible,
+    }
+
+    impl Supervisor {
+        pub fn new() -> Result<Supervisor, SuperviseError> {
+            Err(SuperviseError::Unsupported)
+        }
+
+        pub fn stop_requested(&self) -> Option<i32> {
+            match self.never {}
+        }
+
+        pub fn run(
+            &mut self,
+            _cmd: &Spawned,
+            _options: &RunOptions,
+            _spare: &Spare<'_>,
+        ) -> Result<Ending, SuperviseError> {
+            match self.never {}
+        }
+
+        pub fn terminate_descendants(
+            &mut self,
+            _grace: std::time::Duration,
+            _spare: &Spare<'_>,
+        ) -> Result<Cleanup, SuperviseError> {
+            match self.never {}
+        }
+    }
+}
+
+pub use imp::Supervisor;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_shell_convention() {
+        assert_eq!(Exit::Code(3).exit_code(), 3);
+        assert_eq!(Exit::Signal(15).exit_code(), 143);
+        assert_eq!(Exit::Signal(9).exit_code(), 137);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_daemons_of_other_sessions_are_spared() {
+        let me = crate::proctable::snapshot()
+            .and_then(|t| t.get(std::process::id()).copied())
+            .unwrap();
+        // This test binary is no csa daemon.
+        assert!(!spare_other_sessions("01ARZ3NDEKTSV4RRFFQ69G5FAV")(&me));
+        assert!(!spare_nothing(&me));
+    }
+}

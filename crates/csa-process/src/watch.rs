@@ -1,0 +1,112 @@
+//! Event-driven waiting: block until a descriptor is readable (a pidfd when
+//! its process exits, a self-pipe when a signal arrives) or a deadline passes.
+//!
+//! Used by [`crate::stop`], [`crate::supervise`] and [`crate::ready`]. Where
+//! no event source exists (no pidfd on this platform or kernel), callers fall
+//! back to [`Backoff`], a bounded probe whose pauses grow to
+//! [`PROBE_INTERVAL_MAX`].
+
+use std::time::{Duration, Instant};
+
+use crate::consts::PROBE_INTERVAL_MAX;
+
+/// Time left until `deadline`; zero once it has passed.
+pub(crate) fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// Pauses of a bounded-probe fallback: 1 ms, doubling up to [`PROBE_INTERVAL_MAX`].
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    step: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new() -> Backoff {
+        Backoff {
+            step: Duration::from_millis(1),
+        }
+    }
+
+    /// Pause for the next step, but never past `deadline`.
+    pub(crate) fn pause(&mut self, deadline: Instant) {
+        std::thread::sleep(self.step.min(remaining(deadline)));
+        self.step = (self.step * 2).min(PROBE_INTERVAL_MAX);
+    }
+}
+
+#[cfg(unix)]
+pub(crate) use unix::*;
+
+#[cfg(unix)]
+mod unix {
+    use std::io;
+    use std::os::fd::BorrowedFd;
+    use std::time::Instant;
+
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+
+    use super::remaining;
+
+    /// Block until one of `fds` is readable (or hung up), or `deadline`
+    /// passes (`None`: no deadline). True if some descriptor is ready. A
+    /// signal that interrupts the wait restarts it; callers that must react
+    /// to signals include their self-pipe in `fds`.
+    pub(crate) fn wait_readable(
+        fds: &[BorrowedFd<'_>],
+        deadline: Option<Instant>,
+    ) -> io::Result<bool> {
+        loop {
+            let timeout = match deadline {
+                Some(deadline) => Some(
+                    Timespec::try_from(remaining(deadline))
+                        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+                ),
+                None => None,
+            };
+            let mut polled: Vec<PollFd<'_>> = fds
+                .iter()
+                .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+                .collect();
+            match poll(&mut polled, timeout.as_ref()) {
+                Ok(0) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Ok(false);
+                    }
+                }
+                Ok(_) => return Ok(true),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) fn pidfd(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
+    let pid = Pid::from_raw(i32::try_from(pid).ok()?)?;
+    pidfd_open(pid, PidfdFlags::empty()).ok()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    #[test]
+    fn a_deadline_ends_the_wait_and_data_ends_it_early() {
+        let (read, mut write) = std::os::unix::net::UnixStream::pair().unwrap();
+        let start = Instant::now();
+        let ready =
+            wait_readable(&[read.as_fd()], Some(start + Duration::from_millis(50))).unwrap();
+        assert!(!ready);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        write.write_all(b"x").unwrap();
+        let start = Instant::now();
+        assert!(wait_readable(&[read.as_fd()], Some(start + Duration::from_secs(5))).unwrap());
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+}

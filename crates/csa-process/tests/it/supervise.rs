@@ -1,0 +1,275 @@
+//! The command under the daemon: its own group, a clean start, stop requests,
+//! timeouts and the cleanup of every descendant.
+
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use csa_process::{CommandSpec, spawn_command};
+
+use crate::harness::*;
+use csa_test_support::*;
+
+fn status_field(pid: u32, key: &str) -> String {
+    let text = fs_err::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {key} in status"))
+}
+
+fn reap(pid: u32) -> i32 {
+    let pid = rustix::process::Pid::from_raw(pid as i32).expect("a child pid");
+    rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+        .ok()
+        .flatten()
+        .map_or(0, |(_, status)| status.as_raw())
+}
+
+fn sigkill(pid: u32) {
+    let pid = rustix::process::Pid::from_raw(pid as i32).expect("a pid");
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+}
+
+#[test]
+fn the_command_leads_its_own_group_with_a_clean_start_and_no_extra_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("out.log");
+    let file = || {
+        fs_err::File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .into_parts()
+            .0
+    };
+    // An inheritable pipe and an ignored signal, as a careless parent has them.
+    let (leaky_read, leaky_write) = rustix::pipe::pipe().unwrap();
+    // SAFETY: SIG_IGN installs no handler; nothing in this test process
+    // relies on SIGUSR2.
+    unsafe { libc::signal(libc::SIGUSR2, libc::SIG_IGN) };
+    let spawned = spawn_command(CommandSpec {
+        program: "sh".into(),
+        args: vec![
+            "-c".into(),
+            "echo \"$CSA_TEST_VAR\"; pwd; exec sleep 60".into(),
+        ],
+        cwd: dir.path().to_path_buf(),
+        env: vec![("CSA_TEST_VAR".into(), "hello from csa".into())],
+        stdout: file(),
+        stderr: file(),
+    })
+    .unwrap();
+    let pid = spawned.pid;
+    wait_until("sleep exec'd", || {
+        csa_process::facts::cmdline(pid).is_some_and(|c| c.starts_with("sleep"))
+    });
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields = csa_process::facts::parse_proc_stat(&stat).unwrap();
+    let own_pgid = rustix::process::getpgrp().as_raw_nonzero().get();
+    assert_eq!(fields.pgid, pid as i32, "leads its own group");
+    assert_ne!(fields.pgid, own_pgid);
+    assert_eq!(spawned.start_time_ticks, Some(fields.start_time_ticks));
+    let fds: Vec<String> = fs_err::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut sorted = fds.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["0", "1", "2"],
+        "leaky fds {} and {} must not be inherited",
+        leaky_read.as_raw_fd(),
+        leaky_write.as_raw_fd()
+    );
+    assert_eq!(
+        fs_err::read_link(format!("/proc/{pid}/fd/0")).unwrap(),
+        Path::new("/dev/null")
+    );
+    assert_eq!(
+        status_field(pid, "SigIgn"),
+        "0000000000000000",
+        "default dispositions"
+    );
+    assert_eq!(
+        status_field(pid, "SigBlk"),
+        "0000000000000000",
+        "empty mask"
+    );
+    sigkill(pid);
+    reap(pid);
+    let out = fs_err::read_to_string(&log).unwrap();
+    let canonical = dir.path().canonicalize().unwrap();
+    assert_eq!(out, format!("hello from csa\n{}\n", canonical.display()));
+}
+
+use std::path::Path;
+
+fn supervise(dir: &Path, extra: &[&str], cmd: &[&str]) -> Harness {
+    let mut args = vec!["supervise"];
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.extend_from_slice(cmd);
+    Harness::start(&args, dir)
+}
+
+#[test]
+fn a_stop_request_kills_a_term_ignoring_command_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = supervise(
+        dir.path(),
+        &["--grace-ms", "500"],
+        &["sh", "-c", "trap '' TERM; echo up; sleep 100"],
+    );
+    let cmd: u32 = h.expect("spawned")[0].parse().unwrap();
+    wait_until("trap installed", || {
+        csa_process::descendants_of(cmd).is_some_and(|d| !d.is_empty())
+    });
+    let asked = Instant::now();
+    h.signal(libc::SIGTERM);
+    let ending = h.expect("ending");
+    let took = asked.elapsed();
+    assert_eq!(ending, ["137", "requested"]);
+    assert!(
+        took >= Duration::from_millis(500),
+        "killed before the grace: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(800),
+        "killed too late: {took:?}"
+    );
+    h.expect("cleanup");
+}
+
+#[test]
+fn a_cooperative_command_ends_by_sigterm_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = supervise(dir.path(), &["--grace-ms", "5000"], &["sleep", "100"]);
+    let cmd: u32 = h.expect("spawned")[0].parse().unwrap();
+    wait_until("sleep exec'd", || {
+        csa_process::facts::cmdline(cmd).is_some_and(|c| c.starts_with("sleep"))
+    });
+    let asked = Instant::now();
+    h.signal(libc::SIGINT);
+    let ending = h.expect("ending");
+    let took = asked.elapsed();
+    assert_eq!(ending, ["143", "requested"]);
+    assert!(took < Duration::from_millis(100), "{took:?}");
+    // The stop request did not kill the supervisor itself.
+    assert_eq!(h.expect("cleanup"), ["-", "0"]);
+}
+
+#[test]
+fn a_timeout_stops_the_command_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let h = supervise(
+        dir.path(),
+        &["--timeout-ms", "300", "--grace-ms", "5000"],
+        &["sleep", "100"],
+    );
+    h.expect("spawned");
+    assert_eq!(h.expect("ending"), ["143", "timeout"]);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_command_that_exits_by_itself_reports_its_code_and_no_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = supervise(dir.path(), &[], &["sh", "-c", "exit 7"]);
+    h.expect("spawned");
+    assert_eq!(h.expect("ending"), ["7", "none"]);
+    assert_eq!(h.expect("cleanup"), ["-", "0"]);
+}
+
+#[test]
+fn every_descendant_is_terminated_and_reaped_after_the_command_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("cmd.sh");
+    fs_err::write(
+        &script,
+        "sleep 300 & echo $! >> pids\n\
+         setsid sh -c 'sleep 300 & echo $! >> pids'\n\
+         (setsid sleep 300 & echo $! >> pids)\n\
+         sh -c 'trap \"\" TERM; exec sleep 300' & echo $! >> pids\n\
+         sh late.sh & \n\
+         while [ ! -s late.ready ]; do sleep 0.01; done\n\
+         echo spawned\n",
+    )
+    .unwrap();
+    // On SIGTERM this one forks a new sleep: a later pass must catch it.
+    fs_err::write(
+        dir.path().join("late.sh"),
+        "trap 'sleep 300 & echo $! >> late; exit 0' TERM\n\
+         echo $$ > late.ready\n\
+         while :; do sleep 0.05; done\n",
+    )
+    .unwrap();
+    let h = supervise(
+        dir.path(),
+        &["--cleanup-grace-ms", "700"],
+        &["sh", script.to_str().unwrap()],
+    );
+    h.expect("spawned");
+    assert_eq!(h.expect("ending"), ["0", "none"]);
+    let cleanup = h.expect("cleanup");
+    assert_eq!(cleanup[1], "0", "no survivors");
+    let mut pids = read_pids(&dir.path().join("pids"), 4);
+    pids.extend(read_pids(&dir.path().join("late"), 1));
+    for pid in pids {
+        assert!(
+            reaped(pid),
+            "pid {pid} survived the cleanup (or was not reaped)"
+        );
+    }
+    assert!(!cleanup[0].is_empty());
+}
+
+#[test]
+fn the_daemon_of_another_session_and_its_subtree_are_spared() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = "01BX5ZZKBKACTAV9WEVGEMMVRZ";
+    let script = dir.path().join("cmd.sh");
+    fs_err::write(
+        &script,
+        format!(
+            "\"{HARNESS}\" daemon --session-id {other} --pidfile nested & \n\
+             sleep 300 & echo $! >> pids\n\
+             while [ ! -s nested ]; do sleep 0.01; done\n"
+        ),
+    )
+    .unwrap();
+    let h = supervise(
+        dir.path(),
+        &[
+            "--session-id",
+            ScratchSession::ID,
+            "--cleanup-grace-ms",
+            "500",
+        ],
+        &["sh", script.to_str().unwrap()],
+    );
+    h.expect("spawned");
+    assert_eq!(h.expect("ending"), ["0", "none"]);
+    assert_eq!(h.expect("cleanup")[1], "0");
+    let stray = read_pids(&dir.path().join("pids"), 1)[0];
+    let nested = read_pids(&dir.path().join("nested"), 2);
+    let ticks: Vec<Option<u64>> = nested
+        .iter()
+        .map(|pid| csa_process::facts::start_time_ticks(*pid))
+        .collect();
+    assert!(reaped(stray), "the stray sleep {stray} was not terminated");
+    for (pid, ticks) in nested.iter().zip(&ticks) {
+        assert!(
+            ticks.is_some_and(|t| same_process_alive(*pid, t)),
+            "spared pid {pid} did not survive"
+        );
+    }
+    for (pid, ticks) in nested.iter().zip(ticks).rev() {
+        kill_if_same(*pid, ticks);
+    }
+}
