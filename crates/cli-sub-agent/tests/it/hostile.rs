@@ -33,6 +33,7 @@ fn run_bounded(env: &Env, args: &[&str]) -> Output {
     waiter.join().unwrap()
 }
 
+#[cfg(unix)]
 fn mkfifo(path: &std::path::Path) {
     let _ = fs_err::remove_file(path);
     let ok = std::process::Command::new("mkfifo")
