@@ -9,10 +9,12 @@ mod context;
 mod daemon;
 mod fault;
 mod list_cache;
+mod list_table;
 mod output;
 mod pool;
 mod reconcile;
 mod status;
+mod term;
 
 use std::process::ExitCode;
 

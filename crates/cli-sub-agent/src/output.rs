@@ -1,14 +1,23 @@
 //! Where text goes: data to stdout, diagnostics to stderr.
 //!
 //! Every command prints through these helpers so that stdout carries only data
-//! (tables, JSON, ids) and errors are always one line on stderr.
+//! (tables, JSON, ids) and errors are always one line on stderr. Everything
+//! written to stderr is escaped here (`crate::term::escape`); a command
+//! escapes the values it puts in its own stdout text.
 
 use std::io::Write;
 
+use crate::term;
+
 /// Print an error chain as one line on stderr: `csa: error: outer: inner: root`.
 pub fn error_line(err: &anyhow::Error) {
-    let line = format!("csa: error: {}", one_line(err));
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    write_stderr(&format!("csa: error: {}\n", term::escape(&one_line(err))));
+}
+
+/// Print `csa: warning: <text>` on stderr, with `text` escaped.
+pub fn warning(text: &str) {
+    let text = term::escape(&text.replace('\n', " ")).into_owned();
+    write_stderr(&format!("csa: warning: {text}\n"));
 }
 
 /// An error chain as one line: `outer: inner: root`, without repeats.
@@ -40,7 +49,12 @@ pub fn stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Write a diagnostic to stderr (never fails the command).
+/// Write a diagnostic to stderr (never fails the command), each line escaped.
 pub fn stderr(text: &str) {
+    write_stderr(&term::escape::escape_lines(text));
+}
+
+/// Write text that is already safe (escaped) to stderr.
+fn write_stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::output;
 use crate::pool::{self, Work};
 use crate::reconcile::{CooldownMode, Outcome, Reconciler, Report};
+use crate::term::escape;
 
 /// One line of `--json` output.
 #[derive(Serialize)]
@@ -75,7 +76,7 @@ fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
             "{} {} {}\n",
             r.session_id,
             r.outcome.as_str(),
-            detail
+            escape(detail)
         ));
     }
     if reports.is_empty() {

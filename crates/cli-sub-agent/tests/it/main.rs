@@ -16,4 +16,5 @@ mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]
 mod run;
+mod terminal;
 mod torture;

@@ -34,9 +34,15 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_project_named("project")
+    }
+
+    /// An env whose project folder has this name (which may hold any
+    /// character a file name can).
+    pub fn with_project_named(name: &str) -> Env {
         let tmp = tempfile::tempdir().expect("tempdir");
         let state_home = tmp.path().join("state");
-        let project = tmp.path().join("project");
+        let project = tmp.path().join(name);
         fs_err::create_dir_all(&state_home).unwrap();
         fs_err::create_dir_all(&project).unwrap();
         let project = fs_err::canonicalize(&project).unwrap();
@@ -57,6 +63,13 @@ impl Env {
         cmd.env("XDG_STATE_HOME", &self.state_home)
             .env("HOME", self.tmp.path())
             .env_remove("RUST_LOG")
+            // Colour and width: a test that needs one sets it.
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("COLUMNS")
+            .env_remove("TERM")
+            .env_remove("CI")
             .env_remove("CSA_FAULT")
             .env("CSA_FAULT_DIR", self.tmp.path())
             .current_dir(&self.project);
@@ -115,7 +128,7 @@ pub fn state_toml(id: &str, project: &Path, phase: &str) -> String {
     format!(
         r#"meta_session_id = "{id}"
 description = "test session"
-project_path = "{}"
+project_path = {}
 branch = "main"
 created_at = "2026-01-01T00:00:00Z"
 last_accessed = "2026-01-01T00:00:05Z"
@@ -134,7 +147,7 @@ unknown_tool_key = 7
 [context_status]
 is_compacted = false
 "#,
-        project.display()
+        toml::Value::String(project.display().to_string())
     )
 }
 

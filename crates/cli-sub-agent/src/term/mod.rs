@@ -1,0 +1,18 @@
+//! The terminal surface: what every command needs to show text to a person.
+//!
+//! - [`escape`]: controls, bidi and invisible characters from session files
+//!   and tool output never reach the terminal raw;
+//! - [`width`]: display widths (CJK and emoji are two columns), cutting text
+//!   to a width, the terminal's width;
+//! - [`time`]: relative ages and durations.
+//!
+//! Commands build their text with these and write it through `crate::output`.
+//! JSON output needs none of it: serde escapes every control character.
+
+pub mod escape;
+pub mod time;
+pub mod width;
+
+pub use self::escape::escape;
+pub use self::time::{human_duration, relative_age};
+pub use self::width::{display_width, escape_to_width, stdout_terminal_width};
