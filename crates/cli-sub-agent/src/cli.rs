@@ -20,6 +20,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// When to colour the output. `auto`: only on a terminal, and not when `NO_COLOR` is set
+    /// (`CLICOLOR_FORCE` forces colour).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: ColorWhen,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -74,6 +79,18 @@ pub struct ProjectArgs {
     /// Project directory whose sessions to use (default: the current directory).
     #[arg(long = "cd", value_name = "DIR")]
     pub cd: Option<PathBuf>,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour a stream only when it is a terminal (and `NO_COLOR` is not set).
+    #[default]
+    Auto,
+    /// Always colour, even into a pipe or file.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,7 +3,8 @@
 //! Every cell is escaped (`crate::term::escape`); columns are aligned by
 //! display width (CJK and emoji take two columns); DESCRIPTION is cut with `…`
 //! to fit the terminal when stdout is one, else to 40 columns; `LAST
-//! ACCESSED` is a relative age ("3 min ago"). The table is built for 10,000 rows: a clean ASCII cell is borrowed and
+//! ACCESSED` is a relative age ("3 min ago"); STATUS is coloured when stdout
+//! is. The table is built for 10,000 rows: a clean ASCII cell is borrowed and
 //! measured by its length.
 
 use std::borrow::Cow;
@@ -13,8 +14,8 @@ use clap::ValueEnum as _;
 
 use crate::cli::ListArgs;
 use crate::status::SessionRow;
-use crate::term;
 use crate::term::time::RelativeAge;
+use crate::term::{self, Palette};
 
 /// DESCRIPTION's width when stdout is not a terminal.
 pub const DESCRIPTION_WIDTH: usize = 40;
@@ -31,6 +32,7 @@ const HEADER: [&str; COLUMNS] = [
     "BRANCH",
 ];
 const COLUMNS: usize = 6;
+const STATUS: usize = 2;
 const DESCRIPTION: usize = 3;
 
 /// How wide DESCRIPTION may be.
@@ -46,18 +48,20 @@ pub enum DescriptionWidth {
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     pub description: DescriptionWidth,
+    pub palette: Palette,
     /// Ages are relative to this instant.
     pub now: DateTime<Utc>,
 }
 
 impl Layout {
-    /// The layout for stdout: its terminal's width, if it is a terminal.
+    /// The layout for stdout: its terminal's width and colours, if it is a terminal.
     pub fn for_stdout() -> Layout {
         Layout {
             description: match term::stdout_terminal_width() {
                 Some(columns) => DescriptionWidth::Terminal(columns),
                 None => DescriptionWidth::Fixed(DESCRIPTION_WIDTH),
             },
+            palette: Palette::stdout(),
             now: Utc::now(),
         }
     }
@@ -119,9 +123,13 @@ pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
 
     let line_width: usize = widths.iter().sum::<usize>() + GAP * (COLUMNS - 1);
     let mut out = String::with_capacity((rows.len() + 1) * (line_width + 16));
-    let mut line = |cells: [(&str, usize); COLUMNS]| {
+    let mut line = |cells: [(&str, usize); COLUMNS], status_style: anstyle::Style| {
         for (column, (text, width)) in cells.into_iter().enumerate() {
-            out.push_str(text);
+            if column == STATUS {
+                layout.palette.push(&mut out, status_style, text);
+            } else {
+                out.push_str(text);
+            }
             if column + 1 < COLUMNS {
                 let pad = widths[column].saturating_sub(width) + GAP;
                 out.extend(std::iter::repeat_n(' ', pad));
@@ -131,12 +139,13 @@ pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
         out.truncate(trimmed);
         out.push('\n');
     };
-    line(HEADER.map(|h| (h, h.len())));
-    for cells in &cells {
+    line(HEADER.map(|h| (h, h.len())), anstyle::Style::new());
+    for (row, cells) in rows.iter().zip(&cells) {
         line(
             cells
                 .each_ref()
                 .map(|cell| (cell.text.as_ref(), cell.width)),
+            term::status_style(row.status),
         );
     }
     out
@@ -268,9 +277,10 @@ mod tests {
         }
     }
 
-    fn layout(description: DescriptionWidth) -> Layout {
+    fn layout(description: DescriptionWidth, palette: Palette) -> Layout {
         Layout {
             description,
+            palette,
             now: now(),
         }
     }
@@ -285,7 +295,7 @@ mod tests {
             row(ID_B, "red \x1b[31mtext\r\u{202e}", Status::Active),
         ];
         let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
-        let text = table(&refs, &layout(DescriptionWidth::Fixed(40)));
+        let text = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
@@ -313,24 +323,48 @@ mod tests {
         let long = "a description that is much longer than forty columns, really";
         let rows = [row(ID_A, long, Status::Retired)];
         let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
-        let fixed = table(&refs, &layout(DescriptionWidth::Fixed(40)));
+        let fixed = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let line = fixed.lines().nth(1).expect("a row");
         assert!(
             line.contains("a description that is much longer than…"),
             "{line}"
         );
         for columns in [64, 80, 100] {
-            let text = table(&refs, &layout(DescriptionWidth::Terminal(columns)));
+            let text = table(
+                &refs,
+                &layout(DescriptionWidth::Terminal(columns), Palette::PLAIN),
+            );
             for line in text.lines() {
                 assert!(term::display_width(line) <= columns, "{columns}: {line}");
             }
             assert!(text.contains('…'), "{text}");
         }
-        let wide = table(&refs, &layout(DescriptionWidth::Terminal(200)));
+        let wide = table(
+            &refs,
+            &layout(DescriptionWidth::Terminal(200), Palette::PLAIN),
+        );
         assert!(wide.contains(long), "{wide}");
         // A terminal too narrow for every column still shows some description.
-        let narrow = table(&refs, &layout(DescriptionWidth::Terminal(20)));
+        let narrow = table(
+            &refs,
+            &layout(DescriptionWidth::Terminal(20), Palette::PLAIN),
+        );
         assert!(narrow.contains("a descript…"), "{narrow}");
+    }
+
+    #[test]
+    fn status_is_coloured_only_with_a_coloured_palette() {
+        let rows = [row(ID_A, "x", Status::Failed)];
+        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let plain = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::ANSI));
+        assert!(coloured.contains("\x1b[31mFailed\x1b[0m  x"), "{coloured}");
+        // Colour codes take no column: the rest of the line is where it was.
+        assert_eq!(
+            coloured.replace("\x1b[31m", "").replace("\x1b[0m", ""),
+            plain
+        );
     }
 
     #[test]

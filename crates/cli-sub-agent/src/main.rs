@@ -24,7 +24,8 @@ use crate::cli::{Cli, Command, SessionCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    term::style::init(cli.color);
+    term::log::init(cli.verbose);
     let outcome = match cli.command {
         Command::Session(SessionCommand::List(args)) => commands::list::run(&args),
         Command::Session(SessionCommand::Reconcile(args)) => commands::reconcile::run(&args),
@@ -43,25 +44,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `-v` raises the level; `RUST_LOG` wins when set. Logs go to stderr only.
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = if verbose == 0 {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
-    } else {
-        EnvFilter::new(default)
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

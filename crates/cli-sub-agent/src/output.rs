@@ -3,21 +3,33 @@
 //! Every command prints through these helpers so that stdout carries only data
 //! (tables, JSON, ids) and errors are always one line on stderr. Everything
 //! written to stderr is escaped here (`crate::term::escape`); a command
-//! escapes the values it puts in its own stdout text.
+//! escapes the values it puts in its own stdout text. Colour is added only where the
+//! stream is coloured (`--color`, see `crate::term::style`).
 
 use std::io::Write;
 
-use crate::term;
+use crate::term::{self, Palette, style};
 
 /// Print an error chain as one line on stderr: `csa: error: outer: inner: root`.
 pub fn error_line(err: &anyhow::Error) {
-    write_stderr(&format!("csa: error: {}\n", term::escape(&one_line(err))));
+    let palette = Palette::stderr();
+    let line = format!(
+        "csa: {} {}\n",
+        palette.paint(style::ERROR_LABEL, "error:"),
+        term::escape(&one_line(err))
+    );
+    write_stderr(&line);
 }
 
 /// Print `csa: warning: <text>` on stderr, with `text` escaped.
 pub fn warning(text: &str) {
-    let text = term::escape(&text.replace('\n', " ")).into_owned();
-    write_stderr(&format!("csa: warning: {text}\n"));
+    let palette = Palette::stderr();
+    let line = format!(
+        "csa: {} {}\n",
+        palette.paint(style::WARNING_LABEL, "warning:"),
+        term::escape(&text.replace('\n', " "))
+    );
+    write_stderr(&line);
 }
 
 /// An error chain as one line: `outer: inner: root`, without repeats.
@@ -41,8 +53,14 @@ pub fn one_line(err: &anyhow::Error) -> String {
 
 /// Write `text` to stdout; a closed pipe (`csa session list | head`) is not an error.
 pub fn stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let out = std::io::stdout().lock();
+    let written = if style::stdout_colors() {
+        // Passes styles through (or, on an old Windows console, translates them).
+        write_all(anstream::AutoStream::always(out), text)
+    } else {
+        write_all(out, text)
+    };
+    match written {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(anyhow::Error::new(err).context("cannot write to stdout")),
@@ -54,7 +72,17 @@ pub fn stderr(text: &str) {
     write_stderr(&term::escape::escape_lines(text));
 }
 
-/// Write text that is already safe (escaped) to stderr.
+/// Write text that is already safe (escaped, styled by csa) to stderr.
 fn write_stderr(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let err = std::io::stderr().lock();
+    let _ = if style::stderr_colors() {
+        write_all(anstream::AutoStream::always(err), text)
+    } else {
+        write_all(err, text)
+    };
+}
+
+fn write_all(mut out: impl Write, text: &str) -> std::io::Result<()> {
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }

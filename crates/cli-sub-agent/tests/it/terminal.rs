@@ -1,5 +1,6 @@
 //! The terminal surface: hostile text from session files is escaped in every
-//! text output, the list fits the terminal, and an empty list says why.
+//! text output, colour appears only where asked for, the list fits the
+//! terminal, and an empty list says why.
 
 use crate::support::*;
 
@@ -135,6 +136,71 @@ fn hostile_paths_are_escaped_in_error_lines_reconcile_and_empty_lists() {
 }
 
 #[test]
+fn statuses_are_coloured_only_when_asked_for() {
+    let env = Env::new();
+    hostile_session(&env);
+    env.session("available");
+    let list = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = env.csa();
+        cmd.args(args).args(["session", "list"]);
+        for (key, value) in vars {
+            cmd.env(key, value);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stdout_of(&out)
+    };
+    let coloured = |text: &str| text.contains("\x1b[31mFailed\x1b[0m");
+
+    let always = list(&["--color", "always"], &[]);
+    assert!(coloured(&always), "{always}");
+    assert!(always.contains("\x1b[33mAvailable\x1b[0m"), "{always}");
+    // The hostile text is still escaped: only csa's own styles are raw.
+    assert!(always.contains(r"red \x1b[31mALERT"), "{always}");
+    assert!(!always.contains('\r') && !always.contains('\u{202e}'));
+    assert!(coloured(&list(&["--color=always"], &[("NO_COLOR", "1")])));
+
+    for (args, vars) in [
+        (&[][..], &[][..]),
+        (&["--color", "auto"], &[]),
+        (&["--color", "never"], &[]),
+        (&["--color", "never"], &[("CLICOLOR_FORCE", "1")]),
+        (&[], &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]),
+        (&[], &[("TERM", "xterm-256color"), ("CI", "true")]),
+    ] {
+        let text = list(args, vars);
+        assert!(!text.contains('\x1b'), "{args:?} {vars:?}:\n{text}");
+    }
+    // As anstream does: CLICOLOR_FORCE colours even a pipe.
+    assert!(coloured(&list(&[], &[("CLICOLOR_FORCE", "1")])));
+}
+
+#[test]
+fn logs_in_a_pipe_have_no_colour_unless_asked_for() {
+    let env = Env::new();
+    let out = env.csa().args(["-v", "session", "list"]).output().unwrap();
+    let err = stderr_of(&out);
+    assert!(err.contains("INFO") && err.contains("no sessions"), "{err}");
+    assert!(!err.contains('\x1b'), "{err}");
+
+    let out = env
+        .csa()
+        .args(["-v", "--color", "always", "session", "list"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(err.contains("\x1b["), "{err}");
+
+    let out = env
+        .csa()
+        .args(["session", "list"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(!stderr_of(&out).contains('\x1b'), "{}", stderr_of(&out));
+}
+
+#[test]
 fn an_empty_filter_says_what_matched_nothing() {
     let env = Env::new();
     env.session("retired");
@@ -163,8 +229,21 @@ fn an_empty_filter_says_what_matched_nothing() {
     assert_eq!(stdout_of(&out).trim(), "[]");
 }
 
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new();
+    for args in [
+        &["session", "list", "--status", "bogus"][..],
+        &["--color", "sometimes", "session", "list"],
+        &["session", "frobnicate"],
+    ] {
+        let out = env.csa().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr_of(&out));
+    }
+}
+
 /// On a terminal: DESCRIPTION fits its width (`COLUMNS`, else the terminal's
-/// own size).
+/// own size) and statuses are coloured unless `NO_COLOR`.
 #[cfg(target_os = "linux")]
 mod on_a_terminal {
     use std::io::Read as _;
@@ -217,6 +296,18 @@ mod on_a_terminal {
         String::from_utf8_lossy(&text).replace("\r\n", "\n")
     }
 
+    fn strip_styles(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("\x1b[") {
+            out.push_str(&rest[..at]);
+            let end = rest[at..].find('m').unwrap();
+            rest = &rest[at + end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     fn sessions(env: &Env) {
         let long = env.session("retired");
         let state = long.read("state.toml").replace(
@@ -228,7 +319,7 @@ mod on_a_terminal {
     }
 
     #[test]
-    fn description_fits_the_terminal() {
+    fn description_fits_the_terminal_and_statuses_are_coloured() {
         let env = Env::new();
         sessions(&env);
         for (columns, vars) in [
@@ -237,7 +328,8 @@ mod on_a_terminal {
             (96, &[][..]),
         ] {
             let text = list_on_a_terminal(&env, columns, vars);
-            let plain = text;
+            assert!(text.contains("\x1b[32mRetired\x1b[0m"), "{text}");
+            let plain = strip_styles(&text);
             let width: usize = vars
                 .first()
                 .map_or(columns.into(), |(_, w)| w.parse().unwrap());
@@ -257,5 +349,8 @@ mod on_a_terminal {
             assert!(plain.contains("日本語の説明 and a"), "{plain}");
             assert!(plain.contains('…'), "{plain}");
         }
+        let text = list_on_a_terminal(&env, 80, &[("NO_COLOR", "1")]);
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(text.contains("Retired"), "{text}");
     }
 }
