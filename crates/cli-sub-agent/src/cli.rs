@@ -47,6 +47,12 @@ pub enum Command {
     /// Print a shell completion script for csa to stdout.
     Completions(CompletionsArgs),
 
+    /// Print the manual page of csa (or of one of its commands) to stdout, as roff.
+    ///
+    /// `csa man | man -l -` reads it; `csa man > csa.1` installs it.
+    /// `csa man session list` prints the page of `csa session list`.
+    Man(ManArgs),
+
     /// Internal: the daemon process started by `csa run`. Not for direct use.
     #[command(hide = true)]
     Daemon(DaemonArgs),
@@ -220,6 +226,13 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `session list` (default: csa itself).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[cfg(test)]

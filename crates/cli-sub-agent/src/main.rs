@@ -12,6 +12,7 @@ mod list_cache;
 mod list_table;
 mod output;
 mod pool;
+mod public_cli;
 mod reconcile;
 mod status;
 mod term;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man::run(&args),
         Command::Daemon(args) => daemon::run(&args),
     };
     match outcome {

@@ -1,6 +1,6 @@
 //! The terminal surface: hostile text from session files is escaped in every
-//! text output, colour appears only where asked for, the list fits the
-//! terminal, and an empty list says why.
+//! text output, colour appears only where asked for, completions and the man
+//! page show only public commands, and an empty list says why.
 
 use crate::support::*;
 
@@ -227,6 +227,55 @@ fn an_empty_filter_says_what_matched_nothing() {
         .output()
         .unwrap();
     assert_eq!(stdout_of(&out).trim(), "[]");
+}
+
+#[test]
+fn completions_never_offer_the_hidden_daemon_command() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = env.csa().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = stdout_of(&out);
+        assert!(
+            script.contains("is-alive") && script.contains("man"),
+            "{shell}"
+        );
+        // The daemon's own flags, and the word itself outside `run`'s
+        // description ("Start CMD as a detached daemon ...").
+        assert!(
+            !script.contains("session-dir"),
+            "{shell} offers daemon flags"
+        );
+        let mentions = script.replace("detached daemon", "");
+        assert!(!mentions.contains("daemon"), "{shell} offers `daemon`");
+    }
+}
+
+#[test]
+fn man_prints_a_roff_page_of_the_public_commands() {
+    let env = Env::new();
+    let out = env.csa().arg("man").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let page = stdout_of(&out);
+    assert!(page.contains(".TH csa 1"), "{page}");
+    assert!(
+        page.contains(".SH SYNOPSIS") && page.contains("session"),
+        "{page}"
+    );
+    assert!(page.contains("\\-\\-color"), "{page}");
+    assert!(
+        !page.contains("daemon(") && !page.contains("session\\-dir"),
+        "{page}"
+    );
+
+    let out = env.csa().args(["man", "session", "list"]).output().unwrap();
+    let page = stdout_of(&out);
+    assert!(page.contains(".TH csa-session-list 1"), "{page}");
+    assert!(page.contains("no\\-reconcile"), "{page}");
+
+    let out = env.csa().args(["man", "daemon"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("there is no command `csa daemon`"));
 }
 
 #[test]
