@@ -20,6 +20,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// When to colour the output. `auto`: only on a terminal, and not when `NO_COLOR` is set
+    /// (`CLICOLOR_FORCE` forces colour).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: ColorWhen,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,6 +46,12 @@ pub enum Command {
 
     /// Print a shell completion script for csa to stdout.
     Completions(CompletionsArgs),
+
+    /// Print the manual page of csa (or of one of its commands) to stdout, as roff.
+    ///
+    /// `csa man | man -l -` reads it; `csa man > csa.1` installs it.
+    /// `csa man session list` prints the page of `csa session list`.
+    Man(ManArgs),
 
     /// Internal: the daemon process started by `csa run`. Not for direct use.
     #[command(hide = true)]
@@ -74,6 +85,18 @@ pub struct ProjectArgs {
     /// Project directory whose sessions to use (default: the current directory).
     #[arg(long = "cd", value_name = "DIR")]
     pub cd: Option<PathBuf>,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour a stream only when it is a terminal (and `NO_COLOR` is not set).
+    #[default]
+    Auto,
+    /// Always colour, even into a pipe or file.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -203,6 +226,13 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `session list` (default: csa itself).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[cfg(test)]

@@ -8,10 +8,13 @@ mod commands;
 mod context;
 mod daemon;
 mod list_cache;
+mod list_table;
 mod output;
 mod pool;
+mod public_cli;
 mod reconcile;
 mod status;
+mod term;
 
 use std::process::ExitCode;
 
@@ -21,7 +24,8 @@ use crate::cli::{Cli, Command, SessionCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    term::style::init(cli.color);
+    term::log::init(cli.verbose);
     let outcome = match cli.command {
         Command::Session(SessionCommand::List(args)) => commands::list::run(&args),
         Command::Session(SessionCommand::Reconcile(args)) => commands::reconcile::run(&args),
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man::run(&args),
         Command::Daemon(args) => daemon::run(&args),
     };
     match outcome {
@@ -40,25 +45,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `-v` raises the level; `RUST_LOG` wins when set. Logs go to stderr only.
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = if verbose == 0 {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
-    } else {
-        EnvFilter::new(default)
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

@@ -1,19 +1,35 @@
 //! Where text goes: data to stdout, diagnostics to stderr.
 //!
 //! Every command prints through these helpers so that stdout carries only data
-//! (tables, JSON, ids) and errors are always one line on stderr.
+//! (tables, JSON, ids) and errors are always one line on stderr. Everything
+//! written to stderr is escaped here (`crate::term::escape`); a command
+//! escapes the values it puts in its own stdout text. Colour is added only where the
+//! stream is coloured (`--color`, see `crate::term::style`).
 
 use std::io::Write;
 
+use crate::term::{self, Palette, style};
+
 /// Print an error chain as one line on stderr: `csa: error: outer: inner: root`.
 pub fn error_line(err: &anyhow::Error) {
-    let line = format!("csa: error: {}", one_line(err));
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let palette = Palette::stderr();
+    let line = format!(
+        "csa: {} {}\n",
+        palette.paint(style::ERROR_LABEL, "error:"),
+        term::escape(&one_line(err))
+    );
+    write_stderr(&line);
 }
 
-/// Print a warning as one line on stderr: `csa: warning: ...`.
+/// Print `csa: warning: <text>` on stderr, with `text` escaped.
 pub fn warning(text: &str) {
-    stderr(&format!("csa: warning: {}\n", text.replace('\n', " ")));
+    let palette = Palette::stderr();
+    let line = format!(
+        "csa: {} {}\n",
+        palette.paint(style::WARNING_LABEL, "warning:"),
+        term::escape(&text.replace('\n', " "))
+    );
+    write_stderr(&line);
 }
 
 /// An error chain as one line: `outer: inner: root`. Every error in the chain
@@ -38,15 +54,36 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// Write `text` to stdout; a closed pipe (`csa session list | head`) is not an error.
 pub fn stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let out = std::io::stdout().lock();
+    let written = if style::stdout_colors() {
+        // Passes styles through (or, on an old Windows console, translates them).
+        write_all(anstream::AutoStream::always(out), text)
+    } else {
+        write_all(out, text)
+    };
+    match written {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(anyhow::Error::new(err).context("cannot write to stdout")),
     }
 }
 
-/// Write a diagnostic to stderr (never fails the command).
+/// Write a diagnostic to stderr (never fails the command), each line escaped.
 pub fn stderr(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    write_stderr(&term::escape::escape_lines(text));
+}
+
+/// Write text that is already safe (escaped, styled by csa) to stderr.
+fn write_stderr(text: &str) {
+    let err = std::io::stderr().lock();
+    let _ = if style::stderr_colors() {
+        write_all(anstream::AutoStream::always(err), text)
+    } else {
+        write_all(err, text)
+    };
+}
+
+fn write_all(mut out: impl Write, text: &str) -> std::io::Result<()> {
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }

@@ -14,13 +14,16 @@ use crate::fixtures::FIXTURE_PROJECT;
 use crate::fs::{backdate, snapshot_dir};
 use crate::process::DEAD_PID;
 
-/// Variables csa reads that a test must never inherit from the caller.
-const CLEARED: [&str; 8] = [
+/// Variables csa reads that a test must never inherit from the caller (a
+/// test that needs one, colour or width, sets it).
+const CLEARED: [&str; 10] = [
     "RUST_LOG",
     "NO_COLOR",
     "CLICOLOR",
     "CLICOLOR_FORCE",
     "COLUMNS",
+    "TERM",
+    "CI",
     "XDG_CONFIG_HOME",
     "XDG_RUNTIME_DIR",
     "LOCALAPPDATA",
@@ -41,10 +44,16 @@ impl Default for Env {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_project_named("project")
+    }
+
+    /// An env whose project folder has this name (which may hold any
+    /// character a file name can).
+    pub fn with_project_named(name: &str) -> Env {
         let tmp = tempfile::tempdir().expect("tempdir");
         let state_home = tmp.path().join("state");
         let cache_home = tmp.path().join("cache");
-        let project = tmp.path().join("project");
+        let project = tmp.path().join(name);
         for dir in [&state_home, &cache_home, &project] {
             fs_err::create_dir_all(dir).unwrap();
         }
@@ -146,7 +155,10 @@ impl Env {
         let session = self.session("active");
         let text = fixture.replace(
             &format!("project_path = \"{FIXTURE_PROJECT}\""),
-            &format!("project_path = \"{}\"", self.project.display()),
+            &format!(
+                "project_path = {}",
+                toml::Value::String(self.project.display().to_string())
+            ),
         );
         session.write("state.toml", &text);
         session
@@ -174,7 +186,7 @@ pub fn state_toml(id: &str, project: &Path, phase: &str) -> String {
     format!(
         r#"meta_session_id = "{id}"
 description = "test session"
-project_path = "{}"
+project_path = {}
 branch = "main"
 created_at = "2026-01-01T00:00:00Z"
 last_accessed = "2026-01-01T00:00:05Z"
@@ -195,7 +207,7 @@ unknown_tool_key = 7
 [context_status]
 is_compacted = false
 "#,
-        project.display()
+        toml::Value::String(project.display().to_string())
     )
 }
 

@@ -11,6 +11,7 @@ use crate::cli::IdArgs;
 use crate::context::Context;
 use crate::output;
 use crate::reconcile;
+use crate::term::escape;
 
 pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
@@ -22,10 +23,10 @@ pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
         let reason = state
             .termination_reason_text()
             .unwrap_or("no termination reason");
-        let mut text = format!("dead\nsession is retired ({reason})\n");
+        let mut text = format!("dead\nsession is retired ({})\n", escape(reason));
         if let Some(liveness) = &report.liveness {
             for reason in &liveness.reasons {
-                text.push_str(&format!("{reason}\n"));
+                text.push_str(&format!("{}\n", escape(reason)));
             }
         }
         output::stdout(&text)?;
@@ -37,7 +38,7 @@ pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
     };
     let mut text = format!("{}\n", liveness.verdict.as_str());
     for reason in &liveness.reasons {
-        text.push_str(&format!("{reason}\n"));
+        text.push_str(&format!("{}\n", escape(reason)));
     }
     if liveness.verdict == Verdict::Unknown {
         text.push_str("unknown is treated as alive: the session is not reconciled\n");

@@ -15,6 +15,7 @@ use crate::cli::KillArgs;
 use crate::context::Context;
 use crate::output;
 use crate::reconcile::reconcile_quietly;
+use crate::term::escape;
 
 /// Pause between checks of whether the group is gone.
 const POLL: Duration = Duration::from_millis(20);
@@ -60,10 +61,14 @@ fn finish(loc: &SessionLocation) -> anyhow::Result<ExitCode> {
         Ok(result) => output::stdout(&format!(
             "{} terminated: {} exit {}\n",
             loc.id,
-            result.value.status_text(),
+            escape(result.value.status_text()),
             result.value.exit_code()
         ))?,
-        Err(_) => output::stdout(&format!("{} signalled; {}\n", loc.id, report.evidence))?,
+        Err(_) => output::stdout(&format!(
+            "{} signalled; {}\n",
+            loc.id,
+            escape(&report.evidence)
+        ))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,6 @@
 //! `csa session list`: sessions newest first, reconciling each dead active
 //! session on the way (unless `--no-reconcile`).
 
-use std::borrow::Cow;
 use std::process::ExitCode;
 
 use csa_process::{Liveness, ProbeContext};
@@ -11,12 +10,10 @@ use csa_session::{Loaded, Phase, SessionLocation, SessionState, Trigger};
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
 use crate::list_cache::{Folders, ListCache};
+use crate::list_table::{self, Layout};
 use crate::output;
 use crate::pool::{self, Step};
 use crate::status::SessionRow;
-
-/// Longest DESCRIPTION shown in the table.
-const DESCRIPTION_WIDTH: usize = 40;
 
 pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
@@ -39,6 +36,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
         reconciler.flush_cooldown()?;
     }
     cache.save();
+    let total = rows.iter().flatten().count();
     // Sort references: rows are large, and moving them costs more than comparing.
     let mut rows: Vec<&SessionRow<'_>> = rows
         .iter()
@@ -54,16 +52,11 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
         output::stdout(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
     } else if rows.is_empty() {
         tracing::info!("no sessions");
-        output::stderr(&format!(
-            "no sessions found for {}\n",
-            if args.all_projects {
-                "any project".to_owned()
-            } else {
-                ctx.project.project_dir().display().to_string()
-            }
-        ));
+        let project = ctx.project.project_dir().display().to_string();
+        let message = list_table::empty_message(args, total, &project);
+        output::stderr(&format!("{message}\n"));
     } else {
-        output::stdout(&table(&rows))?;
+        output::stdout(&list_table::table(&rows, &Layout::for_stdout()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -152,93 +145,4 @@ fn keep(row: &SessionRow<'_>, args: &ListArgs) -> bool {
         return false;
     }
     true
-}
-
-/// `text` on one line, cut to `width` characters (with `...`) when longer.
-fn truncate(text: &str, width: usize) -> Cow<'_, str> {
-    let control = ['\n', '\r', '\t'];
-    if !text.contains(control) && (text.len() <= width || text.chars().count() <= width) {
-        return Cow::Borrowed(text);
-    }
-    let one_line = text.replace(control, " ");
-    if one_line.chars().count() <= width {
-        return Cow::Owned(one_line);
-    }
-    let mut cut: String = one_line.chars().take(width.saturating_sub(3)).collect();
-    cut.push_str("...");
-    Cow::Owned(cut)
-}
-
-/// The six cells of a row, borrowed from it where possible.
-fn cells<'r>(row: &'r SessionRow<'_>) -> [Cow<'r, str>; 6] {
-    let id = row.session_id;
-    // `YYYY-MM-DDTHH:MM...Z` (always UTC) shown as `YYYY-MM-DD HH:MM`.
-    let accessed = match row.last_accessed.as_deref().and_then(|t| t.get(..16)) {
-        Some(t) => Cow::Owned(t.replacen('T', " ", 1)),
-        None => Cow::Borrowed("-"),
-    };
-    let description = match &row.error {
-        Some(error) => Cow::Owned(format!("error: {}", error.replace('\n', " "))),
-        None => truncate(row.description.as_deref().unwrap_or(""), DESCRIPTION_WIDTH),
-    };
-    let tools = match row.tools.as_slice() {
-        [] => Cow::Borrowed(""),
-        [one] => Cow::Borrowed(one.as_ref()),
-        many => Cow::Owned(many.join(",")),
-    };
-    [
-        Cow::Borrowed(id.get(..csa_session::id::SHORT_ID_LEN).unwrap_or(id)),
-        accessed,
-        Cow::Borrowed(row.status.as_str()),
-        description,
-        tools,
-        Cow::Borrowed(row.branch.as_deref().unwrap_or("")),
-    ]
-}
-
-fn table(rows: &[&SessionRow<'_>]) -> String {
-    const HEADER: [&str; 6] = [
-        "SESSION",
-        "LAST ACCESSED",
-        "STATUS",
-        "DESCRIPTION",
-        "TOOLS",
-        "BRANCH",
-    ];
-    let cells: Vec<[Cow<'_, str>; 6]> = rows.iter().map(|row| cells(row)).collect();
-    let width = |cell: &str| {
-        if cell.is_ascii() {
-            cell.len()
-        } else {
-            cell.chars().count()
-        }
-    };
-    let mut widths = HEADER.map(str::len);
-    for (row, cells) in rows.iter().zip(&cells) {
-        for (column, (max, cell)) in widths.iter_mut().zip(cells).enumerate() {
-            // An error reason may be long: it overflows its own row only.
-            if column == 3 && row.error.is_some() {
-                continue;
-            }
-            *max = (*max).max(width(cell));
-        }
-    }
-    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 12));
-    let mut line = |cells: [&str; 6]| {
-        for (i, cell) in cells.iter().enumerate() {
-            out.push_str(cell);
-            if i + 1 < cells.len() {
-                let pad = widths[i].saturating_sub(width(cell)) + 2;
-                out.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        let trimmed = out.trim_end_matches(' ').len();
-        out.truncate(trimmed);
-        out.push('\n');
-    };
-    line(HEADER);
-    for row in &cells {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
-    }
-    out
 }

@@ -12,6 +12,7 @@ use crate::cli::ReconcileArgs;
 use crate::context::Context;
 use crate::output;
 use crate::pool::{self, Work};
+use crate::term::escape;
 
 /// One line of `--json` output.
 #[derive(Serialize)]
@@ -79,7 +80,7 @@ fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
             "{} {} {}\n",
             r.session_id,
             r.outcome.as_str(),
-            detail
+            escape(&detail)
         ));
     }
     if reports.is_empty() {

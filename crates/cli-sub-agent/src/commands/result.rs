@@ -11,6 +11,7 @@ use crate::cli::ResultArgs;
 use crate::context::Context;
 use crate::output;
 use crate::reconcile;
+use crate::term::escape;
 
 pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project)?;
@@ -47,6 +48,7 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `key: value` lines; multi-line strings continue indented by two spaces.
+/// Keys and each line of a value are escaped.
 fn render_text(table: &toml::Table) -> String {
     let mut out = String::new();
     for (key, value) in table {
@@ -55,9 +57,10 @@ fn render_text(table: &toml::Table) -> String {
             other => other.to_string(),
         };
         let mut lines = text.lines();
-        out.push_str(&format!("{key}: {}\n", lines.next().unwrap_or("")));
+        let first = lines.next().unwrap_or("");
+        out.push_str(&format!("{}: {}\n", escape(key), escape(first)));
         for line in lines {
-            out.push_str(&format!("  {line}\n"));
+            out.push_str(&format!("  {}\n", escape(line)));
         }
     }
     out

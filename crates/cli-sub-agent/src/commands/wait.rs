@@ -12,6 +12,7 @@ use csa_session::{LoadError, Phase, SessionLocation, SessionResult, Trigger};
 use crate::cli::WaitArgs;
 use crate::context::Context;
 use crate::output;
+use crate::term::escape;
 
 /// Exit code on timeout (as `timeout(1)`).
 pub const TIMEOUT_EXIT: u8 = 124;
@@ -39,8 +40,8 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
             && start.elapsed() >= limit
         {
             output::stderr(&format!(
-                "csa: timed out after {:.1}s waiting for session {}\n",
-                limit.as_secs_f64(),
+                "csa: timed out after {} waiting for session {}\n",
+                crate::term::human_duration(limit),
                 loc.id
             ));
             return Ok(ExitCode::from(TIMEOUT_EXIT));
@@ -89,10 +90,11 @@ fn check(loc: &SessionLocation) -> anyhow::Result<Option<ExitCode>> {
 fn report(loc: &SessionLocation, result: &SessionResult) -> anyhow::Result<ExitCode> {
     let first_line = result.summary().lines().next().unwrap_or("");
     output::stdout(&format!(
-        "{} {} exit {}: {first_line}\n",
+        "{} {} exit {}: {}\n",
         loc.id,
-        result.status_text(),
-        result.exit_code()
+        escape(result.status_text()),
+        result.exit_code(),
+        escape(first_line)
     ))?;
     Ok(ExitCode::from(exit_code_of(result)))
 }

@@ -18,4 +18,5 @@ mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]
 mod run;
+mod terminal;
 mod torture;

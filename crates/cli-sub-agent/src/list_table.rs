@@ -1,0 +1,429 @@
+//! The text output of `csa session list`: the table, and what an empty list says.
+//!
+//! Every cell is escaped (`crate::term::escape`); columns are aligned by
+//! display width (CJK and emoji take two columns); DESCRIPTION is cut with `…`
+//! to fit the terminal when stdout is one, else to 40 columns; `LAST
+//! ACCESSED` is a relative age ("3 min ago"); STATUS is coloured when stdout
+//! is. The table is built for 10,000 rows: a clean ASCII cell is borrowed and
+//! measured by its length.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use clap::ValueEnum as _;
+
+use crate::cli::ListArgs;
+use crate::status::SessionRow;
+use crate::term::time::RelativeAge;
+use crate::term::{self, Palette};
+
+/// DESCRIPTION's width when stdout is not a terminal.
+pub const DESCRIPTION_WIDTH: usize = 40;
+/// DESCRIPTION's narrowest width on a terminal, however little room is left.
+const MIN_DESCRIPTION_WIDTH: usize = 11;
+/// Spaces between two columns.
+const GAP: usize = 2;
+const HEADER: [&str; COLUMNS] = [
+    "SESSION",
+    "LAST ACCESSED",
+    "STATUS",
+    "DESCRIPTION",
+    "TOOLS",
+    "BRANCH",
+];
+const COLUMNS: usize = 6;
+const STATUS: usize = 2;
+const DESCRIPTION: usize = 3;
+
+/// How wide DESCRIPTION may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescriptionWidth {
+    /// At most this many columns.
+    Fixed(usize),
+    /// Whatever the other columns leave of a terminal this wide.
+    Terminal(usize),
+}
+
+/// How the table is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    pub description: DescriptionWidth,
+    pub palette: Palette,
+    /// Ages are relative to this instant.
+    pub now: DateTime<Utc>,
+}
+
+impl Layout {
+    /// The layout for stdout: its terminal's width and colours, if it is a terminal.
+    pub fn for_stdout() -> Layout {
+        Layout {
+            description: match term::stdout_terminal_width() {
+                Some(columns) => DescriptionWidth::Terminal(columns),
+                None => DescriptionWidth::Fixed(DESCRIPTION_WIDTH),
+            },
+            palette: Palette::stdout(),
+            now: Utc::now(),
+        }
+    }
+}
+
+/// One cell: its escaped text and how many columns that takes.
+struct Cell<'r> {
+    text: Cow<'r, str>,
+    width: usize,
+}
+
+impl<'r> Cell<'r> {
+    fn new(text: Cow<'r, str>) -> Cell<'r> {
+        let width = term::display_width(&text);
+        Cell { text, width }
+    }
+}
+
+/// The table: a header line, then one line per row, each ending in `\n`.
+pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
+    let ages = Ages::of(rows, layout.now);
+    let mut cells: Vec<[Cell<'_>; COLUMNS]> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| cells(row, ages.of_row(i)))
+        .collect();
+    let mut widths = HEADER.map(str::len);
+    for row in &cells {
+        for (column, (max, cell)) in widths.iter_mut().zip(row).enumerate() {
+            if column != DESCRIPTION {
+                *max = (*max).max(cell.width);
+            }
+        }
+    }
+    let description_width = match layout.description {
+        DescriptionWidth::Fixed(width) => width,
+        DescriptionWidth::Terminal(columns) => {
+            let others: usize = widths
+                .iter()
+                .enumerate()
+                .filter(|&(column, _)| column != DESCRIPTION)
+                .map(|(_, width)| width + GAP)
+                .sum();
+            columns.saturating_sub(others).max(MIN_DESCRIPTION_WIDTH)
+        }
+    };
+    for (row, cells) in rows.iter().zip(&mut cells) {
+        // An error reason may be long: it overflows its own row only.
+        if row.error.is_some() {
+            continue;
+        }
+        let description = &mut cells[DESCRIPTION];
+        if description.width > description_width {
+            let text = row.description.as_deref().unwrap_or("");
+            *description = Cell::new(term::escape_to_width(text, description_width));
+        }
+        widths[DESCRIPTION] = widths[DESCRIPTION].max(description.width);
+    }
+
+    let line_width: usize = widths.iter().sum::<usize>() + GAP * (COLUMNS - 1);
+    let mut out = String::with_capacity((rows.len() + 1) * (line_width + 16));
+    let mut line = |cells: [(&str, usize); COLUMNS], status_style: anstyle::Style| {
+        for (column, (text, width)) in cells.into_iter().enumerate() {
+            if column == STATUS {
+                layout.palette.push(&mut out, status_style, text);
+            } else {
+                out.push_str(text);
+            }
+            if column + 1 < COLUMNS {
+                let pad = widths[column].saturating_sub(width) + GAP;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
+        out.push('\n');
+    };
+    line(HEADER.map(|h| (h, h.len())), anstyle::Style::new());
+    for (row, cells) in rows.iter().zip(&cells) {
+        line(
+            cells
+                .each_ref()
+                .map(|cell| (cell.text.as_ref(), cell.width)),
+            term::status_style(row.status),
+        );
+    }
+    out
+}
+
+/// The LAST ACCESSED text of each row. Rows come newest first, so rows of
+/// the same age are neighbours: each run of them shares one string.
+struct Ages {
+    texts: Vec<String>,
+    of_row: Vec<Option<usize>>,
+}
+
+impl Ages {
+    fn of(rows: &[&SessionRow<'_>], now: DateTime<Utc>) -> Ages {
+        let mut texts = Vec::new();
+        let mut last = None;
+        let of_row = rows
+            .iter()
+            .map(|row| {
+                let accessed = row.sort_key?;
+                let age = RelativeAge::between(accessed, now);
+                if last != Some(age) {
+                    texts.push(term::relative_age(accessed, now));
+                    last = Some(age);
+                }
+                Some(texts.len() - 1)
+            })
+            .collect();
+        Ages { texts, of_row }
+    }
+
+    fn of_row(&self, row: usize) -> &str {
+        match self.of_row[row] {
+            Some(text) => &self.texts[text],
+            None => "-",
+        }
+    }
+}
+
+/// The six cells of a row, escaped, borrowed from it where possible; the
+/// description is not cut yet.
+fn cells<'r>(row: &'r SessionRow<'_>, age: &'r str) -> [Cell<'r>; COLUMNS] {
+    // A session id is a validated ULID: nothing to escape.
+    let id = row.session_id;
+    let description = match &row.error {
+        Some(error) => Cow::Owned(format!(
+            "error: {}",
+            term::escape(&error.replace('\n', " "))
+        )),
+        None => term::escape(row.description.as_deref().unwrap_or("")),
+    };
+    let tools = match row.tools.as_slice() {
+        [] => Cow::Borrowed(""),
+        [one] => term::escape(one),
+        many => Cow::Owned(term::escape(&many.join(",")).into_owned()),
+    };
+    [
+        Cow::Borrowed(id.get(..csa_session::id::SHORT_ID_LEN).unwrap_or(id)),
+        Cow::Borrowed(age),
+        Cow::Borrowed(row.status.as_str()),
+        description,
+        tools,
+        term::escape(row.branch.as_deref().unwrap_or("")),
+    ]
+    .map(Cell::new)
+}
+
+/// What `csa session list` says on stderr when no row is printed: that the
+/// project has no sessions, or that the filters matched none of its `total`.
+pub fn empty_message(args: &ListArgs, total: usize, project: &str) -> String {
+    let scope = if args.all_projects {
+        "any project".to_owned()
+    } else {
+        term::escape(project).into_owned()
+    };
+    if total == 0 {
+        return format!("no sessions in {scope}");
+    }
+    let mut filters = Vec::new();
+    if let Some(status) = args.status.and_then(|s| s.to_possible_value()) {
+        filters.push(format!("--status {}", status.get_name()));
+    }
+    if !args.tool.is_empty() {
+        filters.push(format!("--tool {}", term::escape(&args.tool.join(","))));
+    }
+    if let Some(branch) = &args.branch {
+        filters.push(format!("--branch {}", term::escape(branch)));
+    }
+    let sessions = if total == 1 { "session" } else { "sessions" };
+    let scope = if args.all_projects {
+        "all projects"
+    } else {
+        &scope
+    };
+    format!(
+        "no sessions match {} ({total} {sessions} in {scope})",
+        filters.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command, SessionCommand};
+    use crate::status::Status;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
+            .expect("a valid time")
+            .with_timezone(&Utc)
+    }
+
+    fn row<'a>(id: &'a str, description: &'a str, status: Status) -> SessionRow<'a> {
+        SessionRow {
+            session_id: id,
+            status,
+            phase: None,
+            last_accessed: None,
+            description: Some(Cow::Borrowed(description)),
+            tools: vec![Cow::Borrowed("codex")],
+            branch: Some(Cow::Borrowed("main")),
+            project_path: None,
+            termination_reason: None,
+            liveness: None,
+            error: None,
+            sort_key: Some(now() - chrono::TimeDelta::minutes(3)),
+        }
+    }
+
+    fn layout(description: DescriptionWidth, palette: Palette) -> Layout {
+        Layout {
+            description,
+            palette,
+            now: now(),
+        }
+    }
+
+    const ID_A: &str = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
+    const ID_B: &str = "01KAZ9W1B7EBBBBBBBBBBBBBBB";
+
+    #[test]
+    fn cells_are_escaped_aligned_by_display_width_and_aged() {
+        let rows = [
+            row(ID_A, "日本語の説明", Status::Failed),
+            row(ID_B, "red \x1b[31mtext\r\u{202e}", Status::Active),
+        ];
+        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let text = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "SESSION      LAST ACCESSED  STATUS  DESCRIPTION                 TOOLS  BRANCH",
+                "01KAZ9X3M2Q  3 min ago      Failed  日本語の説明                codex  main",
+                "01KAZ9W1B7E  3 min ago      Active  red \\x1b[31mtext\\r\\u{202e}  codex  main",
+            ]
+        );
+        // TOOLS starts at the same column on every line.
+        let column = |line: &str| {
+            term::display_width(
+                &line[..line
+                    .find("TOOLS")
+                    .or_else(|| line.find("codex"))
+                    .expect("a TOOLS cell")],
+            )
+        };
+        assert_eq!(column(lines[0]), column(lines[1]));
+        assert_eq!(column(lines[1]), column(lines[2]));
+    }
+
+    #[test]
+    fn description_is_cut_to_40_columns_or_to_the_terminal() {
+        let long = "a description that is much longer than forty columns, really";
+        let rows = [row(ID_A, long, Status::Retired)];
+        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let fixed = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
+        let line = fixed.lines().nth(1).expect("a row");
+        assert!(
+            line.contains("a description that is much longer than…"),
+            "{line}"
+        );
+        for columns in [64, 80, 100] {
+            let text = table(
+                &refs,
+                &layout(DescriptionWidth::Terminal(columns), Palette::PLAIN),
+            );
+            for line in text.lines() {
+                assert!(term::display_width(line) <= columns, "{columns}: {line}");
+            }
+            assert!(text.contains('…'), "{text}");
+        }
+        let wide = table(
+            &refs,
+            &layout(DescriptionWidth::Terminal(200), Palette::PLAIN),
+        );
+        assert!(wide.contains(long), "{wide}");
+        // A terminal too narrow for every column still shows some description.
+        let narrow = table(
+            &refs,
+            &layout(DescriptionWidth::Terminal(20), Palette::PLAIN),
+        );
+        assert!(narrow.contains("a descript…"), "{narrow}");
+    }
+
+    #[test]
+    fn status_is_coloured_only_with_a_coloured_palette() {
+        let rows = [row(ID_A, "x", Status::Failed)];
+        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let plain = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::ANSI));
+        assert!(coloured.contains("\x1b[31mFailed\x1b[0m  x"), "{coloured}");
+        // Colour codes take no column: the rest of the line is where it was.
+        assert_eq!(
+            coloured.replace("\x1b[31m", "").replace("\x1b[0m", ""),
+            plain
+        );
+    }
+
+    #[test]
+    fn clean_cells_are_borrowed() {
+        let r = row(ID_A, "plain description", Status::Retired);
+        for (column, cell) in cells(&r, "3 min ago").iter().enumerate() {
+            assert!(
+                matches!(cell.text, Cow::Borrowed(_)),
+                "column {column}: {}",
+                cell.text
+            );
+        }
+    }
+
+    fn list_args(argv: &[&str]) -> ListArgs {
+        let cli = Cli::parse_from(["csa", "session", "list"].iter().chain(argv));
+        match cli.command {
+            Command::Session(SessionCommand::List(args)) => args,
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_messages_tell_no_sessions_from_no_match() {
+        let table: &[(&[&str], usize, &str)] = &[
+            (&[], 0, "no sessions in /p"),
+            (&["--status", "failed"], 0, "no sessions in /p"),
+            (&["--all-projects"], 0, "no sessions in any project"),
+            (
+                &["--status", "failed"],
+                12,
+                "no sessions match --status failed (12 sessions in /p)",
+            ),
+            (
+                &["--tool", "codex,claude", "--branch", "main"],
+                1,
+                "no sessions match --tool codex,claude --branch main (1 session in /p)",
+            ),
+            (
+                &["--all-projects", "--status", "error"],
+                3,
+                "no sessions match --status error (3 sessions in all projects)",
+            ),
+            (
+                &["--branch", "x\x1b[2Jy"],
+                2,
+                "no sessions match --branch x\\x1b[2Jy (2 sessions in /p)",
+            ),
+        ];
+        for (argv, total, expected) in table {
+            assert_eq!(
+                empty_message(&list_args(argv), *total, "/p"),
+                *expected,
+                "{argv:?}"
+            );
+        }
+        assert_eq!(
+            empty_message(&list_args(&[]), 0, "/p\r/q"),
+            "no sessions in /p\\r/q"
+        );
+    }
+}
