@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use csa_session::SessionDir;
-use csa_session::consts::{DAEMON_PID_FILE, RECONCILER_ARTIFACTS};
+use csa_session::consts::{CMD_PID_FILE, DAEMON_PID_FILE, RECONCILER_ARTIFACTS};
 use serde::Serialize;
 
 use crate::facts::{self, Existence, ProcState, ProcessFacts};
@@ -120,6 +120,9 @@ pub struct Evidence {
     pub this_boot: Option<String>,
     pub this_pid_namespace: Option<String>,
     pub daemon_pid: RecordEvidence,
+    /// `cmd.pid`: the command the daemon runs (alive while it lives, even
+    /// if the daemon died).
+    pub cmd_pid: RecordEvidence,
     pub locks: Vec<LockEvidence>,
     /// Progress files that exist, with their modification times.
     pub progress: Vec<(String, SystemTime)>,
@@ -152,6 +155,21 @@ pub fn gather(
             reason: error_chain(&err),
         },
     };
+    // The daemon wrote cmd.pid: it shares the daemon's origin.
+    let daemon = match &daemon_pid {
+        RecordEvidence::Record(rec) => Some(rec.pid),
+        _ => None,
+    };
+    let cmd_pid = match record::read_cmd_pid(session) {
+        Ok(None) => RecordEvidence::Absent,
+        Ok(Some(cmd)) => {
+            let origin = inherited_origin(&locks, daemon.unwrap_or(cmd.pid));
+            probe(cmd.pid, Some(cmd.start_time_ticks), origin)
+        }
+        Err(err) => RecordEvidence::Malformed {
+            reason: error_chain(&err),
+        },
+    };
     let progress = session
         .progress_files()
         .filter_map(|(name, path)| {
@@ -165,6 +183,7 @@ pub fn gather(
         this_boot: ctx.boot_id.clone(),
         this_pid_namespace: ctx.pid_namespace.clone(),
         daemon_pid,
+        cmd_pid,
         locks,
         progress,
     }
@@ -292,3 +311,5 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// Name of the daemon pid record in messages.
 pub(crate) const DAEMON_PID_LABEL: &str = DAEMON_PID_FILE;
+/// Name of the command's pid record in messages.
+pub(crate) const CMD_PID_LABEL: &str = CMD_PID_FILE;

@@ -5,7 +5,7 @@
 //! ```text
 //! let (reader, writer) = ready_pipe()?;
 //! let args = ["daemon", "--ready-fd", &writer.raw_fd().to_string(), "--session-id", id, ...];
-//! let child = spawn_detached(current_exe, args, writer)?;  // the write end is dropped here
+//! let child = spawn_detached(current_exe, args, writer, Some(lock.as_fd()))?;  // the write end is dropped here
 //! match reader.wait(timeout) { Ok(Ready::Started { .. }) => ..., Ok(Ready::Failed(m)) => ..., Err(e) => ... }
 //! ```
 //!
@@ -20,7 +20,10 @@
 //! [`spawn_detached`] starts the daemon in a new session (so it has no
 //! controlling terminal and is in no group of its caller), with stdin, stdout
 //! and stderr on `/dev/null` and no inherited descriptor except the readiness
-//! pipe's write end, at the number [`ReadyWriter::raw_fd`] named. A caller of
+//! pipe's write end, at the number [`ReadyWriter::raw_fd`] named, and one more
+//! descriptor the caller hands on on purpose (the session's locked tool lock:
+//! an inherited descriptor shares the `flock`, so the lock stays held from the
+//! launcher to the daemon without a gap). A caller of
 //! `csa run` waiting for end of file on a pipe it passed to `csa run` sees it
 //! as soon as `csa run` returns, and a `flock` held through an inherited
 //! descriptor is never held by the daemon. [`close_inherited_fds`] gives the
@@ -34,18 +37,27 @@ use crate::ready::ReadyWriter;
 
 /// Start `program args` detached (see the module docs). The parent's copy of
 /// the readiness pipe's write end is closed on return, so the reader sees end
-/// of file once the daemon has closed (or never received) its copy.
+/// of file once the daemon has closed (or never received) its copy. `hand_on`
+/// is inherited too, at its own number.
 pub fn spawn_detached<I, S>(
     program: impl AsRef<OsStr>,
     args: I,
     ready: ReadyWriter,
+    hand_on: Option<HandOn<'_>>,
 ) -> io::Result<Child>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    platform::spawn_detached(program.as_ref(), args, ready)
+    platform::spawn_detached(program.as_ref(), args, ready, hand_on)
 }
+
+/// A descriptor handed on to the daemon, at its own number.
+#[cfg(unix)]
+pub type HandOn<'a> = std::os::fd::BorrowedFd<'a>;
+/// A descriptor handed on to the daemon (nothing is, where there are none).
+#[cfg(not(unix))]
+pub type HandOn<'a> = std::marker::PhantomData<&'a ()>;
 
 /// Close every descriptor >= 3 of this process except `keep`: the daemon's
 /// first act. Linux uses `close_range`, or the list in `/proc/self/fd`; other
@@ -70,16 +82,27 @@ mod platform {
     use std::os::unix::process::CommandExt;
     use std::process::{Child, Command, Stdio};
 
+    use std::os::fd::AsRawFd;
+
+    use super::HandOn;
     use crate::pre_exec::ChildSetup;
     use crate::ready::ReadyWriter;
 
-    pub fn spawn_detached<I, S>(program: &OsStr, args: I, ready: ReadyWriter) -> io::Result<Child>
+    pub fn spawn_detached<I, S>(
+        program: &OsStr,
+        args: I,
+        ready: ReadyWriter,
+        hand_on: Option<HandOn<'_>>,
+    ) -> io::Result<Child>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
         let setup = ChildSetup::new();
         let ready_fd = ready.raw_fd();
+        let other = hand_on.map_or(-1, |fd| fd.as_raw_fd());
+        let mut keep = [ready_fd, other];
+        keep.sort_unstable();
         let mut command = Command::new(program);
         command
             .args(args)
@@ -92,7 +115,7 @@ mod platform {
         unsafe {
             command.pre_exec(move || {
                 rustix::process::setsid()?;
-                setup.apply(Some(ready_fd))
+                setup.apply(&keep)
             });
         }
         let child = command.spawn();
@@ -107,10 +130,16 @@ mod platform {
     use std::io;
     use std::process::Child;
 
+    use super::HandOn;
     use crate::ready::ReadyWriter;
 
     /// A [`ReadyWriter`] cannot exist here, so neither can this call.
-    pub fn spawn_detached<I, S>(_program: &OsStr, _args: I, ready: ReadyWriter) -> io::Result<Child>
+    pub fn spawn_detached<I, S>(
+        _program: &OsStr,
+        _args: I,
+        ready: ReadyWriter,
+        _hand_on: Option<HandOn<'_>>,
+    ) -> io::Result<Child>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,

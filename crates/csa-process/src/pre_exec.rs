@@ -32,25 +32,24 @@ impl ChildSetup {
     }
 
     /// In the child: give every signal its default disposition, empty the
-    /// signal mask, and mark every descriptor >= 3 close-on-exec except
-    /// `keep`, which is made inheritable.
-    pub(crate) fn apply(&self, keep: Option<RawFd>) -> io::Result<()> {
+    /// signal mask, and mark every descriptor >= 3 close-on-exec except those
+    /// in `keep` (sorted, ascending), which are made inheritable.
+    pub(crate) fn apply(&self, keep: &[RawFd]) -> io::Result<()> {
         restore_default_signals();
         self.seal_fds(keep)
     }
 
-    fn seal_fds(&self, keep: Option<RawFd>) -> io::Result<()> {
-        let keep = keep.filter(|fd| *fd >= 3);
+    fn seal_fds(&self, keep: &[RawFd]) -> io::Result<()> {
         if !platform::cloexec_ranges(keep) {
             for fd in 3..self.fd_limit {
-                if Some(fd) != keep {
+                if !keep.contains(&fd) {
                     set_cloexec_if_open(fd);
                 }
             }
         }
-        if let Some(fd) = keep {
-            // SAFETY: `keep` is a descriptor the parent owns (and so is open in
-            // this forked copy of its table) until the exec.
+        for fd in keep.iter().copied().filter(|fd| *fd >= 3) {
+            // SAFETY: every kept descriptor is one the parent owns (and so is
+            // open in this forked copy of its table) until the exec.
             let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
             rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
         }
@@ -150,21 +149,18 @@ mod platform {
     /// Apply `flags` to every descriptor >= 3 except the sorted `keep` list.
     fn ranges_except(keep: &[RawFd], flags: libc::c_uint) -> bool {
         let mut from: RawFd = 3;
-        for fd in keep {
+        for fd in keep.iter().filter(|fd| **fd >= 3) {
             if *fd > from && !close_range(from, (*fd - 1) as libc::c_uint, flags) {
                 return false;
             }
-            from = fd.saturating_add(1);
+            from = fd.saturating_add(1).max(from);
         }
         close_range(from, libc::c_uint::MAX, flags)
     }
 
-    /// Async-signal-safe: no allocation.
-    pub fn cloexec_ranges(keep: Option<RawFd>) -> bool {
-        match keep {
-            Some(fd) => ranges_except(&[fd], CLOSE_RANGE_CLOEXEC),
-            None => ranges_except(&[], CLOSE_RANGE_CLOEXEC),
-        }
+    /// Async-signal-safe: no allocation. `keep` is sorted.
+    pub fn cloexec_ranges(keep: &[RawFd]) -> bool {
+        ranges_except(keep, CLOSE_RANGE_CLOEXEC)
     }
 
     pub fn close_ranges(keep: &[RawFd]) -> bool {
@@ -211,7 +207,7 @@ mod platform {
     /// Classic signals only.
     pub const SIGNAL_LIMIT: i32 = 32;
 
-    pub fn cloexec_ranges(_keep: Option<RawFd>) -> bool {
+    pub fn cloexec_ranges(_keep: &[RawFd]) -> bool {
         false
     }
 

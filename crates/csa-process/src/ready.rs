@@ -40,7 +40,7 @@ pub enum ReadyError {
     Timeout(Duration),
     #[error("the daemon's report is malformed: {0}")]
     Malformed(String),
-    #[error("cannot read the daemon's report: {0}")]
+    #[error("cannot read the daemon's report")]
     Io(#[from] std::io::Error),
 }
 

@@ -88,12 +88,11 @@ pub enum Refusal {
     NotGroupLeader { pid: u32, pgid: i64 },
     #[error("cannot read {what}: {reason}")]
     Unreadable { what: String, reason: String },
-    #[error("cannot signal pid {pid}: {source}")]
-    Io {
-        pid: u32,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("there is no {record}: no process to verify")]
+    NoRecord { record: &'static str },
+    /// The cause is part of the message (a refusal is shown as one line).
+    #[error("cannot signal pid {pid}: {cause}")]
+    Io { pid: u32, cause: std::io::Error },
     #[error("process group {pgid} still has live members after SIGKILL")]
     Survived { pgid: i64 },
     #[error("signalling processes is not supported on this platform")]
@@ -235,11 +234,10 @@ pub fn verify_daemon(session: &SessionDir, session_id: &str) -> Result<Verified,
     let record = record::read_daemon_pid(session)
         .map_err(|err| Refusal::Unreadable {
             what: "daemon.pid".into(),
-            reason: err.to_string(),
+            reason: crate::evidence::error_chain(&err),
         })?
-        .ok_or_else(|| Refusal::Unreadable {
-            what: "daemon.pid".into(),
-            reason: "the file does not exist".into(),
+        .ok_or(Refusal::NoRecord {
+            record: "daemon.pid",
         })?;
     check_lock_records(session, Some(record.pid))?;
     verify(&record, |pid| check_daemon_cmdline(pid, session_id))
@@ -253,12 +251,9 @@ pub fn verify_command(session: &SessionDir) -> Result<Verified, Refusal> {
     let record: CmdPid = record::read_cmd_pid(session)
         .map_err(|err| Refusal::Unreadable {
             what: "cmd.pid".into(),
-            reason: err.to_string(),
+            reason: crate::evidence::error_chain(&err),
         })?
-        .ok_or_else(|| Refusal::Unreadable {
-            what: "cmd.pid".into(),
-            reason: "the file does not exist".into(),
-        })?;
+        .ok_or(Refusal::NoRecord { record: "cmd.pid" })?;
     // The lock records name the daemon, not the command; the command runs on
     // the daemon's host and boot, so every record must be of this machine.
     check_lock_records(session, None)?;
@@ -431,7 +426,7 @@ mod platform {
     pub fn signal_process(target: &Verified, sig: Sig) -> Result<(), Refusal> {
         let io = |err: rustix::io::Errno| Refusal::Io {
             pid: target.pid,
-            source: err.into(),
+            cause: err.into(),
         };
         #[cfg(target_os = "linux")]
         if let Some(fd) = &target.pidfd {
@@ -465,7 +460,7 @@ mod platform {
             Err(rustix::io::Errno::SRCH) => Err(Refusal::Gone { pid: target.pid }),
             Err(err) => Err(Refusal::Io {
                 pid: target.pid,
-                source: err.into(),
+                cause: err.into(),
             }),
         }
     }

@@ -103,7 +103,7 @@ mod platform {
         // async-signal-safe functions (signal, sigprocmask, fcntl,
         // close_range); it allocates nothing and takes no lock.
         unsafe {
-            command.pre_exec(move || setup.apply(None));
+            command.pre_exec(move || setup.apply(&[]));
         }
         let child = command.spawn()?;
         let pid = child.id();

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 pub use csa_session::liveness::{Liveness, Verdict};
 
 use crate::consts::{LEGACY_LOCK_WINDOW, PROGRESS_WINDOW};
-use crate::evidence::{DAEMON_PID_LABEL, Evidence, PidEvidence, RecordEvidence};
+use crate::evidence::{CMD_PID_LABEL, DAEMON_PID_LABEL, Evidence, PidEvidence, RecordEvidence};
 use crate::facts::{Existence, ProcState};
 
 fn age(now: SystemTime, then: SystemTime) -> Duration {
@@ -193,6 +193,7 @@ impl Tally {
 pub fn verdict(ev: &Evidence) -> Liveness {
     let mut tally = Tally::default();
     tally.note(ev, DAEMON_PID_LABEL, &ev.daemon_pid, None);
+    tally.note(ev, CMD_PID_LABEL, &ev.cmd_pid, None);
     let mut any_held = false;
     for lock in &ev.locks {
         if lock.held == Some(true) {
@@ -235,7 +236,8 @@ pub fn verdict(ev: &Evidence) -> Liveness {
         return liveness(Verdict::Unknown, reasons, false);
     }
     if records == 0 {
-        reasons.push("no pid record (no daemon.pid and no lock file naming a pid)".into());
+        reasons
+            .push("no pid record (no daemon.pid, no cmd.pid and no lock file naming a pid)".into());
         return liveness(Verdict::Unknown, reasons, false);
     }
     liveness(Verdict::Dead, reasons, false)

@@ -38,6 +38,7 @@ fn with_daemon(record: PidEvidence) -> Evidence {
         this_boot: Some("boot-1".into()),
         this_pid_namespace: Some("pid:[1]".into()),
         daemon_pid: RecordEvidence::Record(record),
+        cmd_pid: RecordEvidence::Absent,
         locks: Vec::new(),
         progress: Vec::new(),
     }
@@ -241,4 +242,23 @@ fn every_record_dead_is_dead() {
     let dead = verdict(&ev);
     assert!(dead.is_dead());
     assert_eq!(dead.reasons.len(), 2);
+}
+
+#[test]
+fn a_live_command_keeps_a_session_alive_after_its_daemon_died() {
+    let mut ev = with_daemon(rec(
+        Some(7),
+        facts(Existence::Missing, ProcState::Unknown, None),
+    ));
+    assert_eq!(verdict(&ev).verdict, Verdict::Dead);
+    ev.cmd_pid = RecordEvidence::Record(rec(Some(9), running(9)));
+    let live = verdict(&ev);
+    assert_eq!(live.verdict, Verdict::Alive, "{}", live.summary());
+    assert!(live.summary().contains("cmd.pid"), "{}", live.summary());
+    ev.cmd_pid = RecordEvidence::Record(rec(Some(9), running(10)));
+    assert_eq!(
+        verdict(&ev).verdict,
+        Verdict::Dead,
+        "a reused cmd pid is dead"
+    );
 }

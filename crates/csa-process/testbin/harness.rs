@@ -130,6 +130,7 @@ mod unix {
                 .map(|_| millis(args, "--timeout-ms", 0))
                 .transpose()?,
             grace: millis(args, "--grace-ms", 5000)?,
+            requested_grace: None,
         };
         let own_id = opt(args, "--session-id").map(str::to_owned);
         let spare_others = own_id.as_deref().map(spare_other_sessions);

@@ -81,12 +81,35 @@ pub struct Ending {
 }
 
 /// Limits of one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunOptions {
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
     /// Stop the command when this much time has passed since `run` started.
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when stopping.
     pub grace: Duration,
+    /// Asked when a stop is requested: the grace the requester wants (for
+    /// example what `csa session kill --grace` left for the daemon), or
+    /// `None` for [`RunOptions::grace`].
+    pub requested_grace: Option<&'a (dyn Fn() -> Option<Duration> + 'a)>,
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("timeout", &self.timeout)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunOptions<'_> {
+    /// The grace of a stop with this cause.
+    pub fn grace_for(&self, cause: StopCause) -> Duration {
+        match (cause, self.requested_grace) {
+            (StopCause::Requested, Some(requested)) => requested().unwrap_or(self.grace),
+            _ => self.grace,
+        }
+    }
 }
 
 /// What [`Supervisor::terminate_descendants`] did.
@@ -104,9 +127,9 @@ pub struct Cleanup {
 /// The supervisor could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum SuperviseError {
-    #[error("cannot install the daemon's signal handlers: {0}")]
+    #[error("cannot install the daemon's signal handlers")]
     Signals(#[source] std::io::Error),
-    #[error("cannot wait for child processes: {0}")]
+    #[error("cannot wait for child processes")]
     Wait(#[source] std::io::Error),
     #[error(
         "the start time of the command (pid {pid}) is unknown, so it cannot be signalled safely"
@@ -169,7 +192,7 @@ mod imp {
         pub fn run(
             &mut self,
             _cmd: &Spawned,
-            _options: &RunOptions,
+            _options: &RunOptions<'_>,
             _spare: &Spare<'_>,
         ) -> Result<Ending, SuperviseError> {
             match self.never {}

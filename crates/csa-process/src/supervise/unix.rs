@@ -46,7 +46,7 @@ impl Supervisor {
     pub fn run(
         &mut self,
         cmd: &Spawned,
-        options: &RunOptions,
+        options: &RunOptions<'_>,
         spare: &Spare<'_>,
     ) -> Result<Ending, SuperviseError> {
         let leader = verify_leader(cmd)?;
@@ -76,7 +76,7 @@ impl Supervisor {
                 };
                 if let Some(cause) = cause {
                     stop = Some(cause);
-                    self.kill_at = Some(now + options.grace);
+                    self.kill_at = Some(now + options.grace_for(cause));
                     signal_tree(&leader, Sig::Term, spare);
                 }
             }

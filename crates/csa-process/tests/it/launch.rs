@@ -23,7 +23,7 @@ fn detached(args: &[&str]) -> (Guard, Result<Ready, ReadyError>) {
             }
         })
         .collect();
-    let child = spawn_detached(HARNESS, &args, writer).expect("spawn");
+    let child = spawn_detached(HARNESS, &args, writer, None).expect("spawn");
     let report = reader.wait(Duration::from_secs(10));
     (
         Guard {
