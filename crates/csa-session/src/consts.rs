@@ -29,6 +29,8 @@ pub const COOLDOWN_MARKER_FILE: &str = "cooldown-marker.toml";
 pub const COOLDOWN_LOCK_FILE: &str = ".cooldown-marker.lock";
 /// The launcher's pid record: `<pid>` or `<pid> <starttime_ticks>`.
 pub const DAEMON_PID_FILE: &str = "daemon.pid";
+/// What `csa session kill` asks of the daemon before it signals it (the grace).
+pub const STOP_REQUEST_FILE: &str = "stop-request.toml";
 /// The pid record of the command the daemon runs: `<pid> <starttime_ticks>`.
 pub const CMD_PID_FILE: &str = "cmd.pid";
 /// Folder of per-tool lock files, each held with `flock` by a running daemon.

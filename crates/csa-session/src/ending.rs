@@ -19,6 +19,8 @@ use crate::layout::{SessionDir, SessionsDir};
 use crate::load::load_state;
 use crate::log_tail::{log_tail, output_tail};
 use crate::phase::{Phase, PhaseEvent, TransitionError};
+use crate::reconcile::{ReconcileError, SessionGuard};
+use crate::resolve::SessionLocation;
 use crate::result::SessionResult;
 use crate::state::ToolState;
 use crate::tool::ToolName;
@@ -54,6 +56,8 @@ pub enum EndingError {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Fault(#[from] InjectedFault),
+    #[error("cannot take the session's reconcile lock")]
+    Lock(#[source] Box<ReconcileError>),
 }
 
 /// Record the ending of the run in `session`: completion, result, retired
@@ -63,6 +67,44 @@ pub fn finish_run(
     tool: &ToolName,
     ending: &RunEnding,
 ) -> Result<(), EndingError> {
+    record(session, tool.as_str(), ending)
+}
+
+/// What [`record_stopped`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The ending was recorded.
+    Recorded,
+    /// The session had already ended; nothing was written.
+    AlreadyEnded,
+    /// Another csa holds the session's reconcile lock; nothing was written.
+    Locked,
+}
+
+/// Record the ending of a session whose processes the caller itself has
+/// stopped and seen gone (`csa session kill` when the daemon was dead): under
+/// the session's reconcile lock, and only if it is still active, the same
+/// steps as [`finish_run`], naming the tool with the newest `updated_at`.
+pub fn record_stopped(loc: &SessionLocation, ending: &RunEnding) -> Result<Stopped, EndingError> {
+    let Some(_guard) = SessionGuard::try_lock(loc).map_err(|err| match err {
+        ReconcileError::Write(err) => EndingError::Write(err),
+        other => EndingError::Lock(Box::new(other)),
+    })?
+    else {
+        return Ok(Stopped::Locked);
+    };
+    let state = load_state(&loc.dir)?.value;
+    if state.phase() != Phase::Active {
+        return Ok(Stopped::AlreadyEnded);
+    }
+    let tool = state
+        .newest_tool()
+        .unwrap_or_else(|| crate::reconcile::results::UNKNOWN_TOOL.to_owned());
+    record(&loc.dir, &tool, ending)?;
+    Ok(Stopped::Recorded)
+}
+
+fn record(session: &SessionDir, tool: &str, ending: &RunEnding) -> Result<(), EndingError> {
     fault::hit(FaultPoint::DaemonCompletion)?;
     let completion = DaemonCompletion {
         exit_code: ending.exit_code,
@@ -78,7 +120,7 @@ pub fn finish_run(
         &ending.status,
         ending.exit_code,
         &ending.summary,
-        tool.as_str(),
+        tool,
         ending.started_at,
         ending.completed_at,
     )
@@ -104,11 +146,11 @@ pub fn finish_run(
 }
 
 /// The retired state, with the tool's last exit code and summary.
-fn retire(session: &SessionDir, tool: &ToolName, ending: &RunEnding) -> Result<(), EndingError> {
+fn retire(session: &SessionDir, tool: &str, ending: &RunEnding) -> Result<(), EndingError> {
     let mut state = load_state(session)?.value;
     let first_line = ending.summary.lines().next().unwrap_or_default();
     state.set_tool(
-        tool.as_str(),
+        tool,
         &ToolState {
             last_action_summary: Some(first_line.to_owned()),
             last_exit_code: Some(i64::from(ending.exit_code)),

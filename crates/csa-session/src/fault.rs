@@ -41,6 +41,8 @@ pub enum FaultPoint {
     DurableDirSync,
     /// Session creation: the complete dir is staged, before its rename.
     CreateStaged,
+    /// `csa run`: the session exists, before its daemon is started.
+    RunCreated,
 }
 
 impl FaultPoint {
@@ -77,6 +79,7 @@ impl FaultPoint {
             FaultPoint::DaemonCooldown => "daemon:cooldown",
             FaultPoint::DurableDirSync => "durable:dir-sync",
             FaultPoint::CreateStaged => "create:staged",
+            FaultPoint::RunCreated => "run:created",
         }
     }
 

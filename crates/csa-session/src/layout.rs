@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::consts::{
     ACP_EVENTS_LOG, CMD_PID_FILE, COOLDOWN_LOCK_FILE, COOLDOWN_MARKER_FILE, DAEMON_COMPLETION_FILE,
     DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, OUTPUT_LOG, PROGRESS_FILES, RECONCILE_LOCK_FILE,
-    RESULT_FILE, STATE_FILE, STDERR_LOG, TRASH_DIR,
+    RESULT_FILE, STATE_FILE, STDERR_LOG, STOP_REQUEST_FILE, TRASH_DIR,
 };
 use crate::id::SessionId;
 use crate::tool::ToolName;
@@ -84,6 +84,11 @@ impl SessionDir {
     /// `cmd.pid`.
     pub fn cmd_pid(&self) -> PathBuf {
         self.0.join(CMD_PID_FILE)
+    }
+
+    /// `stop-request.toml`.
+    pub fn stop_request(&self) -> PathBuf {
+        self.0.join(STOP_REQUEST_FILE)
     }
 
     /// `locks/`.

@@ -33,6 +33,7 @@ pub mod resolve;
 pub mod result;
 pub mod roots;
 pub mod state;
+pub mod stop_request;
 mod toml_value;
 pub mod tool;
 pub mod vocab;
