@@ -37,11 +37,20 @@ pub enum Command {
 
     /// Start CMD as a detached daemon in a new session and print the session id.
     ///
-    /// The session's `state.toml` is written before the daemon starts. The daemon
-    /// holds `locks/<tool>.lock` for its whole life, sends CMD's stdout to
-    /// `output.log` and stderr to `stderr.log`, and on exit publishes
-    /// `result.toml` and retires the session. The new session's ULID is the only
-    /// line printed on stdout.
+    /// The session dir appears complete (state.toml with the `[run]` table, the
+    /// tool's lock) with one rename. The daemon holds `locks/<tool>.lock` for its
+    /// whole life, runs CMD in the project dir as the leader of its own process
+    /// group with CSA_SESSION_ID, CSA_SESSION_DIR, CSA_PROJECT_ROOT, CSA_TOOL and
+    /// CSA_DEPTH set, sends its stdout to `output.log` and stderr to `stderr.log`,
+    /// and when CMD ends stops every process CMD left behind (SIGTERM, SIGKILL
+    /// after 2 s; other sessions' daemons are left alone) before it publishes
+    /// `result.toml` and retires the session.
+    ///
+    /// The new session's ULID is printed as the only stdout line once the daemon
+    /// confirms CMD started; if CMD cannot start, the session ends with a failure
+    /// result and csa run exits 1 with the cause. A run inside a session
+    /// (CSA_SESSION_ID set) records it as its parent; at CSA_DEPTH >= the maximum
+    /// (5, or CSA_MAX_DEPTH) csa run refuses and creates nothing.
     Run(RunArgs),
 
     /// Print a shell completion script for csa to stdout.
@@ -72,10 +81,17 @@ pub enum SessionCommand {
     IsAlive(IdArgs),
     /// Wait until a session ends; exit with its result's exit code (124 on timeout).
     Wait(WaitArgs),
-    /// Terminate a session's process group (SIGTERM, then SIGKILL after a grace period).
+    /// Stop sessions and everything they started (SIGTERM, SIGKILL after
+    /// --grace); each ends with a `killed` result.
     ///
-    /// The pid record is verified first (its start time must match the live
-    /// process); a pid that was reused by another program is never signalled.
+    /// The session's daemon does the stopping and records the result.
+    /// Nothing is signalled before the daemon is verified: its start time must
+    /// match daemon.pid, its lock record must be of this host, boot and pid
+    /// namespace, and its command line must be the csa daemon of this session.
+    /// Pid 0, pid 1, process groups <= 1 and csa's own group are never
+    /// signalled. If the daemon is dead but the command lives, the command's
+    /// group is verified by cmd.pid and stopped directly. Prints `<ULID> killed:
+    /// exit <code>`, or `<ULID> already ended: <status> exit <code>`.
     Kill(KillArgs),
 }
 
@@ -183,9 +199,19 @@ pub struct WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct KillArgs {
+    /// Session ids or unique id prefixes (case-insensitive).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// Stop every active session of the project.
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
-    pub session: IdArgs,
-    /// Seconds to wait after SIGTERM before sending SIGKILL.
+    pub project: ProjectArgs,
+    /// Seconds between SIGTERM and SIGKILL.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub grace: f64,
 }
@@ -200,6 +226,10 @@ pub struct RunArgs {
     pub description: Option<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Stop CMD (as `csa session kill` does) when it runs longer than this:
+    /// `90`, `90s`, `15m`, `2h`. Its result is then `timeout`, exit 124.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,
@@ -216,9 +246,45 @@ pub struct DaemonArgs {
     /// The tool name.
     #[arg(long, value_name = "NAME")]
     pub tool: String,
+    /// The readiness pipe's write end, inherited from csa run.
+    #[arg(long, value_name = "FD")]
+    pub ready_fd: Option<i32>,
+    /// The locked tool lock, inherited from csa run.
+    #[arg(long, value_name = "FD")]
+    pub lock_fd: Option<i32>,
+    /// Stop CMD after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout_secs: Option<u64>,
     /// The command to run.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,
+}
+
+/// A duration on the command line: `90` (seconds), `90s`, `15m`, `2h`, `7d`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration: use 90, 90s, 15m, 2h or 7d"
+            ));
+        }
+    };
+    let count: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: use 90, 90s, 15m, 2h or 7d"))?;
+    count
+        .checked_mul(seconds_per_unit)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long a duration"))
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +305,28 @@ pub struct ManArgs {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn durations_take_seconds_minutes_hours_and_days() {
+        use std::time::Duration;
+        for (text, secs) in [
+            ("90", 90),
+            ("90s", 90),
+            ("15m", 900),
+            ("2h", 7200),
+            ("7d", 604_800),
+            ("0s", 0),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        for bad in ["", "s", "1.5h", "-3", "3w", "h2", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

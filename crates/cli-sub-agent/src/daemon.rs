@@ -1,37 +1,121 @@
-//! The daemon `csa run` starts: holds `locks/<tool>.lock` for its whole life,
-//! runs the command with its output in `output.log` / `stderr.log`, and on
-//! exit records the ending through `csa_session::ending`.
+//! The daemon `csa run` starts (contract §8.1): wiring only. Process care is
+//! `csa_process` (launch hygiene, subreaper, supervision, cleanup); the
+//! ending is `csa_session::ending`.
+//!
+//! In order: close every inherited descriptor but the readiness pipe and the
+//! tool lock `csa run` handed on (already locked: the lock is held without a
+//! gap from creation to the end), rewrite the lock record with this process,
+//! become a subreaper, install the stop handlers, start CMD in its own process
+//! group in the project dir with the `CSA_*` environment, write `cmd.pid`,
+//! tell `csa run` it started, supervise it (stop on SIGTERM/SIGINT/SIGHUP or
+//! at `--timeout`), stop every descendant it left (other sessions' daemons are
+//! spared), and record the ending.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::Context as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+#[cfg(unix)]
 use csa_process::LockRecord;
-use csa_session::durable::create_private_dir_all;
-use csa_session::ending::{self, NOT_STARTED_EXIT, RunEnding};
-use csa_session::{ResultStatus, SessionDir, TerminationReason, ToolName};
+use csa_session::ending::{self, NOT_STARTED_EXIT, RunEnding, TIMEOUT_EXIT};
+#[cfg(unix)]
+use csa_session::stop_request::StopRequest;
+use csa_session::{ResultStatus, SessionDir, SessionId, SessionState, TerminationReason, ToolName};
 
 use crate::cli::DaemonArgs;
 
+#[cfg(unix)]
+/// Between SIGTERM and SIGKILL when a stop does not say otherwise.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+#[cfg(unix)]
+/// Between SIGTERM and SIGKILL for what CMD leaves behind when it ends.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
+/// The environment variables CMD gets.
+pub const ENV_SESSION_ID: &str = "CSA_SESSION_ID";
+pub const ENV_SESSION_DIR: &str = "CSA_SESSION_DIR";
+pub const ENV_PROJECT_ROOT: &str = "CSA_PROJECT_ROOT";
+pub const ENV_TOOL: &str = "CSA_TOOL";
+pub const ENV_DEPTH: &str = "CSA_DEPTH";
+
 pub fn run(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let session = SessionDir::new(&args.session_dir);
-    let outcome = supervise(&session, args);
+    let outcome = platform::daemon(&session, args);
     if let Err(err) = &outcome {
         log_error(&session, err);
     }
     outcome
 }
 
-fn supervise(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
-    let tool = ToolName::parse(&args.tool)?;
-    ignore_termination_signals();
-    let lock = open_lock(session, &tool)?;
-    lock.try_lock()
-        .map_err(|_| anyhow::anyhow!("another daemon holds the {tool} lock of this session"))?;
-    let record = LockRecord {
+/// What the daemon knows about its run, from its arguments and `state.toml`.
+struct Run {
+    session: SessionDir,
+    id: SessionId,
+    tool: ToolName,
+    state: SessionState,
+    cmd: Vec<String>,
+    timeout: Option<Duration>,
+}
+
+impl Run {
+    fn load(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<Run> {
+        let state = csa_session::load_state(session)?.value;
+        Ok(Run {
+            session: session.clone(),
+            id: SessionId::parse(&args.session_id)?,
+            tool: ToolName::parse(&args.tool)?,
+            state,
+            cmd: args.cmd.clone(),
+            timeout: args.timeout_secs.map(Duration::from_secs),
+        })
+    }
+
+    /// CMD's working directory: the `[run]` table's, else the project's.
+    fn cwd(&self) -> String {
+        self.state
+            .run()
+            .map(|run| run.cwd)
+            .filter(|cwd| !cwd.is_empty())
+            .unwrap_or_else(|| self.state.project_path().to_owned())
+    }
+
+    /// `CSA_*` for CMD: its session, and its depth (this session's + 1).
+    fn env(&self) -> Vec<(String, String)> {
+        let depth = self.state.genealogy().depth.unwrap_or(0).max(0) + 1;
+        vec![
+            (ENV_SESSION_ID.into(), self.id.to_string()),
+            (
+                ENV_SESSION_DIR.into(),
+                self.session.path().display().to_string(),
+            ),
+            (
+                ENV_PROJECT_ROOT.into(),
+                self.state.project_path().to_owned(),
+            ),
+            (ENV_TOOL.into(), self.tool.to_string()),
+            (ENV_DEPTH.into(), depth.to_string()),
+        ]
+    }
+
+    /// The ending when CMD could not be started.
+    fn not_started(&self, why: &str, started_at: DateTime<Utc>) -> RunEnding {
+        RunEnding {
+            status: ResultStatus::Failure,
+            exit_code: NOT_STARTED_EXIT,
+            reason: TerminationReason::Completed,
+            summary: why.to_owned(),
+            started_at,
+            completed_at: Utc::now(),
+        }
+    }
+}
+
+#[cfg(unix)]
+/// The lock record naming this process.
+fn own_lock_record(tool: &ToolName) -> LockRecord {
+    LockRecord {
         pid: std::process::id(),
         tool_name: Some(tool.to_string()),
         acquired_at: Some(csa_session::format_time(Utc::now())),
@@ -40,62 +124,24 @@ fn supervise(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode
         boot_id: csa_process::facts::boot_id(),
         hostname: csa_process::facts::hostname(),
         pid_namespace: csa_process::facts::pid_namespace(),
-    };
-    let mut file = &lock;
-    file.set_len(0)?;
-    file.write_all(record.to_json().as_bytes())?;
-    file.sync_all()?;
-
-    let started_at = Utc::now();
-    let (status, exit_code) = match spawn_command(session, &args.cmd) {
-        Ok(mut child) => ending_of(child.wait()?),
-        Err(err) => {
-            let line = format!("csa: cannot start {:?}: {err}\n", args.cmd[0]);
-            append(&session.stderr_log(), &line);
-            (ResultStatus::Failure, NOT_STARTED_EXIT)
-        }
-    };
-    let run_ending = RunEnding {
-        summary: ending::summary_of(session, &status, exit_code),
-        status,
-        exit_code,
-        reason: TerminationReason::Completed,
-        started_at,
-        completed_at: Utc::now(),
-    };
-    ending::finish_run(session, &tool, &run_ending)?;
-    drop(lock);
-    Ok(ExitCode::SUCCESS)
+    }
 }
 
-/// `(status, exit_code)`: success / failure by exit code, `signal` as 128 + signo.
-fn ending_of(status: ExitStatus) -> (ResultStatus, i32) {
-    if let Some(code) = status.code() {
-        let word = if code == 0 {
-            ResultStatus::Success
-        } else {
-            ResultStatus::Failure
-        };
-        return (word, code);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return (ResultStatus::Signal, 128 + signal);
-        }
-    }
-    (ResultStatus::Failure, 1)
+#[cfg(unix)]
+/// Rewrite the lock file (held) so it names this process. The descriptor
+/// was inherited from `csa run`: its offset is past what that wrote.
+fn write_lock_record(mut lock: &File, tool: &ToolName) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    lock.set_len(0)?;
+    lock.seek(SeekFrom::Start(0))?;
+    lock.write_all(own_lock_record(tool).to_json().as_bytes())?;
+    lock.sync_all()
 }
 
-fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
+/// Open a log for appending: 0600, never through a symlink.
+fn open_log(path: &Path) -> std::io::Result<File> {
     let mut options = fs_err::OpenOptions::new();
-    options.create(true);
-    if append {
-        options.append(true);
-    } else {
-        options.read(true).write(true).truncate(false);
-    }
+    options.create(true).append(true);
     #[cfg(unix)]
     {
         use fs_err::os::unix::fs::OpenOptionsExt;
@@ -104,52 +150,252 @@ fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
     Ok(options.open(path)?.into_parts().0)
 }
 
-fn open_lock(session: &SessionDir, tool: &ToolName) -> anyhow::Result<File> {
-    create_private_dir_all(&session.locks())?;
-    let path = session.lock(tool);
-    open_private(&path, false).with_context(|| format!("cannot open {}", path.display()))
-}
-
-fn spawn_command(session: &SessionDir, cmd: &[String]) -> anyhow::Result<std::process::Child> {
-    let (program, rest) = cmd.split_first().context("no command to run")?;
-    let stdout = open_private(&session.output_log(), true)?;
-    let stderr = open_private(&session.stderr_log(), true)?;
-    let mut command = Command::new(program);
-    command
-        .args(rest)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: signal() is async-signal-safe; the child gets default dispositions back.
-        unsafe {
-            command.pre_exec(|| {
-                for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-                    libc::signal(signal, libc::SIG_DFL);
-                }
-                Ok(())
-            });
+/// The ending of a run, from how CMD ended and whether the daemon stopped it.
+fn ending_of(run: &Run, ending: csa_process::Ending, started_at: DateTime<Utc>) -> RunEnding {
+    use csa_process::{Exit, StopCause};
+    let exit_code = ending.exit.exit_code();
+    let last_line = csa_session::log_tail::output_tail(&run.session, 1);
+    let with_last = |what: String| {
+        if last_line.is_empty() {
+            what
+        } else {
+            format!("{what}; last output: {last_line}")
         }
+    };
+    let how = match ending.exit {
+        Exit::Signal(9) => "SIGKILL",
+        Exit::Signal(15) => "SIGTERM",
+        _ => "its own exit",
+    };
+    let (status, exit_code, reason, summary) = match ending.stop {
+        Some(StopCause::Requested) => (
+            ResultStatus::Killed,
+            exit_code,
+            TerminationReason::Killed,
+            with_last(format!("killed by csa session kill (ended by {how})")),
+        ),
+        Some(StopCause::Timeout) => (
+            ResultStatus::Timeout,
+            TIMEOUT_EXIT,
+            TerminationReason::Timeout,
+            with_last(format!(
+                "timed out after {} s (ended by {how})",
+                run.timeout.map_or(0, |t| t.as_secs())
+            )),
+        ),
+        None => {
+            let status = match ending.exit {
+                Exit::Code(0) => ResultStatus::Success,
+                Exit::Code(_) => ResultStatus::Failure,
+                Exit::Signal(_) => ResultStatus::Signal,
+            };
+            let summary = ending::summary_of(&run.session, &status, exit_code);
+            (status, exit_code, TerminationReason::Completed, summary)
+        }
+    };
+    RunEnding {
+        status,
+        exit_code,
+        reason,
+        summary,
+        started_at,
+        completed_at: Utc::now(),
     }
-    Ok(command.spawn()?)
 }
 
-/// The daemon outlives `session kill`'s SIGTERM to its group: the command gets
-/// it, and the daemon records how the command ended.
-fn ignore_termination_signals() {
-    #[cfg(unix)]
-    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: setting a signal's disposition to SIG_IGN has no memory effects.
-        unsafe {
-            libc::signal(signal, libc::SIG_IGN);
+#[cfg(unix)]
+/// The grace a `csa session kill` asked for, else the default.
+fn requested_grace(session: &SessionDir) -> Option<Duration> {
+    StopRequest::read(session).map(|request| request.grace)
+}
+
+#[cfg(unix)]
+mod platform {
+    use std::ffi::OsString;
+    use std::fs::File;
+    use std::os::fd::{FromRawFd, RawFd};
+    use std::process::ExitCode;
+
+    use anyhow::Context as _;
+    use chrono::Utc;
+    use csa_process::{
+        CommandSpec, ReadyWriter, RunOptions, Supervisor, become_subreaper, spare_other_sessions,
+        spawn_command,
+    };
+    use csa_session::SessionDir;
+    use csa_session::durable::write_atomic;
+    use csa_session::ending;
+
+    use super::{
+        DEFAULT_GRACE, LEFTOVER_GRACE, Run, ending_of, open_log, requested_grace, write_lock_record,
+    };
+    use crate::cli::DaemonArgs;
+
+    pub fn daemon(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
+        let keep: Vec<RawFd> = [args.ready_fd, args.lock_fd]
+            .into_iter()
+            .flatten()
+            .collect();
+        // SAFETY: the daemon's first act: nothing in this process owns a
+        // descriptor >= 3 yet except the two csa run handed on, which are kept.
+        unsafe { csa_process::launch::close_inherited_fds(&keep) }
+            .context("cannot close inherited descriptors")?;
+        let ready = match args.ready_fd {
+            // SAFETY: --ready-fd names the pipe csa run handed on; it was kept
+            // open above and nothing else in this process owns it.
+            Some(fd) => Some(unsafe { ReadyWriter::from_inherited_fd(fd) }?),
+            None => None,
+        };
+        let run = Run::load(session, args)?;
+        let lock = match args.lock_fd {
+            // SAFETY: --lock-fd names the tool lock csa run handed on; it was
+            // kept open above and nothing else in this process owns it.
+            Some(fd) => unsafe { File::from_raw_fd(fd) },
+            None => open_lock(&run)?,
+        };
+        // The lock csa run took is ours already (same open file description);
+        // a lock someone else holds is not.
+        lock.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "another process holds the {} lock of this session",
+                run.tool
+            )
+        })?;
+        write_lock_record(&lock, &run.tool)?;
+        supervise(&run, ready)?;
+        drop(lock);
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn open_lock(run: &Run) -> anyhow::Result<File> {
+        csa_session::durable::create_private_dir_all(&run.session.locks())?;
+        Ok(csa_session::durable::open_lock_file(
+            &run.session.lock(&run.tool),
+        )?)
+    }
+
+    fn supervise(run: &Run, ready: Option<ReadyWriter>) -> anyhow::Result<()> {
+        let started_at = Utc::now();
+        become_subreaper().context("cannot become a child subreaper")?;
+        let mut supervisor = Supervisor::new()?;
+        let spec = || -> std::io::Result<CommandSpec> {
+            let (program, rest) = run
+                .cmd
+                .split_first()
+                .ok_or_else(|| std::io::Error::other("no command to run"))?;
+            Ok(CommandSpec {
+                program: program.into(),
+                args: rest.iter().map(OsString::from).collect(),
+                cwd: run.cwd().into(),
+                env: run
+                    .env()
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+                stdout: open_log(&run.session.output_log())?,
+                stderr: open_log(&run.session.stderr_log())?,
+            })
+        };
+        let spawned = match spec().and_then(spawn_command) {
+            Ok(spawned) => spawned,
+            Err(err) => {
+                let why = format!(
+                    "cannot start {:?}: {err}",
+                    run.cmd.first().map_or("", String::as_str)
+                );
+                super::append(&run.session.stderr_log(), &format!("csa: {why}\n"));
+                ending::finish_run(&run.session, &run.tool, &run.not_started(&why, started_at))?;
+                if let Some(ready) = ready {
+                    let _ = ready.failed(&why);
+                }
+                return Ok(());
+            }
+        };
+        if let Some(record) = spawned.cmd_pid() {
+            write_atomic(&run.session.cmd_pid(), format!("{record}\n").as_bytes())?;
         }
+        if let Some(ready) = ready {
+            let _ = ready.started(spawned.pid, spawned.start_time_ticks.unwrap_or(0));
+        }
+        let spare = spare_other_sessions(run.id.as_str());
+        let requested = || requested_grace(&run.session);
+        let options = RunOptions {
+            timeout: run.timeout,
+            grace: DEFAULT_GRACE,
+            requested_grace: Some(&requested),
+        };
+        let ending = supervisor.run(&spawned, &options, &spare)?;
+        let cleanup = supervisor.terminate_descendants(LEFTOVER_GRACE, &spare)?;
+        if !cleanup.signalled.is_empty() {
+            tracing::info!(
+                count = cleanup.signalled.len(),
+                "stopped processes the command left behind"
+            );
+        }
+        if !cleanup.survivors.is_empty() {
+            super::append(
+                &run.session.stderr_log(),
+                &format!(
+                    "csa: {} processes survived SIGKILL: {:?}\n",
+                    cleanup.survivors.len(),
+                    cleanup.survivors.iter().map(|p| p.pid).collect::<Vec<_>>()
+                ),
+            );
+        }
+        ending::finish_run(&run.session, &run.tool, &ending_of(run, ending, started_at))?;
+        Ok(())
+    }
+}
+
+/// Elsewhere: no process groups, signals or subreaper to contain CMD with.
+/// The daemon runs CMD, waits for it, and records how it ended.
+#[cfg(not(unix))]
+mod platform {
+    use std::process::{Command, ExitCode, Stdio};
+
+    use chrono::Utc;
+    use csa_session::SessionDir;
+    use csa_session::ending;
+
+    use super::{Run, ending_of, open_log};
+    use crate::cli::DaemonArgs;
+
+    pub fn daemon(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
+        let run = Run::load(session, args)?;
+        let started_at = Utc::now();
+        let (program, rest) = run
+            .cmd
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("no command to run"))?;
+        let child = Command::new(program)
+            .args(rest)
+            .current_dir(run.cwd())
+            .envs(run.env())
+            .stdin(Stdio::null())
+            .stdout(open_log(&run.session.output_log())?)
+            .stderr(open_log(&run.session.stderr_log())?)
+            .spawn();
+        let mut child = match child {
+            Ok(child) => child,
+            Err(err) => {
+                let why = format!("cannot start {program:?}: {err}");
+                ending::finish_run(&run.session, &run.tool, &run.not_started(&why, started_at))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
+        let status = child.wait()?;
+        let exit = match status.code() {
+            Some(code) => csa_process::Exit::Code(code),
+            None => csa_process::Exit::Code(1),
+        };
+        let end = csa_process::Ending { exit, stop: None };
+        ending::finish_run(&run.session, &run.tool, &ending_of(&run, end, started_at))?;
+        Ok(ExitCode::SUCCESS)
     }
 }
 
 fn append(path: &Path, text: &str) {
-    if let Ok(mut file) = open_private(path, true) {
+    if let Ok(mut file) = open_log(path) {
         let _ = file.write_all(text.as_bytes());
     }
 }
@@ -169,6 +415,9 @@ pub fn record_launch_failure(session: &SessionDir, tool: &ToolName, err: &anyhow
         crate::output::one_line(err)
     );
     if let Err(err) = ending::record_launch_failure(session, tool, &why) {
-        log_error(session, &err.into());
+        log_error(
+            session,
+            &anyhow::Error::new(err).context("recording the launch failure"),
+        );
     }
 }

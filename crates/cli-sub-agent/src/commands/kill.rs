@@ -1,15 +1,25 @@
-//! `csa session kill <ID>`: SIGTERM the session's process group, SIGKILL after
-//! a grace period, but only after verifying the daemon (`csa_process::signal`):
-//! its start time matches `daemon.pid`, its lock record is of this host and
-//! boot, and its command line makes it the csa daemon of this session. A pid
-//! <= 1, a reused pid or any other process is never signalled.
+//! `csa session kill <ID>... | --all [--grace SECS]` (contract §8.3).
+//!
+//! Nothing is signalled before it is verified (`csa_process::signal`): the
+//! daemon by its start time, its lock record's host, boot and pid namespace,
+//! and its command line; pid 0, pid 1, groups <= 1 and csa's own group never.
+//! A verified daemon is asked to stop: `stop-request.toml` carries the grace,
+//! then SIGTERM; the daemon stops CMD and everything under it (SIGKILL after
+//! the grace), writes the `killed` result and exits, which `kill` waits for
+//! on the daemon's pidfd. If the daemon is dead but CMD lives, CMD's group is
+//! verified by `cmd.pid` and stopped here, and the ending is recorded under
+//! the reconcile lock. Several sessions are stopped at once, one thread each,
+//! so twenty TERM-ignoring commands take one grace period, not twenty.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use csa_process::ProbeContext;
+use chrono::Utc;
 use csa_process::signal::{self, Refusal, Sig, Verified};
-use csa_session::{SessionLocation, Trigger};
+use csa_process::{ProbeContext, stop_group};
+use csa_session::ending::{self, RunEnding};
+use csa_session::stop_request::StopRequest;
+use csa_session::{Phase, ResultStatus, SessionLocation, TerminationReason, Trigger};
 
 use crate::cli::KillArgs;
 use crate::context::Context;
@@ -17,104 +27,199 @@ use crate::output;
 use crate::reconcile::reconcile_quietly;
 use crate::term::escape;
 
-/// Pause between checks of whether the group is gone.
-const POLL: Duration = Duration::from_millis(20);
-/// How long to wait for the group to go after SIGKILL.
-const AFTER_KILL: Duration = Duration::from_secs(5);
+/// How long the daemon may take, beyond the grace, to end the command, stop
+/// what it left behind and write the result.
+const DAEMON_FINISH: Duration = Duration::from_secs(15);
 
 pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project)?;
-    let loc = ctx.resolve(&args.session.id)?;
     anyhow::ensure!(
         args.grace.is_finite() && args.grace >= 0.0,
-        "--grace must be a non-negative number of seconds"
+        "--grace must be a non-negative number of seconds, not {}",
+        args.grace
     );
-    let daemon = match signal::verify_daemon(&loc.dir, loc.id.as_str()) {
-        Ok(daemon) => daemon,
-        Err(Refusal::Gone { pid }) => {
-            output::stdout(&format!(
-                "pid {pid} of session {} is already gone\n",
-                loc.id
-            ))?;
-            return finish(&loc);
+    let grace = Duration::from_secs_f64(args.grace);
+    let ctx = Context::new(&args.project)?;
+    let targets = if args.all {
+        active_sessions(&ctx)?
+    } else {
+        let mut found = Vec::with_capacity(args.ids.len());
+        for id in &args.ids {
+            found.push(ctx.resolve(id)?);
         }
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.dedup_by(|a, b| a.id == b.id);
+        found
+    };
+    if targets.is_empty() {
+        output::stderr("no active sessions to kill\n");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcomes: Vec<anyhow::Result<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|loc| scope.spawn(move || stop_session(loc, grace)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a kill thread panicked")))
+            })
+            .collect()
+    });
+    let mut failed = false;
+    let mut text = String::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(line) => text.push_str(&line),
+            Err(err) => {
+                failed = true;
+                output::error_line(&err);
+            }
+        }
+    }
+    output::stdout(&text)?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Every session of the project whose phase is active.
+fn active_sessions(ctx: &Context) -> anyhow::Result<Vec<SessionLocation>> {
+    let mut found: Vec<SessionLocation> = ctx
+        .sessions(false)?
+        .into_iter()
+        .filter(|loc| {
+            csa_session::load_state(&loc.dir).is_ok_and(|s| s.value.phase() == Phase::Active)
+        })
+        .collect();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+/// Stop one session; the line to print.
+fn stop_session(loc: &SessionLocation, grace: Duration) -> anyhow::Result<String> {
+    let state = csa_session::load_state(&loc.dir)?.value;
+    if state.phase() != Phase::Active {
+        return ended_line(loc);
+    }
+    let refused =
+        |refusal: Refusal| anyhow::anyhow!("refusing to signal session {}: {refusal}", loc.id);
+    match signal::verify_daemon(&loc.dir, loc.id.as_str()) {
+        Ok(daemon) => stop_through_daemon(loc, &daemon, grace),
+        Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => stop_without_daemon(loc, grace),
+        Err(refusal) => Err(refused(refusal)),
+    }
+}
+
+/// Ask the verified daemon to stop, and wait until it has recorded the end.
+fn stop_through_daemon(
+    loc: &SessionLocation,
+    daemon: &Verified,
+    grace: Duration,
+) -> anyhow::Result<String> {
+    let request = StopRequest {
+        grace,
+        requested_at: Utc::now(),
+    };
+    request.write(&loc.dir)?;
+    match daemon.signal(Sig::Term) {
+        Ok(()) | Err(Refusal::Gone { .. }) => {}
+        Err(refusal) => {
+            anyhow::bail!("refusing to signal session {}: {refusal}", loc.id)
+        }
+    }
+    tracing::info!(session = %loc.id, pid = daemon.pid(), "asked the daemon to stop");
+    let limit = grace + DAEMON_FINISH;
+    anyhow::ensure!(
+        daemon.wait_for_exit(limit),
+        "the daemon of session {} (pid {}) did not finish within {} s of being asked to stop",
+        loc.id,
+        daemon.pid(),
+        limit.as_secs()
+    );
+    ended_line(loc)
+}
+
+/// The daemon is gone: stop CMD's group if it still runs, and record how the
+/// session ended.
+fn stop_without_daemon(loc: &SessionLocation, grace: Duration) -> anyhow::Result<String> {
+    let command = match signal::verify_command(&loc.dir) {
+        Ok(command) => command,
+        // Nothing of the session runs any more: the reconciler settles it.
+        Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => return ended_line(loc),
         Err(refusal) => {
             anyhow::bail!("refusing to signal session {}: {refusal}", loc.id)
         }
     };
-    terminate_group(&daemon, Duration::from_secs_f64(args.grace), &loc)?;
-    finish(&loc)
+    tracing::info!(session = %loc.id, pid = command.pid(), "the daemon is dead; stopping its command");
+    let started = Instant::now();
+    stop_group(&command, grace)
+        .map_err(|refusal| anyhow::anyhow!("cannot stop session {}: {refusal}", loc.id))?;
+    // Gone within the grace: SIGTERM ended it; else SIGKILL did.
+    let signal = if started.elapsed() < grace {
+        Sig::Term
+    } else {
+        Sig::Kill
+    };
+    let now = Utc::now();
+    let stopped = RunEnding {
+        status: ResultStatus::Killed,
+        exit_code: 128 + signal.number(),
+        reason: TerminationReason::Killed,
+        summary: format!(
+            "killed by csa session kill after its daemon had died (ended by {})",
+            if signal == Sig::Term {
+                "SIGTERM"
+            } else {
+                "SIGKILL"
+            }
+        ),
+        started_at: csa_session::load_state(&loc.dir)
+            .map_or(now, |s| s.value.last_accessed().min(now)),
+        completed_at: now,
+    };
+    ending::record_stopped(loc, &stopped)?;
+    ended_line(loc)
 }
 
-/// Wait for the daemon to record the ending, or reconcile it, then report.
-fn finish(loc: &SessionLocation) -> anyhow::Result<ExitCode> {
+/// Reconcile the session (its daemon may have died without a result), then
+/// say how it ended.
+fn ended_line(loc: &SessionLocation) -> anyhow::Result<String> {
     let probe = ProbeContext::new();
     let report = reconcile_quietly(loc, &probe, Trigger::SessionKill);
     if let Some(error) = &report.error {
         anyhow::bail!(
-            "session {} was signalled but could not be reconciled: {}",
+            "session {} could not be reconciled: {}",
             loc.id,
             output::chain(error)
         );
     }
-    match csa_session::load_result(&loc.dir) {
-        Ok(result) => output::stdout(&format!(
-            "{} terminated: {} exit {}\n",
+    match csa_session::load_result_if_any(&loc.dir)? {
+        Some(result) if result.status() == ResultStatus::Killed => {
+            Ok(format!("{} killed: exit {}\n", loc.id, result.exit_code()))
+        }
+        Some(result) => Ok(format!(
+            "{} already ended: {} exit {}\n",
             loc.id,
-            escape(result.value.status_text()),
-            result.value.exit_code()
-        ))?,
-        Err(_) => output::stdout(&format!(
-            "{} signalled; {}\n",
-            loc.id,
-            escape(&report.evidence)
-        ))?,
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// SIGTERM the daemon's group, SIGKILL it after `grace`, and wait until no
-/// live member is left (zombies do not count).
-fn terminate_group(
-    daemon: &Verified,
-    grace: Duration,
-    loc: &SessionLocation,
-) -> anyhow::Result<()> {
-    let refused =
-        |refusal: Refusal| anyhow::anyhow!("refusing to signal session {}: {refusal}", loc.id);
-    match daemon.signal_group(Sig::Term) {
-        Ok(()) | Err(Refusal::Gone { .. }) => {}
-        Err(refusal) => return Err(refused(refusal)),
-    }
-    output::stderr(&format!(
-        "csa: sent SIGTERM to process group {} of session {}\n",
-        daemon.pid(),
-        loc.id
-    ));
-    if !wait_for_group(daemon, grace) {
-        match daemon.signal_group(Sig::Kill) {
-            Ok(()) => output::stderr(&format!(
-                "csa: sent SIGKILL to process group {}\n",
-                daemon.pid()
-            )),
-            Err(Refusal::Gone { .. }) => {}
-            Err(refusal) => return Err(refused(refusal)),
+            escape(result.status_text()),
+            result.exit_code()
+        )),
+        None => {
+            let state = csa_session::load_state(&loc.dir)?.value;
+            anyhow::ensure!(
+                state.phase() != Phase::Active,
+                "session {} is still active, but csa finds no verified process of it to stop ({})",
+                loc.id,
+                report.evidence
+            );
+            Ok(format!(
+                "{} already ended: retired without a result\n",
+                loc.id
+            ))
         }
-        wait_for_group(daemon, AFTER_KILL);
-    }
-    Ok(())
-}
-
-/// True once the group has no live member, false if `limit` passed first.
-fn wait_for_group(daemon: &Verified, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if daemon.group_has_live_members() != Some(true) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(POLL);
     }
 }

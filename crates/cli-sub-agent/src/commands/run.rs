@@ -1,34 +1,49 @@
-//! `csa run --tool NAME -- CMD...`: create a session, start its detached
-//! daemon, print the session id, and return at once.
+//! `csa run --tool NAME -- CMD...`: create a session, start its daemon, and
+//! print the session id once the daemon confirms CMD started (contract §8.1).
 //!
-//! `state.toml` (active) is written before the daemon starts; the launcher
-//! then writes `daemon.pid` as `<pid> <starttime_ticks>`. The daemon itself
-//! (`crate::daemon`) holds the tool's lock file for its whole life.
+//! The session dir appears complete with one rename
+//! (`csa_session::create`): `state.toml` (with `[run]` and, for a run inside
+//! a session, `[genealogy]`), `daemon.pid` naming this launcher, and the tool
+//! lock, locked by this launcher and handed to the daemon as an inherited
+//! descriptor. If the launcher dies before the daemon exists, the lock goes
+//! with it and `daemon.pid` names a dead process: the session is reconciled,
+//! never left active forever. The daemon reports through a readiness pipe
+//! (`csa_process::ready`) whether CMD started.
 
-use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
+#[cfg(unix)]
+use std::time::Duration;
 
-use anyhow::Context as _;
 use chrono::Utc;
-use csa_process::DaemonPid;
-use csa_session::durable::{create_private_dir_all, write_atomic};
-use csa_session::{SessionDir, SessionId, SessionState, ToolName, ToolState};
+use csa_process::{DaemonPid, LockRecord};
+use csa_session::create::{NewSession, create_session};
+use csa_session::fault::FaultPoint;
+use csa_session::{RunSpec, SessionId, SessionState, ToolName, ToolState};
 
 use crate::cli::RunArgs;
 use crate::context::Context;
+use crate::daemon::{ENV_DEPTH, ENV_SESSION_ID};
 use crate::output;
+
+/// The deepest a tree of sessions may go unless `CSA_MAX_DEPTH` says otherwise.
+pub const DEFAULT_MAX_DEPTH: u32 = 5;
+/// Overrides [`DEFAULT_MAX_DEPTH`].
+pub const ENV_MAX_DEPTH: &str = "CSA_MAX_DEPTH";
+/// How long `csa run` waits for the daemon to say whether CMD started.
+#[cfg(unix)]
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let tool = ToolName::parse(&args.tool)?;
+    let nesting = Nesting::from_env()?;
     let ctx = Context::new(&args.project)?;
     let id = SessionId::generate();
-    let dir = ctx.primary_sessions_dir().session(&id);
-    create_private_dir_all(dir.path())?;
     let now = Utc::now();
     let project_dir = ctx.project.project_dir();
+    let project = project_dir.to_string_lossy().into_owned();
     let mut state = SessionState::new(
         &id,
-        &project_dir.to_string_lossy(),
+        &project,
         now,
         args.description.as_deref(),
         git_branch(project_dir).as_deref(),
@@ -36,77 +51,294 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     state.set_tool(
         tool.as_str(),
         &ToolState {
+            last_action_summary: Some(String::new()),
+            last_exit_code: Some(0),
             updated_at: Some(now),
             ..ToolState::default()
         },
     );
-    write_atomic(&dir.state(), state.to_toml_string().as_bytes())?;
-
-    let child = spawn_daemon(&dir, &id, args)
-        .with_context(|| format!("cannot start the daemon for session {id}"));
-    let child = match child {
-        Ok(child) => child,
-        Err(err) => {
-            crate::daemon::record_launch_failure(&dir, &tool, &err);
-            return Err(err);
-        }
+    state.set_run(&RunSpec {
+        command: args.cmd.clone(),
+        cwd: project.clone(),
+        timeout_secs: args.timeout.map(|t| t.as_secs().max(1)),
+    });
+    if let Some(parent) = &nesting.parent {
+        state.set_genealogy(Some(parent), nesting.depth);
+    }
+    let launcher = DaemonPid {
+        pid: std::process::id(),
+        start_time_ticks: csa_process::facts::own_start_time_ticks(),
     };
-    let record = DaemonPid {
-        pid: child.id(),
-        start_time_ticks: csa_process::facts::start_time_ticks(child.id()),
+    let lock_record = LockRecord {
+        pid: launcher.pid,
+        tool_name: Some(tool.to_string()),
+        acquired_at: Some(csa_session::format_time(now)),
+        reason: Some("csa run (starting the daemon)".into()),
+        pid_start_time_ticks: launcher.start_time_ticks,
+        boot_id: csa_process::facts::boot_id(),
+        hostname: csa_process::facts::hostname(),
+        pid_namespace: csa_process::facts::pid_namespace(),
     };
-    write_atomic(&dir.daemon_pid(), format!("{record}\n").as_bytes())?;
+    let created = create_session(
+        &ctx.primary_sessions_dir(),
+        &NewSession {
+            id: &id,
+            state: &state,
+            daemon_pid: &format!("{launcher}\n"),
+            tool: &tool,
+            lock_record: lock_record.to_json().as_bytes(),
+        },
+    )?;
+    tracing::info!(session = %id, dir = %created.dir.path().display(), "session created");
+    csa_session::fault::hit(FaultPoint::RunCreated)?;
+    platform::start_daemon(&created, &id, &tool, args)?;
     output::stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Start `csa daemon` detached: its own session and process group, no terminal.
-fn spawn_daemon(
-    dir: &SessionDir,
-    id: &SessionId,
-    args: &RunArgs,
-) -> anyhow::Result<std::process::Child> {
-    let exe = std::env::current_exe().context("cannot find the csa executable")?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("daemon")
-        .arg("--session-dir")
-        .arg(dir.path())
-        .arg("--session-id")
-        .arg(id.as_str())
-        .arg("--tool")
-        .arg(&args.tool)
-        .arg("--")
-        .args(&args.cmd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::process::CommandExt;
-        const DETACHED_PROCESS: u32 = 0x0000_0008;
-        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
-        cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
-    }
-    Ok(cmd.spawn()?)
+/// Where this run sits in a tree of sessions: the session it runs inside (from
+/// `CSA_SESSION_ID`) and its depth (`CSA_DEPTH`, 0 at the top).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Nesting {
+    parent: Option<SessionId>,
+    depth: u32,
 }
 
-/// The checked-out branch, from `.git/HEAD` (no git process).
-fn git_branch(project_dir: &Path) -> Option<String> {
-    let head = fs_err::read_to_string(project_dir.join(".git").join("HEAD")).ok()?;
-    head.trim()
+impl Nesting {
+    fn from_env() -> anyhow::Result<Nesting> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Nesting::from_values(var(ENV_SESSION_ID), var(ENV_DEPTH), var(ENV_MAX_DEPTH))
+    }
+
+    /// Pure: the nesting from the environment's values, or why not to run.
+    fn from_values(
+        parent: Option<String>,
+        depth: Option<String>,
+        max: Option<String>,
+    ) -> anyhow::Result<Nesting> {
+        let number = |name: &str, text: &str| {
+            text.parse::<u32>()
+                .map_err(|_| anyhow::anyhow!("{name}={text:?} is not a non-negative whole number"))
+        };
+        let parent = parent
+            .map(|id| {
+                SessionId::parse(&id)
+                    .map_err(|_| anyhow::anyhow!("{ENV_SESSION_ID}={id:?} is not a session id"))
+            })
+            .transpose()?;
+        let depth = depth
+            .map(|d| number(ENV_DEPTH, &d))
+            .transpose()?
+            .unwrap_or(0);
+        let max = max
+            .map(|m| number(ENV_MAX_DEPTH, &m))
+            .transpose()?
+            .unwrap_or(DEFAULT_MAX_DEPTH);
+        anyhow::ensure!(
+            depth < max,
+            "refusing to start a session at depth {depth}: {ENV_DEPTH} is at the maximum of {max} (a session tree may not grow deeper; {ENV_MAX_DEPTH} raises the limit)"
+        );
+        Ok(Nesting { parent, depth })
+    }
+}
+
+#[cfg(unix)]
+mod platform {
+    use std::os::fd::AsFd;
+
+    use anyhow::Context as _;
+    use csa_process::{DaemonPid, Ready, ReadyError, ready_pipe, spawn_detached};
+    use csa_session::create::Created;
+    use csa_session::durable::write_atomic;
+    use csa_session::{SessionId, ToolName};
+
+    use super::READY_TIMEOUT;
+    use crate::cli::RunArgs;
+
+    /// Start the daemon with the readiness pipe and the held tool lock, and
+    /// wait until it says whether CMD started.
+    pub fn start_daemon(
+        created: &Created,
+        id: &SessionId,
+        tool: &ToolName,
+        args: &RunArgs,
+    ) -> anyhow::Result<()> {
+        let dir = &created.dir;
+        let launched = (|| -> anyhow::Result<_> {
+            let exe = std::env::current_exe().context("cannot find the csa executable")?;
+            let (reader, writer) = ready_pipe().context("cannot create the readiness pipe")?;
+            let lock = created.lock.as_fd();
+            let mut daemon_args: Vec<std::ffi::OsString> = vec![
+                "daemon".into(),
+                "--session-dir".into(),
+                dir.path().into(),
+                "--session-id".into(),
+                id.as_str().into(),
+                "--tool".into(),
+                tool.as_str().into(),
+                "--ready-fd".into(),
+                writer.raw_fd().to_string().into(),
+                "--lock-fd".into(),
+                std::os::fd::AsRawFd::as_raw_fd(&lock).to_string().into(),
+            ];
+            if let Some(timeout) = args.timeout {
+                daemon_args.push("--timeout-secs".into());
+                daemon_args.push(timeout.as_secs().max(1).to_string().into());
+            }
+            daemon_args.push("--".into());
+            daemon_args.extend(args.cmd.iter().map(Into::into));
+            let child = spawn_detached(exe, &daemon_args, writer, Some(lock))?;
+            Ok((reader, child))
+        })()
+        .with_context(|| format!("cannot start the daemon for session {id}"));
+        let (reader, child) = match launched {
+            Ok(launched) => launched,
+            Err(err) => {
+                crate::daemon::record_launch_failure(dir, tool, &err);
+                return Err(err);
+            }
+        };
+        let record = DaemonPid {
+            pid: child.id(),
+            start_time_ticks: csa_process::facts::start_time_ticks(child.id()),
+        };
+        if let Err(err) = write_atomic(&dir.daemon_pid(), format!("{record}\n").as_bytes()) {
+            // The daemon holds the lock: the session stays alive regardless.
+            crate::output::warning(&format!(
+                "session {id}: cannot record the daemon's pid: {}",
+                crate::output::chain(&err)
+            ));
+        }
+        match reader.wait(READY_TIMEOUT) {
+            Ok(Ready::Started { .. }) => Ok(()),
+            Ok(Ready::Failed(why)) => {
+                anyhow::bail!("session {id} ended at once: {why} (its result says so)")
+            }
+            Err(ReadyError::DaemonDied) => {
+                let err = anyhow::anyhow!(
+                    "the daemon of session {id} died before it started the command; see {}",
+                    dir.stderr_log().display()
+                );
+                if csa_session::load_result_if_any(dir)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                {
+                    crate::daemon::record_launch_failure(dir, tool, &err);
+                }
+                Err(err)
+            }
+            Err(ReadyError::Timeout(_)) => anyhow::bail!(
+                "the daemon of session {id} did not confirm within {} s that the command started; it may still start: see csa session show {id}",
+                READY_TIMEOUT.as_secs()
+            ),
+            Err(err) => Err(anyhow::Error::new(err)
+                .context(format!("cannot hear from the daemon of session {id}"))),
+        }
+    }
+}
+
+/// Elsewhere: the daemon is started detached and not waited for.
+#[cfg(not(unix))]
+mod platform {
+    use std::process::{Command, Stdio};
+
+    use anyhow::Context as _;
+    use csa_session::create::Created;
+    use csa_session::{SessionId, ToolName};
+
+    use crate::cli::RunArgs;
+
+    pub fn start_daemon(
+        created: &Created,
+        id: &SessionId,
+        tool: &ToolName,
+        args: &RunArgs,
+    ) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("cannot find the csa executable")?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("daemon")
+            .arg("--session-dir")
+            .arg(created.dir.path())
+            .arg("--session-id")
+            .arg(id.as_str())
+            .arg("--tool")
+            .arg(tool.as_str())
+            .arg("--")
+            .args(&args.cmd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        #[cfg(windows)]
+        {
+            use std::os::windows::process::CommandExt;
+            const DETACHED_PROCESS: u32 = 0x0000_0008;
+            const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+            cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+        }
+        if let Err(err) = cmd.spawn() {
+            let err = anyhow::Error::new(err)
+                .context(format!("cannot start the daemon for session {id}"));
+            crate::daemon::record_launch_failure(&created.dir, tool, &err);
+            return Err(err);
+        }
+        Ok(())
+    }
+}
+
+/// The checked-out branch, from `.git/HEAD` (no git process, bounded read).
+fn git_branch(project_dir: &std::path::Path) -> Option<String> {
+    let head =
+        csa_session::read::read_bounded(&project_dir.join(".git").join("HEAD"), 4096).ok()?;
+    String::from_utf8(head)
+        .ok()?
+        .trim()
         .strip_prefix("ref: refs/heads/")
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nesting(
+        parent: Option<&str>,
+        depth: Option<&str>,
+        max: Option<&str>,
+    ) -> anyhow::Result<Nesting> {
+        let own = |v: Option<&str>| v.map(str::to_owned);
+        Nesting::from_values(own(parent), own(depth), own(max))
+    }
+
+    #[test]
+    fn nesting_follows_the_environment_and_stops_at_the_maximum() {
+        let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+        let top = nesting(None, None, None).unwrap();
+        assert_eq!(
+            top,
+            Nesting {
+                parent: None,
+                depth: 0
+            }
+        );
+        let child = nesting(Some(id), Some("1"), None).unwrap();
+        assert_eq!(child.depth, 1);
+        assert_eq!(child.parent.unwrap().as_str(), id);
+        assert!(nesting(Some(id), Some("4"), None).is_ok());
+        let refused = nesting(Some(id), Some("5"), None).unwrap_err().to_string();
+        assert!(refused.contains("maximum of 5"), "{refused}");
+        assert!(nesting(Some(id), Some("5"), Some("6")).is_ok());
+        assert!(nesting(None, Some("0"), Some("0")).is_err());
+        for (parent, depth, max) in [
+            (Some("../x"), None, None),
+            (None, Some("-1"), None),
+            (None, Some("two"), None),
+            (None, None, Some("lots")),
+        ] {
+            assert!(
+                nesting(parent, depth, max).is_err(),
+                "{parent:?} {depth:?} {max:?}"
+            );
+        }
+    }
 }
