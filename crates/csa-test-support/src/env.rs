@@ -126,6 +126,33 @@ impl Env {
             .join("sessions")
     }
 
+    /// `csa run --tool demo -- <cmd>`, which must succeed and print the id alone.
+    pub fn run(&self, cmd: &[&str]) -> Session {
+        self.run_with(&["--tool", "demo"], cmd)
+    }
+
+    /// `csa run <options> -- <cmd>`, which must succeed and print the id alone.
+    pub fn run_with(&self, options: &[&str], cmd: &[&str]) -> Session {
+        let out = self
+            .csa()
+            .arg("run")
+            .args(options)
+            .arg("--")
+            .args(cmd)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "csa run failed: {}", stderr_of(&out));
+        let text = stdout_of(&out);
+        assert_eq!(
+            text.lines().count(),
+            1,
+            "stdout must be the id alone: {text:?}"
+        );
+        let id = text.trim();
+        SessionId::parse(id).expect("a ULID");
+        self.session_of(id)
+    }
+
     /// A session handle for an id that `csa run` printed.
     pub fn session_of(&self, id: &str) -> Session {
         Session {
@@ -286,6 +313,32 @@ impl Session {
                     .contains("result")
             })
             .count()
+    }
+
+    /// `(pid, start ticks)` of a pid record file (`daemon.pid`, `cmd.pid`),
+    /// waiting up to 20 s for it to appear.
+    pub fn pid_record(&self, name: &str) -> (u32, u64) {
+        let mut found = None;
+        crate::process::wait_until(name, || {
+            let text = fs_err::read_to_string(self.path(name)).unwrap_or_default();
+            let mut parts = text.split_whitespace();
+            found = parts
+                .next()
+                .and_then(|p| p.parse().ok())
+                .zip(parts.next().and_then(|t| t.parse().ok()));
+            found.is_some()
+        });
+        found.unwrap()
+    }
+
+    /// The daemon's `(pid, start ticks)` once `csa run` recorded it.
+    pub fn daemon_pid(&self) -> (u32, u64) {
+        self.pid_record("daemon.pid")
+    }
+
+    /// The command's `(pid, start ticks)` once the daemon started it.
+    pub fn cmd_pid(&self) -> (u32, u64) {
+        self.pid_record("cmd.pid")
     }
 
     /// Write an old log (modified 120 s ago: no longer "recent progress").

@@ -5,15 +5,21 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli_errors;
+#[cfg(target_os = "linux")]
+mod containment;
 mod crash;
 mod hostile;
 mod interop;
+#[cfg(target_os = "linux")]
+mod kill;
 mod list;
 mod live_sessions;
 #[cfg(target_os = "linux")]
 mod model;
 #[cfg(target_os = "linux")]
 mod namespaces;
+#[cfg(target_os = "linux")]
+mod nesting;
 mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]

@@ -1,52 +1,14 @@
-//! `csa run`, `session wait`, `session kill` with real daemons.
+//! `csa run` and `session wait` with real daemons: results, the launch and
+//! what a caller sees.
 
-use std::os::unix::process::CommandExt;
+use std::io::Read;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use csa_test_support::*;
 
 fn run(env: &Env, cmd: &[&str]) -> Session {
-    let out = env
-        .csa()
-        .args(["run", "--tool", "demo", "--"])
-        .args(cmd)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    let text = stdout_of(&out);
-    assert_eq!(
-        text.lines().count(),
-        1,
-        "stdout must be the id alone: {text:?}"
-    );
-    let id = text.trim().to_owned();
-    csa_session::SessionId::parse(&id).expect("a ULID");
-    Session {
-        dir: env.sessions_dir().join(&id),
-        id,
-    }
-}
-
-fn daemon_pid(s: &Session) -> (u32, u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = fs_err::read_to_string(s.path("daemon.pid")) {
-            let mut parts = text.split_whitespace();
-            let pid = parts.next().unwrap().parse().unwrap();
-            let ticks = parts.next().expect("start time recorded").parse().unwrap();
-            return (pid, ticks);
-        }
-        assert!(Instant::now() < deadline, "no daemon.pid");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    env.run(cmd)
 }
 
 #[test]
@@ -80,132 +42,18 @@ fn a_failing_command_ends_failed_with_its_exit_code_and_last_line() {
         "reason",
         "pid_start_time_ticks",
         "boot_id",
+        "hostname",
+        "pid_namespace",
     ] {
         assert!(!lock[key].is_null(), "lock JSON lacks {key}: {lock}");
     }
 }
 
 #[test]
-fn a_killed_daemon_is_listed_active_until_dead_then_failed_as_orphaned() {
-    let env = Env::new();
-    let s = run(&env, &["sleep", "100"]);
-    let (pid, _) = daemon_pid(&s);
-    // The daemon takes its lock, then creates the logs as it starts the command.
-    wait_until("daemon running", || {
-        s.exists("locks/demo.lock")
-            && !s.read("locks/demo.lock").is_empty()
-            && s.exists("output.log")
-            && s.exists("stderr.log")
-    });
-    let before = s.snapshot();
-    let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
-    assert!(
-        list.lines()
-            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Active")),
-        "{list}"
-    );
-    assert_eq!(
-        s.snapshot(),
-        before,
-        "listing a live session writes nothing"
-    );
-
-    kill_group(pid);
-    wait_until("group gone", || !group_alive(pid));
-    // The logs were just created: age them past the progress window.
-    for log in ["output.log", "stderr.log"] {
-        backdate(&s.path(log), 120);
-    }
-    let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
-    assert!(
-        list.lines()
-            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Failed")),
-        "{list}"
-    );
-    assert_eq!(
-        s.state()["termination_reason"].as_str(),
-        Some("orphaned_process")
-    );
-    assert!(
-        s.result()["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("synthetic failure by session list")
-    );
-}
-
-#[test]
-fn session_kill_terminates_and_the_daemon_records_the_result() {
-    let env = Env::new();
-    let s = run(&env, &["sleep", "100"]);
-    let (pid, _) = daemon_pid(&s);
-    // SIGTERM must reach the command, so wait until the daemon has started it:
-    // the group then has a member besides the daemon.
-    wait_until("command started", || group_members(pid) >= 2);
-    let out = env
-        .csa()
-        .args(["session", "kill", &s.id, "--grace", "5"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(
-        stdout_of(&out).contains("terminated"),
-        "{}",
-        stdout_of(&out)
-    );
-    // The daemon has exited; reaping its zombie is its parent's (init's) business.
-    wait_until("group reaped", || !group_alive(pid));
-    let result = s.result();
-    assert_eq!(result["exit_code"].as_integer(), Some(143));
-    assert_eq!(result["status"].as_str(), Some("signal"));
-    assert_eq!(s.phase(), "retired");
-    assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
-}
-
-#[test]
-fn kill_refuses_a_pid_reused_by_an_unrelated_process() {
-    let env = Env::new();
-    let s = env.session("active");
-    let mut unrelated = std::process::Command::new("sleep")
-        .arg("60")
-        .spawn()
-        .unwrap();
-    let real = csa_process::facts::start_time_ticks(unrelated.id()).unwrap();
-    s.write("daemon.pid", &format!("{} {}\n", unrelated.id(), real + 7));
-    let out = env.csa().args(["session", "kill", &s.id]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr_of(&out);
-    assert!(
-        err.contains("refusing to signal") && err.contains("reused"),
-        "{err}"
-    );
-    assert!(
-        unrelated.try_wait().unwrap().is_none(),
-        "the unrelated process must live"
-    );
-    unrelated.kill().unwrap();
-    unrelated.wait().unwrap();
-}
-
-#[test]
-fn kill_refuses_a_record_without_start_time() {
-    let env = Env::new();
-    let s = env.session("active");
-    s.write("daemon.pid", "1\n");
-    let out = env.csa().args(["session", "kill", &s.id]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr_of(&out).contains("cannot be verified"),
-        "{}",
-        stderr_of(&out)
-    );
-}
-
-#[test]
 fn wait_times_out_with_124() {
     let env = Env::new();
     let s = run(&env, &["sleep", "100"]);
-    let (pid, _) = daemon_pid(&s);
+    s.cmd_pid();
     let out = env
         .csa()
         .args(["session", "wait", &s.id, "--timeout", "0.5"])
@@ -213,20 +61,10 @@ fn wait_times_out_with_124() {
         .unwrap();
     assert_eq!(out.status.code(), Some(124));
     assert!(stderr_of(&out).contains("timed out"));
-    kill_group(pid);
-}
-
-#[test]
-fn a_command_that_cannot_start_fails_with_127() {
-    let env = Env::new();
-    let s = run(&env, &["/no/such/program"]);
-    let out = env
-        .csa()
-        .args(["session", "wait", &s.id, "--timeout", "20"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(127), "{}", stdout_of(&out));
-    assert!(s.read("stderr.log").contains("cannot start"));
+    env.csa()
+        .args(["session", "kill", &s.id, "--grace", "0"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -279,108 +117,205 @@ fn twenty_concurrent_runs_each_end_with_exactly_one_real_result_while_list_loops
     }
 }
 
-/// The text of `csa session kill <id>` run inside a private pid namespace in
-/// which `daemon.pid` names that namespace's pid 1 with its real start time.
-/// Returns `None` where pid namespaces cannot be created.
-fn kill_pid_one_in_private_namespace(env: &Env, s: &Session) -> Option<String> {
-    // pid 1 is this shell; a sleeper beside it would die if anything
-    // signalled the whole namespace (kill(-1) or killpg(1)).
-    let script = r#"
-        sleep 300 & sleeper=$!
-        ticks=$(cut -d' ' -f22 /proc/1/stat)
-        printf '1 %s\n' "$ticks" > "$DIR/daemon.pid"
-        "$CSA" session kill "$ID" --grace 0.2; echo "kill-exit=$?"
-        if kill -0 "$sleeper" 2>/dev/null; then echo sleeper-alive; fi
-        kill -9 "$sleeper"
-    "#;
-    let out = env
-        .in_private_pid_namespace()?
-        .args(["sh", "-c", script])
-        .env("DIR", &s.dir)
-        .env("ID", &s.id)
-        .output()
-        .unwrap();
-    Some(format!("{}{}", stdout_of(&out), stderr_of(&out)))
-}
-
 #[test]
-fn kill_never_signals_pid_one_whatever_daemon_pid_says() {
+fn a_command_that_cannot_start_fails_run_with_the_cause_and_a_127_result() {
     let env = Env::new();
-    let s = env.session("active");
-    let Some(text) = kill_pid_one_in_private_namespace(&env, &s) else {
-        return;
-    };
-    assert!(text.contains("kill-exit=1"), "{text}");
-    assert!(
-        text.contains("sleeper-alive"),
-        "nothing may be signalled: {text}"
-    );
-    assert!(
-        text.contains("refusing to signal") && text.contains("pid 1 is never signalled"),
-        "{text}"
-    );
-}
-
-#[test]
-fn kill_never_signals_a_live_process_that_is_not_the_sessions_daemon() {
-    let env = Env::new();
-    let s = env.session("active");
-    // A live process with exactly the recorded start time: only its command
-    // line says it is not a csa daemon of this session.
-    let mut unrelated = std::process::Command::new("sleep")
-        .arg("60")
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let ticks = csa_process::facts::start_time_ticks(unrelated.id()).unwrap();
-    s.write("daemon.pid", &format!("{} {ticks}\n", unrelated.id()));
     let out = env
         .csa()
-        .args(["session", "kill", &s.id, "--grace", "0"])
+        .args(["run", "--tool", "demo", "--", "/no/such/program"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("refusing to signal") && err.contains("is not the csa daemon of session"),
+        err.contains("cannot start") && err.contains("/no/such/program"),
         "{err}"
     );
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        unrelated.try_wait().unwrap().is_none(),
-        "the unrelated process must live"
-    );
-    unrelated.kill().unwrap();
-    unrelated.wait().unwrap();
+    assert!(stdout_of(&out).is_empty());
+    let id = err.split_whitespace().nth(3).unwrap();
+    let s = env.session_of(id);
+    assert_eq!(s.result()["exit_code"].as_integer(), Some(127));
+    assert_eq!(s.phase(), "retired");
+    assert!(s.read("stderr.log").contains("cannot start"));
 }
 
 #[test]
-fn kill_refuses_a_daemon_whose_lock_record_is_from_another_boot() {
+fn a_tool_name_that_is_not_a_plain_name_is_refused_and_creates_nothing() {
+    let env = Env::new();
+    for tool in [
+        "x".repeat(300),
+        "../up".to_owned(),
+        "a b".to_owned(),
+        String::new(),
+    ] {
+        let out = env
+            .csa()
+            .args(["run", "--tool", &tool, "--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{tool}");
+        assert!(
+            stderr_of(&out).contains("invalid tool name"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    assert!(!env.sessions_dir().exists(), "nothing was created");
+}
+
+#[test]
+fn a_daemon_killed_alone_leaves_its_command_alive_and_the_session_active() {
     let env = Env::new();
     let s = run(&env, &["sleep", "100"]);
-    let (pid, _) = daemon_pid(&s);
-    wait_until("command started", || group_members(pid) >= 2);
-    let lock: serde_json::Value = serde_json::from_str(&s.read("locks/demo.lock")).unwrap();
-    let mut lock = lock.as_object().unwrap().clone();
-    lock.insert(
-        "boot_id".into(),
-        "00000000-0000-0000-0000-000000000000".into(),
+    let (daemon, _) = s.daemon_pid();
+    let (cmd, _) = s.cmd_pid();
+    let listed = |env: &Env| {
+        let out = env
+            .csa()
+            .args(["session", "list", "--json"])
+            .output()
+            .unwrap();
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        rows[0]["status"].as_str().unwrap().to_owned()
+    };
+    let before = s.snapshot();
+    assert_eq!(listed(&env), "Active");
+    assert_eq!(
+        s.snapshot(),
+        before,
+        "listing a live session writes nothing"
     );
-    // Rewrite in place: the daemon keeps its flock on the same inode.
-    let file = fs_err::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(s.path("locks/demo.lock"))
+
+    // The daemon dies; its command (its own process group) lives on.
+    kill_group(daemon);
+    wait_until("daemon gone", || !group_alive(daemon));
+    for log in ["output.log", "stderr.log"] {
+        backdate(&s.path(log), 120);
+    }
+    assert_eq!(listed(&env), "Active", "cmd.pid keeps the session alive");
+    assert!(!s.exists("result.toml"));
+
+    // Then the command dies too: the session is reconciled as orphaned.
+    kill_group(cmd);
+    wait_until("command gone", || !group_alive(cmd));
+    assert_eq!(listed(&env), "Failed");
+    assert_eq!(
+        s.state()["termination_reason"].as_str(),
+        Some("orphaned_process")
+    );
+    assert!(
+        s.result()["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("synthetic failure by session list")
+    );
+}
+
+#[test]
+fn a_callers_pipe_sees_end_of_file_as_soon_as_run_returns() {
+    let env = Env::new();
+    // The caller's stdout and stderr are pipes; `csa run` must not let the
+    // daemon or the command keep them open.
+    let mut child = env
+        .csa_std()
+        .args(["run", "--tool", "demo", "--", "sleep", "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    serde_json::to_writer(file, &lock).unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        (text, Instant::now())
+    });
+    let status = child.wait().unwrap();
+    let returned = Instant::now();
+    assert!(status.success());
+    let (text, eof) = reader.join().unwrap();
+    assert!(
+        eof.saturating_duration_since(returned) < Duration::from_secs(2),
+        "EOF came {:?} after csa run returned",
+        eof.saturating_duration_since(returned)
+    );
+    let s = env.session_of(text.trim());
+    env.csa()
+        .args(["session", "kill", &s.id, "--grace", "0"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_launch_interrupted_before_the_daemon_exists_converges() {
+    let env = Env::new();
     let out = env
         .csa()
-        .args(["session", "kill", &s.id, "--grace", "0"])
+        .env(FAULT_ENV, FaultPoint::RunCreated.spec(FaultMode::Abort))
+        .args(["run", "--tool", "demo", "--", "sleep", "100"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr_of(&out);
-    assert!(err.contains("before this machine restarted"), "{err}");
-    assert!(group_alive(pid), "nothing may be signalled");
-    kill_group(pid);
+    assert!(!out.status.success(), "the launcher was aborted");
+    let ids: Vec<String> = fs_err::read_dir(env.sessions_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(ids.len(), 1, "the session exists: {ids:?}");
+    let s = env.session_of(&ids[0]);
+    // The launcher's pid is dead and its lock went with it: not unknown
+    // forever, but dead, and settled by the next reconcile.
+    let out = env
+        .csa()
+        .args(["session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&out).contains("synthesized-failure"),
+        "{}",
+        stdout_of(&out)
+    );
+    assert_eq!(s.phase(), "retired");
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "wait returns at once");
+}
+
+#[test]
+fn a_session_dir_never_appears_without_its_state() {
+    let env = Env::new();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut seen = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(entries) = fs_err::read_dir(env.sessions_dir()) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') || !entry.path().is_dir() {
+                        continue;
+                    }
+                    seen += 1;
+                    assert!(
+                        entry.path().join("state.toml").exists(),
+                        "{name} has no state"
+                    );
+                }
+            }
+            seen
+        });
+        for _ in 0..10 {
+            run(&env, &["true"]);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(watcher.join().unwrap() > 0);
+    });
 }

@@ -1,0 +1,120 @@
+//! No process a session started survives its result (contract §8.1), except
+//! another session's daemon; `--timeout` stops a run as `kill` does.
+
+use std::time::{Duration, Instant};
+
+use csa_test_support::*;
+
+/// The pids a script wrote to `file` (one per line), once there are `n`.
+fn pids_in(s: &Session, file: &str, n: usize) -> Vec<u32> {
+    let mut pids = Vec::new();
+    wait_until(&format!("{n} pids in {file}"), || {
+        pids = fs_err::read_to_string(s.path(file))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        pids.len() >= n
+    });
+    pids
+}
+
+fn alive(pid: u32) -> bool {
+    proc_state(pid).is_some_and(|state| state != 'Z')
+}
+
+#[test]
+fn background_double_forked_and_setsid_descendants_are_gone_when_wait_returns() {
+    let env = Env::new();
+    // A background sleep, a double fork, and a setsid'd helper in a new
+    // session; the command itself exits at once.
+    let script = r#"
+        sleep 300 & echo $! >> "$CSA_SESSION_DIR/pids"
+        ( sleep 300 & echo $! >> "$CSA_SESSION_DIR/pids" ) &
+        setsid sh -c 'echo $$ >> "$CSA_SESSION_DIR/pids"; exec sleep 300' &
+        sleep 0.5
+        echo spawned
+    "#;
+    let s = env.run(&["sh", "-c", script]);
+    let pids = pids_in(&s, "pids", 3);
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    for pid in &pids {
+        assert!(
+            !alive(*pid),
+            "descendant {pid} survived the session's result"
+        );
+    }
+    assert_eq!(s.result()["summary"].as_str(), Some("spawned"));
+    assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
+}
+
+#[test]
+fn a_timeout_stops_the_command_with_124_and_says_so() {
+    let env = Env::new();
+    let started = Instant::now();
+    let s = env.run_with(
+        &["--tool", "demo", "--timeout", "1s"],
+        &["sh", "-c", "echo working; sleep 100"],
+    );
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124), "{}", stdout_of(&out));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let result = s.result();
+    assert_eq!(result["status"].as_str(), Some("timeout"));
+    assert_eq!(result["exit_code"].as_integer(), Some(124));
+    assert!(result["summary"].as_str().unwrap().contains("timed out"));
+    assert_eq!(s.state()["termination_reason"].as_str(), Some("timeout"));
+    assert_eq!(s.state()["run"]["timeout_secs"].as_integer(), Some(1));
+}
+
+#[test]
+fn a_nested_sessions_daemon_survives_its_parents_ending() {
+    let env = Env::new();
+    // The parent starts a child session, then ends; the child keeps running.
+    let script = r#"
+        "$CSA_TEST_BIN" run --tool child -- sleep 300 > "$CSA_SESSION_DIR/child-id"
+    "#;
+    let out = env
+        .csa()
+        .env("CSA_TEST_BIN", assert_cmd::cargo::cargo_bin("csa"))
+        .args(["run", "--tool", "parent", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let parent = env.session_of(stdout_of(&out).trim());
+    let out = env
+        .csa()
+        .args(["session", "wait", &parent.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    let child = env.session_of(parent.read("child-id").trim());
+    let (daemon, _) = child.daemon_pid();
+    let (cmd, _) = child.cmd_pid();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        alive(daemon) && alive(cmd),
+        "another session's daemon is left running"
+    );
+    assert_eq!(child.phase(), "active");
+    assert_eq!(
+        child.state()["genealogy"]["parent_session_id"].as_str(),
+        Some(parent.id.as_str())
+    );
+    let out = env
+        .csa()
+        .args(["session", "kill", &child.id, "--grace", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("killed: exit 143"));
+}
