@@ -110,6 +110,46 @@ def bench_n(csa, generator, n, runs, workdir):
     }
 
 
+def bench_kill(csa, workdir, runs):
+    """Time `csa session kill --grace 1` on a cooperative command and on one
+    that ignores SIGTERM (issue 13 targets: under 50 ms and under grace +
+    0.3 s). Each run starts a fresh session and waits until its command runs."""
+    root = workdir / "kill"
+    project = root / "project"
+    project.mkdir(parents=True)
+    env = dict(os.environ)
+    env.pop("RUST_LOG", None)
+    for key in [k for k in env if k.startswith("CSA_")]:
+        env.pop(key)
+    env.update(HOME=str(root / "home"), XDG_STATE_HOME=str(root / "state"),
+               XDG_CACHE_HOME=str(root / "cache"))
+    sessions = root / "state" / "cli-sub-agent" / str(project.resolve()).lstrip("/") / "sessions"
+    commands = {
+        "cooperative": ["sleep", "300"],
+        "term_ignoring": ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"],
+    }
+    timings = {}
+    for name, cmd in commands.items():
+        times = []
+        for _ in range(max(runs, 5)):
+            out = subprocess.run([csa, "run", "--tool", "bench", "--cd", str(project), "--", *cmd],
+                                 env=env, capture_output=True, text=True, check=True)
+            sid = out.stdout.strip()
+            deadline = time.monotonic() + 10
+            while not (sessions / sid / "cmd.pid").is_file() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)  # let the command install its trap
+            secs, _, _ = run_timed([csa, "session", "kill", sid, "--grace", "1", "--cd", str(project)], env)
+            times.append(secs)
+        timings[name] = times
+    return {
+        "kill_cooperative_ms": statistics.median(timings["cooperative"]) * 1000,
+        "kill_term_ignoring_ms": statistics.median(timings["term_ignoring"]) * 1000,
+        "kill_cooperative_each_ms": [round(t * 1000, 1) for t in timings["cooperative"]],
+        "kill_term_ignoring_each_ms": [round(t * 1000, 1) for t in timings["term_ignoring"]],
+    }
+
+
 def check_reconciled(sessions, n):
     """After a list, every session must be retired with exactly one result."""
     missing = [d.name for d in sessions.iterdir()
@@ -135,6 +175,7 @@ def main():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="csa-bench-"))
     try:
         rows = [bench_n(args.csa, generator, n, args.runs, workdir) for n in sizes]
+        kill = bench_kill(args.csa, workdir, args.runs)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{'N':>7} {'cat floor':>10} {'steady':>10} {'ratio':>6} {'no cache':>10} {'ratio':>6} "
@@ -150,8 +191,11 @@ def main():
     for r in rows:
         each = ", ".join(f"{ms:.0f}" for ms in r["first_run_each_ms"])
         print(f"first runs at N={r['n']} (ms, in order): {each}")
+    print(f"kill --grace 1: cooperative {kill['kill_cooperative_ms']:.1f} ms (target < 50 ms), "
+          f"ignoring SIGTERM {kill['kill_term_ignoring_ms']:.1f} ms (target < 1300 ms)")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        report = {"list": rows, "kill": kill}
+        pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

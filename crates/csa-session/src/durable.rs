@@ -64,6 +64,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     sync_dir_io(dir).map_err(not_durable)
 }
 
+/// Replace `path` with `bytes` atomically, with the new file's bytes fsynced
+/// but not its folder: the rename becomes durable with the next fsync of the
+/// same folder, which the caller must do before anything depends on it (the
+/// daemon's completion file is followed at once by the result's publish).
+pub fn write_atomic_deferring_dir_sync(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = parent_of(path)?;
+    let temp = write_temp(dir, path, bytes, existing_mode(path))?;
+    std::fs::rename(&temp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&temp);
+        WriteError::io(path, source)
+    })
+}
+
+/// Replace `path` with `bytes` atomically but without fsyncs: for hints that
+/// are worth nothing after a crash (a stop request read within seconds), never
+/// for session state or results.
+pub fn replace_hint(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = parent_of(path)?;
+    let temp = write_temp_with(dir, path, bytes, existing_mode(path), false)?;
+    std::fs::rename(&temp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&temp);
+        WriteError::io(path, source)
+    })
+}
+
 /// Create `path` with `bytes` unless something already has that name.
 pub fn publish_no_clobber(path: &Path, bytes: &[u8]) -> Result<Published, WriteError> {
     let dir = parent_of(path)?;
@@ -243,6 +268,17 @@ fn write_temp(
     bytes: &[u8],
     mode: Option<u32>,
 ) -> Result<PathBuf, WriteError> {
+    write_temp_with(dir, target, bytes, mode, true)
+}
+
+/// [`write_temp`], fsynced only when `sync` is set.
+fn write_temp_with(
+    dir: &Path,
+    target: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    sync: bool,
+) -> Result<PathBuf, WriteError> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -264,7 +300,7 @@ fn write_temp(
         #[cfg(not(unix))]
         let _ = mode;
         file.write_all(bytes)?;
-        file.sync_all()
+        if sync { file.sync_all() } else { Ok(()) }
     })();
     match result {
         Ok(()) => Ok(temp),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::completion::DaemonCompletion;
 use crate::cooldown::{CooldownMarker, write_cooldown_marker};
-use crate::durable::{publish_no_clobber, write_atomic};
+use crate::durable::{publish_no_clobber, write_atomic, write_atomic_deferring_dir_sync};
 use crate::error::{LoadError, StoreError, WriteError};
 use crate::fault::{self, FaultPoint, InjectedFault};
 use crate::layout::{SessionDir, SessionsDir};

@@ -1,14 +1,16 @@
 //! `stop-request.toml`: what `csa session kill` asks of a session's daemon
 //! before it signals it. The daemon reads it when the stop signal arrives, to
 //! know how long to wait between SIGTERM and SIGKILL (`--grace`). A missing
-//! or unreadable request means the default grace.
+//! or unreadable request means the default grace. It is a hint that is worth
+//! nothing after a crash, so it is replaced atomically but not fsynced (two
+//! fsyncs are a large part of a cooperative kill's latency).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use toml::{Table, Value};
 
-use crate::durable::write_atomic;
+use crate::durable::replace_hint;
 use crate::error::WriteError;
 use crate::layout::SessionDir;
 use crate::load::read_bytes;
@@ -26,13 +28,13 @@ pub struct StopRequest {
 const MAX_GRACE: Duration = Duration::from_secs(86_400);
 
 impl StopRequest {
-    /// Write the request into the session dir (atomically).
+    /// Write the request into the session dir (atomically, not durably).
     pub fn write(&self, session: &SessionDir) -> Result<(), WriteError> {
         let mut table = Table::new();
         table.insert("grace_secs".into(), Value::Float(self.grace.as_secs_f64()));
         table.insert("requested_at".into(), time_value(self.requested_at));
         let text = toml::to_string(&table).expect("a toml::Table always serializes");
-        write_atomic(&session.stop_request(), text.as_bytes())
+        replace_hint(&session.stop_request(), text.as_bytes())
     }
 
     /// The session's request, if there is a readable one.
