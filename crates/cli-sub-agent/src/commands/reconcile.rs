@@ -42,7 +42,8 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     } else {
         CooldownMode::Immediate
     };
-    let reconciler = Reconciler::new(&probe, Trigger::SessionReconcile, args.dry_run, mode);
+    let reconciler = Reconciler::new(&probe, Trigger::SessionReconcile, args.dry_run, mode)
+        .sweeping_settled_sessions();
     let mut reports = pool::map(Work::Io, sessions.iter().collect(), |loc| {
         reconciler.reconcile(loc)
     });

@@ -210,3 +210,66 @@ fn daemon_killed_at_every_fault_point_converges_after_one_reconcile() {
         }
     }
 }
+
+#[test]
+fn a_crash_after_the_state_rename_before_its_folder_sync_converges() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    let out = env
+        .csa()
+        .env(FAULT_ENV, FaultPoint::DurableDirSync.spec(FaultMode::Abort))
+        .args(["session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    assert!(aborted(&out), "{:?}", out.status);
+    // The rename happened: the state is retired and its result is there.
+    assert_eq!(s.phase(), "retired");
+    let next = env
+        .csa()
+        .args(["session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    assert!(
+        stdout_of(&next).contains("no-change"),
+        "{}",
+        stdout_of(&next)
+    );
+    assert_converged(&s, "durable:dir-sync");
+    assert_eq!(
+        s.state()["termination_reason"].as_str(),
+        Some("orphaned_process")
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_killed_while_staging_the_session_leaves_nothing_visible() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .env(FAULT_ENV, FaultPoint::CreateStaged.spec(FaultMode::Abort))
+        .args(["run", "--tool", "demo", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(aborted(&out), "{:?}", out.status);
+    let list = env
+        .csa()
+        .args(["session", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&list).trim(), "[]");
+    let reconcile = env
+        .csa()
+        .args(["session", "reconcile", "--all"])
+        .output()
+        .unwrap();
+    assert!(reconcile.status.success(), "{}", stderr_of(&reconcile));
+    let hidden: Vec<String> = fs_err::read_dir(env.sessions_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        hidden.iter().all(|name| name.starts_with('.')),
+        "only hidden staging dirs are left: {hidden:?}"
+    );
+}

@@ -24,5 +24,7 @@ mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]
 mod run;
+#[cfg(target_os = "linux")]
+mod storm;
 mod terminal;
 mod torture;

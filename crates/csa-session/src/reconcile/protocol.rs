@@ -58,6 +58,7 @@ pub struct Reconciler<'a> {
     trigger: Trigger,
     dry_run: bool,
     cooldown: CooldownMode,
+    sweep_settled: bool,
     pending: Mutex<HashMap<PathBuf, (SessionsDir, CooldownMarker)>>,
 }
 
@@ -67,6 +68,7 @@ impl std::fmt::Debug for Reconciler<'_> {
             .field("trigger", &self.trigger)
             .field("dry_run", &self.dry_run)
             .field("cooldown", &self.cooldown)
+            .field("sweep_settled", &self.sweep_settled)
             .finish_non_exhaustive()
     }
 }
@@ -92,8 +94,18 @@ impl<'a> Reconciler<'a> {
             trigger,
             dry_run,
             cooldown,
+            sweep_settled: false,
             pending: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also sweep, in sessions that are no longer active, the temp files a
+    /// crashed writer left (older than a minute). For `csa session reconcile`,
+    /// which reads each session's folder anyway; never for `list`, whose
+    /// steady state must not list every session's folder.
+    pub fn sweeping_settled_sessions(mut self) -> Self {
+        self.sweep_settled = true;
+        self
     }
 
     /// Reconcile one session; every failure becomes an `error` report.
@@ -147,7 +159,12 @@ impl<'a> Reconciler<'a> {
             Err(err) => return Err(err.into()),
         };
         let plan = match decide(&first.facts()) {
-            Decision::NoChange(hold) => return Ok(no_change(loc, hold, &first, "")),
+            Decision::NoChange(hold) => {
+                if self.sweep_settled && !self.dry_run && matches!(hold, Hold::NotActive(_)) {
+                    self.sweep(loc);
+                }
+                return Ok(no_change(loc, hold, &first, ""));
+            }
             Decision::Change(plan) => plan,
         };
         tracing::debug!(plan = plan.describe(), evidence = %first.evidence(), "pre-check");
@@ -162,9 +179,7 @@ impl<'a> Reconciler<'a> {
             return Ok(report(loc, Outcome::SkippedLocked, evidence, &first));
         };
         fault::hit(FaultPoint::ReconcileLocked)?;
-        if let Err(err) = sweep_temp_files(loc.dir.path()) {
-            tracing::warn!("cannot sweep temp files: {err}");
-        }
+        self.sweep(loc);
         let snap = Snapshot::reread(loc, self.probe, first)?;
         let plan = match decide(&snap.facts()) {
             Decision::NoChange(hold) => return Ok(no_change(loc, hold, &snap, " (under lock)")),
@@ -280,6 +295,15 @@ impl<'a> Reconciler<'a> {
                     plan,
                 }))
             }
+        }
+    }
+
+    /// Remove the stale temp files crashed writers left in the session dir.
+    fn sweep(&self, loc: &SessionLocation) {
+        match sweep_temp_files(loc.dir.path()) {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "swept temp files left by a crashed writer"),
+            Err(err) => tracing::warn!("cannot sweep temp files: {err}"),
         }
     }
 
