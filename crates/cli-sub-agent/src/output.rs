@@ -41,16 +41,7 @@ pub fn one_line(err: &anyhow::Error) -> String {
 }
 
 /// A library error and its causes as one line.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line.replace('\n', " ")
-}
+pub use csa_session::error::chain;
 
 /// Write `text` to stdout; a closed pipe (`csa session list | head`) is not an error.
 pub fn stdout(text: &str) -> anyhow::Result<()> {

@@ -298,16 +298,7 @@ fn probe_record(
 }
 
 /// An error and its causes as one line.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
-}
+pub(crate) use csa_session::error::chain as error_chain;
 
 /// Name of the daemon pid record in messages.
 pub(crate) const DAEMON_PID_LABEL: &str = DAEMON_PID_FILE;

@@ -110,7 +110,9 @@ fn record(session: &SessionDir, tool: &str, ending: &RunEnding) -> Result<(), En
         exit_code: ending.exit_code,
         status: ending.status.clone(),
     };
-    write_atomic(
+    // Its folder is fsynced by the result's publish (or the state's write)
+    // right after: nothing depends on the completion before then.
+    write_atomic_deferring_dir_sync(
         &session.completion(),
         completion.to_toml_string().as_bytes(),
     )?;

@@ -115,3 +115,17 @@ pub enum StoreError {
     #[error(transparent)]
     Write(#[from] WriteError),
 }
+
+/// An error and its causes as one line, `outer: inner: root`: the one way
+/// every crate shows an error chain (each error shows its cause in its
+/// message or as its source, never both, so nothing repeats).
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line.replace('\n', " ")
+}

@@ -152,7 +152,7 @@ mod platform {
     use csa_session::durable::write_atomic;
     use csa_session::{SessionId, ToolName};
 
-    use super::READY_TIMEOUT;
+    use super::{READY_TIMEOUT, daemon_args};
     use crate::cli::RunArgs;
 
     /// Start the daemon with the readiness pipe and the held tool lock, and
@@ -168,25 +168,11 @@ mod platform {
             let exe = std::env::current_exe().context("cannot find the csa executable")?;
             let (reader, writer) = ready_pipe().context("cannot create the readiness pipe")?;
             let lock = created.lock.as_fd();
-            let mut daemon_args: Vec<std::ffi::OsString> = vec![
-                "daemon".into(),
-                "--session-dir".into(),
-                dir.path().into(),
-                "--session-id".into(),
-                id.as_str().into(),
-                "--tool".into(),
-                tool.as_str().into(),
-                "--ready-fd".into(),
-                writer.raw_fd().to_string().into(),
-                "--lock-fd".into(),
-                std::os::fd::AsRawFd::as_raw_fd(&lock).to_string().into(),
+            let handed = [
+                ("--ready-fd", writer.raw_fd()),
+                ("--lock-fd", std::os::fd::AsRawFd::as_raw_fd(&lock)),
             ];
-            if let Some(timeout) = args.timeout {
-                daemon_args.push("--timeout-secs".into());
-                daemon_args.push(timeout.as_secs().max(1).to_string().into());
-            }
-            daemon_args.push("--".into());
-            daemon_args.extend(args.cmd.iter().map(Into::into));
+            let daemon_args = daemon_args(created, id, tool, args, &handed);
             let child = spawn_detached(exe, &daemon_args, writer, Some(lock))?;
             Ok((reader, child))
         })()
@@ -257,15 +243,7 @@ mod platform {
     ) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("cannot find the csa executable")?;
         let mut cmd = Command::new(exe);
-        cmd.arg("daemon")
-            .arg("--session-dir")
-            .arg(created.dir.path())
-            .arg("--session-id")
-            .arg(id.as_str())
-            .arg("--tool")
-            .arg(tool.as_str())
-            .arg("--")
-            .args(&args.cmd)
+        cmd.args(super::daemon_args(created, id, tool, args, &[]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -284,6 +262,38 @@ mod platform {
         }
         Ok(())
     }
+}
+
+/// The daemon's command line: `daemon --session-dir ... --session-id ...
+/// --tool ... [<fd option> <fd>]... [--timeout-secs N] -- CMD...` (the
+/// session id on it is what `kill` verifies the daemon by).
+fn daemon_args(
+    created: &csa_session::create::Created,
+    id: &SessionId,
+    tool: &ToolName,
+    args: &RunArgs,
+    handed_fds: &[(&str, i32)],
+) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = vec![
+        "daemon".into(),
+        "--session-dir".into(),
+        created.dir.path().into(),
+        "--session-id".into(),
+        id.as_str().into(),
+        "--tool".into(),
+        tool.as_str().into(),
+    ];
+    for (option, fd) in handed_fds {
+        out.push((*option).into());
+        out.push(fd.to_string().into());
+    }
+    if let Some(timeout) = args.timeout {
+        out.push("--timeout-secs".into());
+        out.push(timeout.as_secs().max(1).to_string().into());
+    }
+    out.push("--".into());
+    out.extend(args.cmd.iter().map(Into::into));
+    out
 }
 
 /// The checked-out branch, from `.git/HEAD` (no git process, bounded read).

@@ -126,7 +126,11 @@ impl<'a> Reconciler<'a> {
             Err(err) => Report::error(loc.id.clone(), err),
         };
         match &report.error {
-            Some(err) => tracing::warn!(outcome = report.outcome.as_str(), "{}", chain(err)),
+            Some(err) => tracing::warn!(
+                outcome = report.outcome.as_str(),
+                "{}",
+                crate::error::chain(err)
+            ),
             None if report.outcome.changed() => {
                 tracing::info!(outcome = report.outcome.as_str(), evidence = %report.evidence)
             }
@@ -399,16 +403,4 @@ fn join(what: &str, evidence: &str) -> String {
     } else {
         format!("{what}; {evidence}")
     }
-}
-
-/// An error and its causes as one line (for log events).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
