@@ -157,13 +157,16 @@ impl<'a> Reconciler<'a> {
         }
 
         // Step 2: the reconcile lock, then every check again under it.
-        let Some(_guard) = SessionGuard::try_lock(loc)? else {
+        let Some(guard) = SessionGuard::try_lock(loc)? else {
             let evidence = "another reconciler holds .reconcile.lock".to_owned();
             return Ok(report(loc, Outcome::SkippedLocked, evidence, &first));
         };
+        tracing::debug!(path = %guard.path().display(), "took the reconcile lock");
         fault::hit(FaultPoint::ReconcileLocked)?;
-        if let Err(err) = sweep_temp_files(loc.dir.path()) {
-            tracing::warn!("cannot sweep temp files: {err}");
+        match sweep_temp_files(loc.dir.path()) {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "removed stale temp files"),
+            Err(err) => tracing::warn!("cannot sweep temp files: {err}"),
         }
         let snap = Snapshot::reread(loc, self.probe, first)?;
         let plan = match decide(&snap.facts()) {
