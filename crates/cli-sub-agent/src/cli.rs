@@ -70,7 +70,11 @@ pub enum SessionCommand {
     ///
     /// Exit status: 0 for alive or unknown, 1 for dead (the session is reconciled).
     IsAlive(IdArgs),
-    /// Wait until a session ends; exit with its result's exit code (124 on timeout).
+    /// Wait until sessions end, printing each one's result line as it ends.
+    ///
+    /// Exit status: one session: its result's exit code; several: 0 when every
+    /// one exited 0, else 1; 124 when --timeout expires first. Event-driven:
+    /// wakes when a session's state or result changes or its process exits.
     Wait(WaitArgs),
     /// Terminate a session's process group (SIGTERM, then SIGKILL after a grace period).
     ///
@@ -174,8 +178,18 @@ pub struct ResultArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
+    /// Session ids or unique id prefixes (case-insensitive).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// Wait for every active session of the project.
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
-    pub session: IdArgs,
+    pub project: ProjectArgs,
     /// Give up after this many seconds and exit 124.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,

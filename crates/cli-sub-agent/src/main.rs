@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod daemon;
+mod end_watch;
 mod list_cache;
 mod list_table;
 mod output;

@@ -20,3 +20,5 @@ mod rollback;
 mod run;
 mod terminal;
 mod torture;
+#[cfg(target_os = "linux")]
+mod wait;
