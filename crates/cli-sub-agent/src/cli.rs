@@ -81,6 +81,11 @@ pub enum SessionCommand {
     /// The pid record is verified first (its start time must match the live
     /// process); a pid that was reused by another program is never signalled.
     Kill(KillArgs),
+    /// Print a session's output.log (or stderr.log) as raw bytes; --follow to keep printing.
+    ///
+    /// The only command that prints tool output as it is, unescaped. With
+    /// --follow, exits with the session's exit code once it has ended.
+    Logs(LogsArgs),
 }
 
 /// Where the project is: `--cd DIR`, default the current directory.
@@ -193,6 +198,21 @@ pub struct WaitArgs {
     /// Give up after this many seconds and exit 124.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub session: IdArgs,
+    /// Print stderr.log instead of output.log.
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// Keep printing new output until the session ends; then exit with its exit code.
+    #[arg(short, long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]

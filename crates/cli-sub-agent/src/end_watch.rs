@@ -111,6 +111,11 @@ impl EndWatch {
         self.watcher.watch_files(&files);
     }
 
+    /// Also wake when the file at `path` is written (following a link).
+    pub fn watch_contents(&mut self, path: &std::path::Path) {
+        self.watcher.watch_contents(path);
+    }
+
     /// `Some` once the session has ended. An active session is reconciled
     /// first (a dead process gets its result), and the next wake for it is
     /// arranged. Errors: its state cannot be read, or it is dead and could

@@ -4,6 +4,7 @@ pub mod completions;
 pub mod is_alive;
 pub mod kill;
 pub mod list;
+pub mod logs;
 pub mod man;
 pub mod reconcile;
 pub mod result;

@@ -11,6 +11,8 @@ mod interop;
 mod list;
 mod live_sessions;
 #[cfg(target_os = "linux")]
+mod logs;
+#[cfg(target_os = "linux")]
 mod model;
 #[cfg(target_os = "linux")]
 mod namespaces;
