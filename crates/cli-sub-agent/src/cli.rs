@@ -86,6 +86,8 @@ pub enum SessionCommand {
     /// The only command that prints tool output as it is, unescaped. With
     /// --follow, exits with the session's exit code once it has ended.
     Logs(LogsArgs),
+    /// Show everything about one session (reconciling it first).
+    Show(ShowArgs),
 }
 
 /// Where the project is: `--cd DIR`, default the current directory.
@@ -213,6 +215,15 @@ pub struct LogsArgs {
     /// Keep printing new output until the session ends; then exit with its exit code.
     #[arg(short, long)]
     pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub session: IdArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args),
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
         Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args),
+        Command::Session(SessionCommand::Show(args)) => commands::show::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man(args) => commands::man::run(&args),

@@ -9,4 +9,5 @@ pub mod man;
 pub mod reconcile;
 pub mod result;
 pub mod run;
+pub mod show;
 pub mod wait;

@@ -20,6 +20,8 @@ mod reconcile;
 mod rollback;
 #[cfg(target_os = "linux")]
 mod run;
+#[cfg(target_os = "linux")]
+mod show;
 mod terminal;
 mod torture;
 #[cfg(target_os = "linux")]
