@@ -73,8 +73,9 @@ impl Watcher {
     }
 
     /// Wake when one of `files` is created, replaced (renamed onto), linked,
-    /// written or removed. The files' folders must exist; the files need not.
-    /// Watching the same file twice is harmless.
+    /// closed after writing, or removed. The files' folders must exist; the
+    /// files need not. Watching the same file twice is harmless. Writes to a
+    /// file that stays open (a log) wake only a [`Watcher::watch_contents`].
     pub fn watch_files(&mut self, files: &[PathBuf]) {
         for file in files {
             let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
@@ -243,10 +244,12 @@ mod platform {
         }
 
         pub(super) fn watch_name(&mut self, dir: &Path, name: &OsStr) -> bool {
+            // No MODIFY: a tool writing its log would wake every watcher of
+            // the folder at each write. A file written in place wakes when it
+            // is closed; a log being followed is watched itself.
             let flags = WatchFlags::CREATE
                 | WatchFlags::MOVED_TO
                 | WatchFlags::MOVED_FROM
-                | WatchFlags::MODIFY
                 | WatchFlags::CLOSE_WRITE
                 | WatchFlags::DELETE
                 | WatchFlags::DELETE_SELF
@@ -447,6 +450,10 @@ mod tests {
         assert!(watcher.is_event_driven());
         watcher.watch_files(std::slice::from_ref(&watched));
         fs_err::write(tmp.path().join("output.log"), "noise").unwrap();
+        assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
+        // Written in place: wakes once the writer closes it.
+        fs_err::write(&watched, "in place").unwrap();
+        assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
         assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
         // A rename onto the name (how durable writes land) wakes.
         let temp = tmp.path().join(".tmp");
