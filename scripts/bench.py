@@ -13,6 +13,15 @@ in the same run:
                 row cache filled by the previous list (the normal case), and
                 without it (cache deleted first: every file read and parsed)
 
+It also measures how fast the event-driven commands wake (median of 20 runs
+each, on one hand-made session whose daemon.pid names a live `sleep`):
+
+  wait wake-up    from the start of a session's ending (result.toml, then the
+                  retired state.toml, each written and renamed into place) to
+                  the line `csa session wait` prints for it (target: 10 ms)
+  logs -f wake-up from a line appended to output.log to the same line read from
+                  `csa session logs --follow` (target: 50 ms)
+
 Each figure is the median of several runs (every first run is also printed);
 peak memory is the largest resident set size of any `csa` run (from wait4).
 First runs create about 17,000 files at N = 10,000; on ext4 without a journal
@@ -150,6 +159,138 @@ def bench_kill(csa, workdir, runs):
     }
 
 
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+WAKEUP_RUNS = 20
+
+
+def new_ulid():
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def start_time_ticks(pid):
+    """Field 22 of /proc/<pid>/stat (after the parenthesised command name)."""
+    stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+
+
+def replace_file(path, text):
+    """Write text to a temp file in the same folder and rename it onto path."""
+    temp = path.with_name(f".bench-{os.getpid()}-{path.name}")
+    temp.write_text(text)
+    os.rename(temp, path)
+
+
+STATE = """meta_session_id = "{id}"
+project_path = "{project}"
+created_at = "{now}"
+last_accessed = "{now}"
+phase = "{phase}"
+
+[tools.bench]
+last_action_summary = ""
+last_exit_code = 0
+updated_at = "{now}"
+"""
+
+RESULT = """status = "success"
+exit_code = 0
+summary = "done"
+tool = "bench"
+started_at = "{now}"
+completed_at = "{now}"
+"""
+
+
+def live_session(sessions, project, daemon):
+    """An active session whose daemon.pid names the live process `daemon`."""
+    sid = new_ulid()
+    folder = sessions / sid
+    folder.mkdir(parents=True)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    (folder / "state.toml").write_text(STATE.format(id=sid, project=project, now=now, phase="active"))
+    (folder / "daemon.pid").write_text(f"{daemon.pid} {start_time_ticks(daemon.pid)}\n")
+    return sid, folder, now
+
+
+def end_session(folder, sid, project, now):
+    """End it as a daemon does: the result, then the retired state."""
+    replace_file(folder / "result.toml", RESULT.format(now=now))
+    replace_file(folder / "state.toml", STATE.format(id=sid, project=project, now=now, phase="retired"))
+
+
+def watching(pid, timeout=5.0):
+    """Wait until process pid holds an inotify descriptor (its watches are set)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            links = [os.readlink(f) for f in pathlib.Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            links = []
+        if "anon_inode:inotify" in links:
+            time.sleep(0.05)  # and its first check is done
+            return
+        time.sleep(0.005)
+    time.sleep(0.2)
+
+
+def bench_wakeups(csa, workdir, runs=WAKEUP_RUNS):
+    """Median wake-up lags of `session wait` and `session logs -f`, in ms."""
+    root = workdir / "wakeup"
+    project = pathlib.Path(os.path.realpath(root / "project"))
+    project.mkdir(parents=True)
+    state_home = root / "state"
+    sessions = state_home / "cli-sub-agent" / str(project).lstrip("/") / "sessions"
+    env = dict(os.environ)
+    env.pop("RUST_LOG", None)
+    env.update(HOME=str(root), XDG_STATE_HOME=str(state_home), XDG_CACHE_HOME=str(root / "cache"))
+    daemon = subprocess.Popen(["sleep", "3600"])
+    try:
+        wait_lags = []
+        for _ in range(runs):
+            sid, folder, now = live_session(sessions, project, daemon)
+            waiter = subprocess.Popen([csa, "session", "wait", sid, "--cd", str(project)],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            watching(waiter.pid)
+            start = time.perf_counter()
+            end_session(folder, sid, project, now)
+            line = waiter.stdout.readline()
+            wait_lags.append((time.perf_counter() - start) * 1000)
+            if waiter.wait() != 0 or not line.startswith(sid.encode()):
+                sys.exit(f"bench: wait ended badly: {line!r} {waiter.stderr.read()!r}")
+
+        sid, folder, now = live_session(sessions, project, daemon)
+        log = folder / "output.log"
+        log.write_text("")
+        follower = subprocess.Popen([csa, "session", "logs", "-f", sid, "--cd", str(project)],
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        watching(follower.pid)
+        follow_lags = []
+        with open(log, "ab", buffering=0) as out:
+            for i in range(runs):
+                line = f"line {i}\n".encode()
+                start = time.perf_counter()
+                out.write(line)
+                got = follower.stdout.readline()
+                follow_lags.append((time.perf_counter() - start) * 1000)
+                if got != line:
+                    sys.exit(f"bench: logs -f printed {got!r}, not {line!r}")
+                time.sleep(0.01)
+        end_session(folder, sid, project, now)
+        if follower.wait(timeout=10) != 0:
+            sys.exit(f"bench: logs -f ended badly: {follower.stderr.read()!r}")
+    finally:
+        daemon.kill()
+        daemon.wait()
+    return {
+        "runs": runs,
+        "wait_wakeup_ms": statistics.median(wait_lags),
+        "wait_wakeup_max_ms": max(wait_lags),
+        "logs_follow_wakeup_ms": statistics.median(follow_lags),
+        "logs_follow_wakeup_max_ms": max(follow_lags),
+    }
+
+
 def check_reconciled(sessions, n):
     """After a list, every session must be retired with exactly one result."""
     missing = [d.name for d in sessions.iterdir()
@@ -176,6 +317,7 @@ def main():
     try:
         rows = [bench_n(args.csa, generator, n, args.runs, workdir) for n in sizes]
         kill = bench_kill(args.csa, workdir, args.runs)
+        wakeup = bench_wakeups(args.csa, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{'N':>7} {'cat floor':>10} {'steady':>10} {'ratio':>6} {'no cache':>10} {'ratio':>6} "
@@ -193,8 +335,12 @@ def main():
         print(f"first runs at N={r['n']} (ms, in order): {each}")
     print(f"kill --grace 1: cooperative {kill['kill_cooperative_ms']:.1f} ms (target < 50 ms), "
           f"ignoring SIGTERM {kill['kill_term_ignoring_ms']:.1f} ms (target < 1300 ms)")
+    print(f"wake-up after the write (median of {wakeup['runs']}): "
+          f"wait {wakeup['wait_wakeup_ms']:.2f}ms (max {wakeup['wait_wakeup_max_ms']:.2f}ms, target <= 10ms), "
+          f"logs -f {wakeup['logs_follow_wakeup_ms']:.2f}ms "
+          f"(max {wakeup['logs_follow_wakeup_max_ms']:.2f}ms, target <= 50ms)")
     if args.json:
-        report = {"list": rows, "kill": kill}
+        report = {"list": rows, "kill": kill, "wakeup": wakeup}
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 

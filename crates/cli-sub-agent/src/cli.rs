@@ -79,7 +79,11 @@ pub enum SessionCommand {
     ///
     /// Exit status: 0 for alive or unknown, 1 for dead (the session is reconciled).
     IsAlive(IdArgs),
-    /// Wait until a session ends; exit with its result's exit code (124 on timeout).
+    /// Wait until sessions end, printing each one's result line as it ends.
+    ///
+    /// Exit status: one session: its result's exit code; several: 0 when every
+    /// one exited 0, else 1; 124 when --timeout expires first. Event-driven:
+    /// wakes when a session's state or result changes or its process exits.
     Wait(WaitArgs),
     /// Stop sessions and everything they started (SIGTERM, SIGKILL after
     /// --grace); each ends with a `killed` result.
@@ -93,6 +97,13 @@ pub enum SessionCommand {
     /// group is verified by cmd.pid and stopped directly. Prints `<ULID> killed:
     /// exit <code>`, or `<ULID> already ended: <status> exit <code>`.
     Kill(KillArgs),
+    /// Print a session's output.log (or stderr.log) as raw bytes; --follow to keep printing.
+    ///
+    /// The only command that prints tool output as it is, unescaped. With
+    /// --follow, exits with the session's exit code once it has ended.
+    Logs(LogsArgs),
+    /// Show everything about one session (reconciling it first).
+    Show(ShowArgs),
 }
 
 /// Where the project is: `--cd DIR`, default the current directory.
@@ -190,11 +201,45 @@ pub struct ResultArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
+    /// Session ids or unique id prefixes (case-insensitive).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// Wait for every active session of the project.
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
-    pub session: IdArgs,
+    pub project: ProjectArgs,
     /// Give up after this many seconds and exit 124.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub session: IdArgs,
+    /// Print stderr.log instead of output.log.
+    #[arg(long)]
+    pub stderr: bool,
+    /// Print only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+    /// Keep printing new output until the session ends; then exit with its exit code.
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub session: IdArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

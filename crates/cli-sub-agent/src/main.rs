@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod daemon;
+mod end_watch;
 mod list_cache;
 mod list_table;
 mod output;
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::IsAlive(args)) => commands::is_alive::run(&args),
         Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args),
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
+        Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args),
+        Command::Session(SessionCommand::Show(args)) => commands::show::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man(args) => commands::man::run(&args),

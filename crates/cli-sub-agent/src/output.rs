@@ -59,6 +59,17 @@ pub fn stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Write tool output to stdout exactly as it is (`csa session logs`, the only
+/// command that does) and flush it. `Ok(false)` when stdout is a closed pipe
+/// (`csa session logs ID | head`): the reader is gone, stop writing.
+pub fn stdout_raw(bytes: &[u8]) -> anyhow::Result<bool> {
+    match write_all(std::io::stdout().lock(), bytes) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(err) => Err(anyhow::Error::new(err).context("cannot write to stdout")),
+    }
+}
+
 /// Write a diagnostic to stderr (never fails the command), each line escaped.
 pub fn stderr(text: &str) {
     write_stderr(&term::escape::escape_lines(text));
@@ -74,7 +85,7 @@ fn write_stderr(text: &str) {
     };
 }
 
-fn write_all(mut out: impl Write, text: &str) -> std::io::Result<()> {
-    out.write_all(text.as_bytes())?;
+fn write_all(mut out: impl Write, text: impl AsRef<[u8]>) -> std::io::Result<()> {
+    out.write_all(text.as_ref())?;
     out.flush()
 }

@@ -18,3 +18,8 @@ pub const PROBE_INTERVAL_MAX: Duration = Duration::from_millis(50);
 /// Largest descriptor number (exclusive) that fallback loops over descriptors
 /// visit when the platform has no way to list or range-close them.
 pub const FD_SWEEP_CAP: i32 = 65_536;
+/// Where a [`crate::watcher::Watcher`] cannot be event-driven, its first
+/// pause before the caller looks again ...
+pub const WATCH_POLL_FIRST: Duration = Duration::from_millis(10);
+/// ... doubling up to this.
+pub const WATCH_POLL_MAX: Duration = Duration::from_millis(250);

@@ -18,7 +18,9 @@
 //! - `csa session kill`: [`signal`] (verify before any signal) and [`stop`]
 //!   (stop a verified group, wait for a verified process);
 //! - `csa session show`: [`usage`] (memory and CPU of a process tree), from
-//!   one [`proctable`] snapshot.
+//!   one [`proctable`] snapshot;
+//! - `csa session wait` and `logs --follow`: [`watcher`] (wake when a
+//!   session's files change or its verified processes exit).
 //!
 //! Nothing here reads or writes session state (TOML): paths come from
 //! `csa_session::layout`, and the store's protocols call in through the probe.
@@ -44,6 +46,7 @@ pub mod supervise;
 pub mod usage;
 pub mod verdict;
 mod watch;
+pub mod watcher;
 
 pub use evidence::{Evidence, ProbeContext, gather};
 pub use facts::{Existence, ProcState, ProcessFacts};
@@ -61,6 +64,7 @@ pub use supervise::{
 };
 pub use usage::{Usage, tree_usage};
 pub use verdict::{Liveness, Verdict, verdict};
+pub use watcher::{Wake, Watcher};
 
 /// Gather the evidence of one session and judge it.
 pub fn liveness(

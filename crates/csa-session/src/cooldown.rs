@@ -66,7 +66,10 @@ pub fn write_cooldown_marker(
     lock.lock()
         .map_err(|source| WriteError::io(&lock_path, source))?;
     match read_cooldown_marker(sessions) {
-        Ok(Some(existing)) if existing.completed_at >= marker.completed_at => return Ok(false),
+        Ok(Some(existing)) if existing.completed_at >= marker.completed_at => {
+            tracing::debug!(session = %existing.session_id, "the cooldown marker is already newer: kept");
+            return Ok(false);
+        }
         Ok(_) => {}
         Err(LoadError::Unparseable { path, reason }) => {
             tracing::warn!(path = %path.display(), %reason, "replacing an unparseable cooldown marker");
@@ -77,6 +80,12 @@ pub fn write_cooldown_marker(
         &sessions.cooldown_marker(),
         marker.to_toml_string().as_bytes(),
     )?;
+    tracing::info!(
+        path = %sessions.cooldown_marker().display(),
+        session = %marker.session_id,
+        completed_at = %crate::toml_value::format_time(marker.completed_at),
+        "wrote the cooldown marker"
+    );
     Ok(true)
 }
 

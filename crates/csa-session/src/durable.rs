@@ -61,7 +61,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     };
     fault::hit(FaultPoint::DurableDirSync)
         .map_err(|fault| not_durable(std::io::Error::other(fault)))?;
-    sync_dir_io(dir).map_err(not_durable)
+    sync_dir_io(dir).map_err(not_durable)?;
+    tracing::debug!(path = %path.display(), bytes = bytes.len(), "wrote durably (temp, fsync, rename, fsync dir)");
+    Ok(())
 }
 
 /// Replace `path` with `bytes` atomically, with the new file's bytes fsynced
@@ -98,9 +100,13 @@ pub fn publish_no_clobber(path: &Path, bytes: &[u8]) -> Result<Published, WriteE
     match linked {
         Ok(()) => {
             sync_dir(dir)?;
+            tracing::debug!(path = %path.display(), bytes = bytes.len(), "published durably (temp, fsync, link, fsync dir)");
             Ok(Published::Created)
         }
-        Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(Published::AlreadyExists),
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => {
+            tracing::debug!(path = %path.display(), "not published: the file already exists");
+            Ok(Published::AlreadyExists)
+        }
         Err(source) => Err(WriteError::io(path, source)),
     }
 }
@@ -128,6 +134,7 @@ pub fn remove_if_unchanged(path: &Path, expected: &[u8]) -> Result<Removal, Writ
     if aside_bytes.as_deref() == Some(expected) {
         std::fs::remove_file(&aside).map_err(|source| WriteError::io(&aside, source))?;
         sync_dir(dir)?;
+        tracing::debug!(path = %path.display(), "removed our unchanged file");
         return Ok(Removal::Removed);
     }
     // Someone replaced the file between our read and our rename: put it back.

@@ -128,14 +128,15 @@ impl Env {
 
     /// `csa run --tool demo -- <cmd>`, which must succeed and print the id alone.
     pub fn run(&self, cmd: &[&str]) -> Session {
-        self.run_with(&["--tool", "demo"], cmd)
+        self.run_with(&[], cmd)
     }
 
-    /// `csa run <options> -- <cmd>`, which must succeed and print the id alone.
+    /// `csa run --tool demo <options> -- <cmd>`, which must succeed and print
+    /// the id alone.
     pub fn run_with(&self, options: &[&str], cmd: &[&str]) -> Session {
         let out = self
             .csa()
-            .arg("run")
+            .args(["run", "--tool", "demo"])
             .args(options)
             .arg("--")
             .args(cmd)

@@ -5,6 +5,7 @@
 //! - [`env`]: a hermetic temp state home and project, session builders, and a
 //!   `csa` command wired to them with every variable csa reads set or cleared.
 //! - [`process`]: real child processes that are always killed and reaped.
+//! - [`runs`]: sessions started by the real `csa run`.
 //! - [`flock`]: a `flock` holder (in Rust, in this process).
 //! - [`faults`]: the store's fault points, named by their enum.
 //! - [`fixtures`]: files recorded from real csa runs.

@@ -1,131 +1,164 @@
-//! `csa session wait <ID> [--timeout SECS]`: wait until the session ends and
-//! exit with its result's exit code (124 on timeout), reconciling it if its
-//! process dies without a result.
+//! `csa session wait <ID>... | --all [--timeout SECS]`: wait until every
+//! named session (with `--all`, every active session of the project) has
+//! ended, printing `<ULID> <status> exit <code>: <first summary line>` as each
+//! one ends. One session: exit with its exit code; several: 0 when every one
+//! exited 0, else 1; 124 on timeout.
+//!
+//! Event-driven through [`crate::end_watch`]: it wakes when a session's state
+//! or result changes or its process exits, and reconciles a session whose
+//! process died without a result on the way.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use csa_process::ProbeContext;
-use csa_session::reconcile::{CooldownMode, Reconciler};
-use csa_session::{LoadError, Phase, SessionLocation, SessionResult, Trigger};
+use csa_process::Wake;
+use csa_session::{Phase, SessionLocation, Trigger};
 
 use crate::cli::WaitArgs;
 use crate::context::Context;
+use crate::end_watch::{EndWatch, Ending};
 use crate::output;
-use crate::term::escape;
+use crate::term::{escape, human_duration};
 
 /// Exit code on timeout (as `timeout(1)`).
 pub const TIMEOUT_EXIT: u8 = 124;
-/// First and largest pause between checks.
-const FIRST_PAUSE: Duration = Duration::from_millis(20);
-const MAX_PAUSE: Duration = Duration::from_millis(500);
 
 pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project)?;
-    let loc = ctx.resolve(&args.session.id)?;
-    let timeout = match args.timeout {
+    let ctx = Context::new(&args.project)?;
+    let timeout = parse_timeout(args.timeout)?;
+    let sessions = if args.all {
+        active_sessions(&ctx)?
+    } else {
+        resolve_all(&ctx, &args.ids)?
+    };
+    if sessions.is_empty() {
+        output::stderr(&format!(
+            "no active sessions in {}\n",
+            ctx.project.project_dir().display()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let deadline = timeout.map(|limit| Instant::now() + limit);
+    let mut watch = EndWatch::new(Trigger::SessionWait);
+    for loc in &sessions {
+        watch.add(loc, &[]);
+    }
+    let mut pending: Vec<&SessionLocation> = sessions.iter().collect();
+    let mut codes = Vec::with_capacity(sessions.len());
+    loop {
+        let mut still = Vec::with_capacity(pending.len());
+        for loc in pending {
+            match watch.check(loc)? {
+                Some(ending) => codes.push(report(loc, &ending)?),
+                None => still.push(loc),
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if let (Some(limit), Wake::Deadline) = (timeout, watch.wait(deadline)) {
+            timed_out(limit, &pending, sessions.len());
+            return Ok(ExitCode::from(TIMEOUT_EXIT));
+        }
+    }
+    Ok(ExitCode::from(combined_exit(&codes)))
+}
+
+/// One session: its exit code; several: 0 when every one is 0, else 1.
+fn combined_exit(codes: &[u8]) -> u8 {
+    match codes {
+        [one] => *one,
+        all if all.iter().all(|code| *code == 0) => 0,
+        _ => 1,
+    }
+}
+
+fn parse_timeout(timeout: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match timeout {
         Some(secs) if !(secs.is_finite() && secs >= 0.0) => {
             anyhow::bail!("--timeout must be a non-negative number of seconds, not {secs}")
         }
-        Some(secs) => Some(Duration::from_secs_f64(secs)),
-        None => None,
-    };
-    let start = Instant::now();
-    let mut pause = FIRST_PAUSE;
-    loop {
-        if let Some(code) = check(&loc)? {
-            return Ok(code);
-        }
-        if let Some(limit) = timeout
-            && start.elapsed() >= limit
-        {
-            output::stderr(&format!(
-                "csa: timed out after {} waiting for session {}\n",
-                crate::term::human_duration(limit),
-                loc.id
-            ));
-            return Ok(ExitCode::from(TIMEOUT_EXIT));
-        }
-        let mut nap = pause;
-        if let Some(limit) = timeout {
-            nap = nap.min(limit.saturating_sub(start.elapsed()));
-        }
-        std::thread::sleep(nap);
-        pause = (pause * 2).min(MAX_PAUSE);
+        Some(secs) => Ok(Some(Duration::from_secs_f64(secs))),
+        None => Ok(None),
     }
 }
 
-/// `Some(exit code)` once the session has ended.
-fn check(loc: &SessionLocation) -> anyhow::Result<Option<ExitCode>> {
-    let loaded = csa_session::load_state(&loc.dir)?;
-    let phase = loaded.value.phase();
-    if phase == Phase::Active {
-        // The reconciler probes liveness and changes nothing unless the
-        // process is dead; after a change, look again: the state is retired.
-        let probe = ProbeContext::new();
-        let report = Reconciler::new(&probe, Trigger::SessionWait, false, CooldownMode::Immediate)
-            .reconcile_loaded(loc, Some(loaded));
-        if let Some(error) = &report.error {
-            anyhow::bail!(
-                "session {} is dead but could not be reconciled: {}",
+/// The named sessions, each once, in the order given. Any bad id fails the
+/// whole command before anything is waited for.
+fn resolve_all(ctx: &Context, ids: &[String]) -> anyhow::Result<Vec<SessionLocation>> {
+    let mut found: Vec<SessionLocation> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let loc = ctx.resolve(id)?;
+        if !found.iter().any(|f| f.id == loc.id) {
+            found.push(loc);
+        }
+    }
+    Ok(found)
+}
+
+/// Every session of the project whose phase is active now, oldest id first.
+fn active_sessions(ctx: &Context) -> anyhow::Result<Vec<SessionLocation>> {
+    let mut active: Vec<SessionLocation> = ctx
+        .sessions(false)?
+        .into_iter()
+        .filter(|loc| {
+            csa_session::load_state(&loc.dir).is_ok_and(|s| s.value.phase() == Phase::Active)
+        })
+        .collect();
+    active.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(active)
+}
+
+/// Print the line of a session that ended; its exit code.
+fn report(loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
+    match ending {
+        Ending::Result(result) => {
+            let first_line = result.summary().lines().next().unwrap_or("");
+            output::stdout(&format!(
+                "{} {} exit {}: {}\n",
                 loc.id,
-                output::chain(error)
-            );
+                escape(result.status_text()),
+                result.exit_code(),
+                escape(first_line)
+            ))?;
         }
-        return Ok(None);
+        Ending::NoResult => output::stdout(&format!("{} retired without a result\n", loc.id))?,
     }
-    if phase == Phase::Available {
-        return Ok(None);
-    }
-    match csa_session::load_result(&loc.dir) {
-        Ok(loaded) => Ok(Some(report(loc, &loaded.value)?)),
-        Err(LoadError::Missing { .. }) => {
-            output::stdout(&format!("{} retired without a result\n", loc.id))?;
-            Ok(Some(ExitCode::FAILURE))
-        }
-        Err(err) => Err(err.into()),
-    }
+    Ok(ending.exit_code())
 }
 
-fn report(loc: &SessionLocation, result: &SessionResult) -> anyhow::Result<ExitCode> {
-    let first_line = result.summary().lines().next().unwrap_or("");
-    output::stdout(&format!(
-        "{} {} exit {}: {}\n",
-        loc.id,
-        escape(result.status_text()),
-        result.exit_code(),
-        escape(first_line)
-    ))?;
-    Ok(ExitCode::from(exit_code_of(result)))
-}
-
-/// The process exit code for a result: its exit code when it fits in 1..=255,
-/// 1 for any other failure, 0 for success.
-pub fn exit_code_of(result: &SessionResult) -> u8 {
-    match u8::try_from(result.exit_code()) {
-        Ok(0) if result.is_failure() => 1,
-        Ok(code) => code,
-        Err(_) => 1,
-    }
+fn timed_out(limit: Duration, pending: &[&SessionLocation], total: usize) {
+    let waited = human_duration(limit);
+    let message = match pending {
+        [one] if total == 1 => {
+            format!(
+                "csa: timed out after {waited} waiting for session {}\n",
+                one.id
+            )
+        }
+        _ => {
+            let ids: Vec<String> = pending.iter().map(|loc| loc.id.to_string()).collect();
+            format!(
+                "csa: timed out after {waited} waiting for {} of {total} sessions: {}\n",
+                pending.len(),
+                ids.join(", ")
+            )
+        }
+    };
+    output::stderr(&message);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
 
     #[test]
-    fn exit_codes_map_into_a_byte() {
-        let now = Utc::now();
-        let code = |status, exit| {
-            let status = csa_session::ResultStatus::parse(status);
-            exit_code_of(&SessionResult::new(&status, exit, "", "t", now, now))
-        };
-        assert_eq!(code("success", 0), 0);
-        assert_eq!(code("failure", 3), 3);
-        assert_eq!(code("failure", 0), 1);
-        assert_eq!(code("failure", 256), 1);
-        assert_eq!(code("failure", -1), 1);
-        assert_eq!(code("signal", 143), 143);
+    fn one_session_passes_its_code_on_and_several_combine() {
+        assert_eq!(combined_exit(&[3]), 3);
+        assert_eq!(combined_exit(&[0]), 0);
+        assert_eq!(combined_exit(&[0, 0, 0]), 0);
+        assert_eq!(combined_exit(&[0, 3, 0]), 1);
+        assert_eq!(combined_exit(&[0, 1]), 1);
     }
 }

@@ -58,7 +58,7 @@ fn a_timeout_stops_the_command_with_124_and_says_so() {
     let env = Env::new();
     let started = Instant::now();
     let s = env.run_with(
-        &["--tool", "demo", "--timeout", "1s"],
+        &["--timeout", "1s"],
         &["sh", "-c", "echo working; sleep 100"],
     );
     let out = env

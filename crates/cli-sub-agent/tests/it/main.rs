@@ -15,6 +15,8 @@ mod kill;
 mod list;
 mod live_sessions;
 #[cfg(target_os = "linux")]
+mod logs;
+#[cfg(target_os = "linux")]
 mod model;
 #[cfg(target_os = "linux")]
 mod namespaces;
@@ -25,6 +27,10 @@ mod rollback;
 #[cfg(target_os = "linux")]
 mod run;
 #[cfg(target_os = "linux")]
+mod show;
+#[cfg(target_os = "linux")]
 mod storm;
 mod terminal;
 mod torture;
+#[cfg(target_os = "linux")]
+mod wait;

@@ -28,11 +28,11 @@ fn a_list_in_a_child_pid_namespace_never_declares_a_live_session_dead() {
     wait_until("the daemon took its lock", || {
         s.exists("locks/demo.lock") && s.read("locks/demo.lock").contains("pid_namespace")
     });
-    // Its logs are old enough not to count as progress: only pids speak.
+    // Its logs are old enough not to count as progress: only pids speak. The
+    // daemon creates them as it starts the command, after taking its lock.
     for log in ["output.log", "stderr.log"] {
-        if s.exists(log) {
-            backdate(&s.path(log), 120);
-        }
+        wait_until(log, || s.exists(log));
+        backdate(&s.path(log), 120);
     }
     let inside = |script: &str| {
         let out = env

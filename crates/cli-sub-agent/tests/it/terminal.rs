@@ -136,6 +136,129 @@ fn hostile_paths_are_escaped_in_error_lines_reconcile_and_empty_lists() {
 }
 
 #[test]
+fn hostile_text_is_escaped_in_show() {
+    let env = Env::new();
+    let s = hostile_session(&env);
+    let out = env.csa().args(["session", "show", &s.id]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_no_raw_controls("show", &out.stdout);
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!("description   {HOSTILE_SHOWN}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("summary       first {HOSTILE_SHOWN}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("              second \\u{9b}2J line\n"),
+        "{text}"
+    );
+    assert!(text.contains(r"branch        ma\x1b[2Jin"), "{text}");
+}
+
+/// Tool output and a description with controls reach stdout raw only through
+/// `csa session logs`.
+#[cfg(target_os = "linux")]
+#[test]
+fn tool_output_reaches_stdout_raw_only_through_logs() {
+    let env = Env::new();
+    let s = env.run_with(
+        &["--description", "desc \x1b[2J\r\u{202e}"],
+        &[
+            "sh",
+            "-c",
+            r"printf 'clear \033[2J\rback \342\200\256 rtl\n'; exit 2",
+        ],
+    );
+    let out = env.csa().args(["session", "wait", &s.id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert_no_raw_controls("wait", &out.stdout);
+    assert!(
+        stdout_of(&out).contains(r"clear \x1b[2J\rback \u{202e} rtl"),
+        "{}",
+        stdout_of(&out)
+    );
+    for args in [
+        &["session", "show", &s.id][..],
+        &["session", "result", &s.id],
+        &["session", "list"],
+        &["session", "is-alive", &s.id],
+    ] {
+        let out = env.csa().args(args).output().unwrap();
+        assert_no_raw_controls(&args.join(" "), &out.stdout);
+        assert_no_raw_controls(&args.join(" "), &out.stderr);
+    }
+    let out = env.csa().args(["session", "logs", &s.id]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(out.stdout, "clear \x1b[2J\rback \u{202e} rtl\n".as_bytes());
+}
+
+/// Log lines (a WARN among them) carry ANSI styles only when stderr is
+/// coloured, and `-vv` says which session each reconcile step is about.
+#[test]
+fn warnings_in_a_pipe_have_no_colour_and_debug_logs_name_the_session() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    s.old_log("output.log", "bye\n");
+    fs_err::write(
+        env.sessions_dir().join("cooldown-marker.toml"),
+        "not toml [",
+    )
+    .unwrap();
+    let out = env
+        .csa()
+        .args(["-vv", "session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(!err.contains('\x1b'), "{err}");
+    let warn = err
+        .lines()
+        .find(|l| l.contains("WARN"))
+        .unwrap_or_else(|| panic!("no WARN line:\n{err}"));
+    assert!(warn.contains("unparseable cooldown marker"), "{warn}");
+    let span = format!("reconcile{{session={}}}", s.id);
+    for step in [
+        "liveness check=PreCheck verdict=\"dead\"",
+        "took the reconcile lock",
+        "liveness check=UnderLock",
+        "published the result",
+        "wrote the retired state",
+        "wrote the cooldown marker",
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains(&span) && l.contains(step)),
+            "no {step:?} line in the session's span:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("does not exist"),
+        "the verdict's evidence: {err}"
+    );
+
+    let s = env.session("active").dead_pid();
+    s.old_log("output.log", "bye\n");
+    fs_err::write(
+        env.sessions_dir().join("cooldown-marker.toml"),
+        "not toml [",
+    )
+    .unwrap();
+    let out = env
+        .csa()
+        .args(["--color", "always", "session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("\x1b[33m WARN\x1b[0m") || err.contains("\x1b[33mWARN"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn statuses_are_coloured_only_when_asked_for() {
     let env = Env::new();
     hostile_session(&env);

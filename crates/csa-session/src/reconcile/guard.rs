@@ -106,7 +106,15 @@ impl Snapshot {
             return Ok(snapshot);
         }
         let tools = snapshot.state.value.tool_names();
-        snapshot.liveness = Some(probe.judge(&loc.dir, &loc.id, &tools, check));
+        let liveness = probe.judge(&loc.dir, &loc.id, &tools, check);
+        tracing::debug!(
+            ?check,
+            verdict = liveness.verdict.as_str(),
+            blocked_by_progress = liveness.blocked_by_progress,
+            evidence = %liveness.summary(),
+            "liveness"
+        );
+        snapshot.liveness = Some(liveness);
         snapshot.result = match load::reload_result(&loc.dir, earlier_result) {
             Ok(loaded) => {
                 let written_by = loaded.value.termination_reason();

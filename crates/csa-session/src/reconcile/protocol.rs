@@ -178,10 +178,11 @@ impl<'a> Reconciler<'a> {
         }
 
         // Step 2: the reconcile lock, then every check again under it.
-        let Some(_guard) = SessionGuard::try_lock(loc)? else {
+        let Some(guard) = SessionGuard::try_lock(loc)? else {
             let evidence = "another reconciler holds .reconcile.lock".to_owned();
             return Ok(report(loc, Outcome::SkippedLocked, evidence, &first));
         };
+        tracing::debug!(path = %guard.path().display(), "took the reconcile lock");
         fault::hit(FaultPoint::ReconcileLocked)?;
         self.sweep(loc);
         let snap = Snapshot::reread(loc, self.probe, first)?;

@@ -1,0 +1,139 @@
+//! `csa session logs <ID> [--stderr] [--tail N] [--follow]`: a session's
+//! `output.log` (or `stderr.log`) as raw bytes, the only command that prints
+//! tool output unescaped.
+//!
+//! The log is opened without blocking and must be a regular file: a FIFO, a
+//! device or a link to `/dev/zero` is refused with one line, never read.
+//! `--tail N` starts at the last N lines, found by reading backwards from the
+//! end (`csa_session::log_tail`), and the bytes are copied in chunks, so a
+//! 4 GiB log is never held in memory. `--follow` prints new bytes as they are
+//! written, woken by [`crate::end_watch`], and once the session has ended
+//! prints what is left and exits with its exit code (as `wait` does). The
+//! session is reconciled on the way (trigger `session logs`).
+
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use csa_process::ProbeContext;
+use csa_session::log_tail::last_lines_start;
+use csa_session::read::open_regular;
+use csa_session::{SessionLocation, Trigger};
+
+use crate::cli::LogsArgs;
+use crate::context::Context;
+use crate::end_watch::EndWatch;
+use crate::output;
+use crate::reconcile;
+
+/// How many bytes are copied to stdout at a time.
+const CHUNK: usize = 64 * 1024;
+
+pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.session.project)?;
+    let loc = ctx.resolve(&args.session.id)?;
+    let path = if args.stderr {
+        loc.dir.stderr_log()
+    } else {
+        loc.dir.output_log()
+    };
+    if args.follow {
+        return follow(&loc, &path, args.tail);
+    }
+    let probe = ProbeContext::new();
+    reconcile::reconcile_one(&loc, &probe, Trigger::SessionLogs);
+    if let Some(mut log) = Log::open(&path, args.tail)? {
+        log.print_new()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print the log (its last `tail` lines) and then every new byte, until the
+/// session has ended; exit with its exit code.
+fn follow(loc: &SessionLocation, path: &Path, tail: Option<usize>) -> anyhow::Result<ExitCode> {
+    let mut watch = EndWatch::new(Trigger::SessionLogs);
+    watch.add(loc, &[path.to_path_buf()]);
+    // `--tail` applies to what the log holds now; a log that appears later is
+    // new output, printed from its start.
+    let mut log = Log::open(path, tail)?;
+    let mut contents_watched = false;
+    loop {
+        // Look at the ending first: once it has ended, the log is complete.
+        let ending = watch.check(loc)?;
+        if log.is_none() {
+            log = Log::open(path, None)?;
+        }
+        if let Some(log) = &mut log {
+            if !contents_watched {
+                // A log that links elsewhere: its folder's events miss its writes.
+                watch.watch_contents(path);
+                contents_watched = true;
+            }
+            if !log.print_new()? {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if let Some(ending) = ending {
+            return Ok(ExitCode::from(ending.exit_code()));
+        }
+        watch.wait(None);
+    }
+}
+
+/// An open log and how much of it was printed.
+#[derive(Debug)]
+struct Log {
+    file: std::fs::File,
+    path: PathBuf,
+    printed_to: u64,
+}
+
+impl Log {
+    /// The log at `path`, positioned at its last `tail` lines (or its start);
+    /// `None` when there is no log yet. Anything but a regular file is an error.
+    fn open(path: &Path, tail: Option<usize>) -> anyhow::Result<Option<Log>> {
+        let cannot_read = || format!("cannot read {}", path.display());
+        let (mut file, len) = match open_regular(path) {
+            Ok(opened) => opened,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
+        };
+        let start = match tail {
+            Some(lines) => last_lines_start(&mut file, len, lines).with_context(cannot_read)?,
+            None => 0,
+        };
+        Ok(Some(Log {
+            file,
+            path: path.to_path_buf(),
+            printed_to: start,
+        }))
+    }
+
+    /// Copy every byte not printed yet to stdout. `Ok(false)` when stdout
+    /// was closed by its reader.
+    fn print_new(&mut self) -> anyhow::Result<bool> {
+        let cannot_read = || format!("cannot read {}", self.path.display());
+        let len = self.file.metadata().with_context(cannot_read)?.len();
+        if len < self.printed_to {
+            tracing::info!(path = %self.path.display(), "the log was truncated: printing it from its start");
+            self.printed_to = 0;
+        }
+        self.file
+            .seek(SeekFrom::Start(self.printed_to))
+            .with_context(cannot_read)?;
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let read = match self.file.read(&mut buffer) {
+                Ok(0) => return Ok(true),
+                Ok(read) => read,
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+                Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
+            };
+            self.printed_to += read as u64;
+            if !output::stdout_raw(&buffer[..read])? {
+                return Ok(false);
+            }
+        }
+    }
+}

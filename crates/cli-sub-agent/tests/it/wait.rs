@@ -1,0 +1,217 @@
+//! `csa session wait` for several sessions and `--all`, with real daemons:
+//! one line per session as it ends, combined exit codes, and a daemon killed
+//! without a result.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+
+use csa_test_support::*;
+
+/// A command that prints `line` and exits `code` once `go` exists.
+fn gated(env: &Env, gate: &str, line: &str, code: u8) -> Session {
+    let go = env.tmp.path().join(gate);
+    let script = format!(
+        "while [ ! -e '{}' ]; do sleep 0.02; done; echo {line}; exit {code}",
+        go.display()
+    );
+    env.run_with(&[], &["sh", "-c", &script])
+}
+
+fn open_gate(env: &Env, gate: &str) {
+    fs_err::write(env.tmp.path().join(gate), "").unwrap();
+}
+
+#[test]
+fn several_sessions_print_a_line_each_as_they_end_and_exit_0_only_if_all_did() {
+    let env = Env::new();
+    let a = gated(&env, "a", "alpha", 0);
+    let b = gated(&env, "b", "beta", 0);
+    let c = gated(&env, "c", "gamma", 0);
+    let mut wait = env.csa_std();
+    wait.args(["session", "wait", &a.id, &b.id, &c.id[..12]])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    // Each line comes as its session ends, while the others still run.
+    for (gate, session, line) in [("b", &b, "beta"), ("a", &a, "alpha")] {
+        open_gate(&env, gate);
+        let mut text = String::new();
+        out.read_line(&mut text).unwrap();
+        assert_eq!(text, format!("{} success exit 0: {line}\n", session.id));
+        assert_eq!(c.phase(), "active");
+    }
+    open_gate(&env, "c");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, format!("{} success exit 0: gamma\n", c.id));
+    assert_eq!(child.child.wait().unwrap().code(), Some(0));
+
+    // One failure among several: exit 1, not its code.
+    let ok = env.run_with(&[], &["true"]);
+    let failed = env.run_with(&[], &["sh", "-c", "echo broke; exit 3"]);
+    let out = env
+        .csa()
+        .args(["session", "wait", &ok.id, &failed.id, &ok.id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 2, "each session once: {text}");
+    assert!(
+        text.contains(&format!("{} failure exit 3: broke\n", failed.id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} success exit 0: ", ok.id)),
+        "{text}"
+    );
+
+    // One session: its own exit code.
+    let out = env
+        .csa()
+        .args(["session", "wait", &failed.id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn wait_all_waits_for_every_active_session_of_the_project() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .args(["session", "wait", "--all"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout_of(&out).is_empty());
+    assert!(
+        stderr_of(&out).contains("no active sessions"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let settled = env.session("retired");
+    settled.write("result.toml", &result_toml("failure", 9, "old"));
+    let a = gated(&env, "a", "alpha", 0);
+    let b = gated(&env, "b", "beta", 0);
+    let mut wait = env.csa_std();
+    wait.args(["session", "wait", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    open_gate(&env, "a");
+    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, format!("{} success exit 0: alpha\n", a.id));
+    open_gate(&env, "b");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, format!("{} success exit 0: beta\n", b.id));
+    assert_eq!(child.child.wait().unwrap().code(), Some(0));
+
+    let c = gated(&env, "c", "gamma", 0);
+    let d = gated(&env, "d", "delta", 5);
+    open_gate(&env, "c");
+    open_gate(&env, "d");
+    let out = env
+        .csa()
+        .args(["session", "wait", "--all"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        !text.contains(&settled.id),
+        "a retired session is not waited for: {text}"
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.contains(&format!("{} failure exit 5: delta", d.id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} success exit 0: gamma", c.id)),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_timeout_names_the_sessions_still_running_and_exits_124() {
+    let env = Env::new();
+    let done = env.run_with(&[], &["true"]);
+    let slow = gated(&env, "slow", "late", 0);
+    let out = env
+        .csa()
+        .args(["session", "wait", &done.id, &slow.id, "--timeout", "0.5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124));
+    assert!(stdout_of(&out).contains(&format!("{} success exit 0", done.id)));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("timed out") && err.contains(&slow.id) && !err.contains(&done.id),
+        "{err}"
+    );
+    // Let it end before its gate's folder goes away with the env.
+    open_gate(&env, "slow");
+    let out = env
+        .csa()
+        .args(["session", "wait", &slow.id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_waited_session_whose_daemon_is_killed_ends_with_the_synthetic_result() {
+    let env = Env::new();
+    let s = env.run_with(&[], &["sleep", "100"]);
+    let (pid, _) = s.daemon_pid();
+    let (cmd, _) = s.cmd_pid();
+    let mut wait = env.csa_std();
+    wait.args(["session", "wait", &s.id, "--timeout", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    // The logs are old: nothing holds the reconcile back once the daemon is gone.
+    for log in ["output.log", "stderr.log"] {
+        wait_until(log, || s.exists(log));
+        backdate(&s.path(log), 120);
+    }
+    // The daemon and its command both die (a crash of everything).
+    kill_group(pid);
+    kill_group(cmd);
+    let mut line = String::new();
+    child
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut line)
+        .unwrap();
+    let status = child.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{line}");
+    assert!(
+        line.starts_with(&format!(
+            "{} failure exit 1: synthetic failure by session wait: process dead",
+            s.id
+        )),
+        "{line}"
+    );
+    assert_eq!(
+        s.state()["termination_reason"].as_str(),
+        Some("orphaned_process")
+    );
+}
