@@ -24,6 +24,8 @@ use clap::Parser;
 use crate::cli::{Cli, Command, SessionCommand};
 
 fn main() -> ExitCode {
+    // Test builds only: fault points named by CSA_FAULT (see csa_session::fault).
+    csa_session::fault::enable_from_env();
     let cli = Cli::parse();
     term::style::init(cli.color);
     term::log::init(cli.verbose);

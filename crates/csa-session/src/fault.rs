@@ -3,6 +3,9 @@
 //!
 //! Each point is a [`FaultPoint`] variant, named once. With the cargo feature
 //! `fault-injection` (enabled only by the test builds of the `csa` binary),
+//! and once the program opted in with [`enable_from_env`] (the `csa` binary
+//! does at startup; a library user, such as an in-process test, does not and
+//! so is never faulted by its environment),
 //! `CSA_FAULT=<point>:<mode>[,<point>:<mode>...]` acts at the named point:
 //! `error` makes that step fail, `abort` kills the process there (a crash),
 //! `pause` creates `$CSA_FAULT_DIR/<point>.paused` and waits (up to 60 s) for
@@ -122,10 +125,21 @@ pub struct InjectedFault {
     pub detail: String,
 }
 
-/// Act at `point` if `CSA_FAULT` names it.
+/// The fault points this process opted into (see [`enable_from_env`]).
+#[cfg(feature = "fault-injection")]
+static SPEC: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Read `CSA_FAULT` once, for this process: only a program that calls this
+/// can be faulted. A no-op without the `fault-injection` feature.
+pub fn enable_from_env() {
+    #[cfg(feature = "fault-injection")]
+    let _ = SPEC.set(std::env::var(FAULT_ENV).ok());
+}
+
+/// Act at `point` if `CSA_FAULT` names it (and the program opted in).
 #[cfg(feature = "fault-injection")]
 pub fn hit(point: FaultPoint) -> Result<(), InjectedFault> {
-    let Ok(spec) = std::env::var(FAULT_ENV) else {
+    let Some(Some(spec)) = SPEC.get() else {
         return Ok(());
     };
     for entry in spec.split(',') {
