@@ -276,7 +276,16 @@ mod platform {
 
     fn supervise(run: &Run, ready: Option<ReadyWriter>) -> anyhow::Result<()> {
         let started_at = Utc::now();
-        become_subreaper().context("cannot become a child subreaper")?;
+        match become_subreaper() {
+            Ok(()) => {}
+            // Only Linux has subreapers: elsewhere CMD's group is all there is.
+            Err(err) if err.kind() == std::io::ErrorKind::Unsupported => {
+                tracing::debug!("no child subreaper on this platform");
+            }
+            Err(err) => {
+                return Err(anyhow::Error::new(err).context("cannot become a child subreaper"));
+            }
+        }
         let mut supervisor = Supervisor::new()?;
         let spec = || -> std::io::Result<CommandSpec> {
             let (program, rest) = run
@@ -311,8 +320,19 @@ mod platform {
                 return Ok(());
             }
         };
-        if let Some(record) = spawned.cmd_pid() {
-            write_atomic(&run.session.cmd_pid(), format!("{record}\n").as_bytes())?;
+        // CMD runs now: nothing may end the daemon before it supervises it.
+        // cmd.pid is one more liveness record (the daemon's own and its lock
+        // already keep the session alive): a failure to write it is logged.
+        if let Some(record) = spawned.cmd_pid()
+            && let Err(err) = write_atomic(&run.session.cmd_pid(), format!("{record}\n").as_bytes())
+        {
+            super::append(
+                &run.session.stderr_log(),
+                &format!(
+                    "csa: cannot record cmd.pid: {}\n",
+                    crate::output::chain(&err)
+                ),
+            );
         }
         if let Some(ready) = ready {
             let _ = ready.started(spawned.pid, spawned.start_time_ticks.unwrap_or(0));
