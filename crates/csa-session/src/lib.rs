@@ -53,7 +53,9 @@ pub use load::{
     reload_result, reload_state,
 };
 pub use phase::{Phase, PhaseEvent, TransitionError};
-pub use resolve::{SessionLocation, find_full_id, list_sessions, resolve_prefix};
+pub use resolve::{
+    SessionLocation, find_full_id, find_in_any_project, list_sessions, resolve_prefix,
+};
 pub use result::{Artifact, SessionResult};
 pub use roots::{ProjectKey, SessionsWalk, StateRoots};
 pub use short_id::ShortIds;
