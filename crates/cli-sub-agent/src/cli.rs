@@ -156,7 +156,8 @@ pub struct ReconcileArgs {
 
 #[derive(Debug, Args)]
 pub struct IdArgs {
-    /// Session id or unique id prefix (case-insensitive).
+    /// Session id or unique id prefix (case-insensitive); a full id is also
+    /// found in other projects.
     #[arg(value_name = "ID")]
     pub id: String,
     #[command(flatten)]

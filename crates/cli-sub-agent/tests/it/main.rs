@@ -7,6 +7,7 @@
 mod cli_errors;
 mod crash;
 mod hostile;
+mod ids;
 mod interop;
 mod list;
 mod live_sessions;
