@@ -270,6 +270,8 @@ mod tests {
             tools: vec![Cow::Borrowed("codex")],
             branch: Some(Cow::Borrowed("main")),
             project_path: None,
+            parent_session_id: None,
+            depth: None,
             termination_reason: None,
             liveness: None,
             error: None,

@@ -74,10 +74,12 @@ fn json_output_has_the_documented_keys() {
         keys,
         vec![
             "branch",
+            "depth",
             "description",
             "error",
             "last_accessed",
             "liveness",
+            "parent_session_id",
             "phase",
             "project_path",
             "session_id",
