@@ -6,6 +6,9 @@
 //! ACCESSED` is a relative age ("3 min ago"); STATUS is coloured when stdout
 //! is. The table is built for 10,000 rows: a clean ASCII cell is borrowed and
 //! measured by its length.
+//!
+//! `SESSION` is each id's short id (its shortest unique prefix in the listed
+//! scope, [`csa_session::ShortIds`]).
 
 use std::borrow::Cow;
 
@@ -67,6 +70,14 @@ impl Layout {
     }
 }
 
+/// One line of the table.
+#[derive(Debug)]
+pub struct Line<'r> {
+    pub row: &'r SessionRow<'r>,
+    /// What SESSION shows: the id's shortest unique prefix.
+    pub short_id: &'r str,
+}
+
 /// One cell: its escaped text and how many columns that takes.
 struct Cell<'r> {
     text: Cow<'r, str>,
@@ -81,12 +92,12 @@ impl<'r> Cell<'r> {
 }
 
 /// The table: a header line, then one line per row, each ending in `\n`.
-pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
-    let ages = Ages::of(rows, layout.now);
-    let mut cells: Vec<[Cell<'_>; COLUMNS]> = rows
+pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
+    let ages = Ages::of(lines, layout.now);
+    let mut cells: Vec<[Cell<'_>; COLUMNS]> = lines
         .iter()
         .enumerate()
-        .map(|(i, row)| cells(row, ages.of_row(i)))
+        .map(|(i, line)| cells(line, ages.of_row(i)))
         .collect();
     let mut widths = HEADER.map(str::len);
     for row in &cells {
@@ -108,21 +119,21 @@ pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
             columns.saturating_sub(others).max(MIN_DESCRIPTION_WIDTH)
         }
     };
-    for (row, cells) in rows.iter().zip(&mut cells) {
+    for (line, cells) in lines.iter().zip(&mut cells) {
         // An error reason may be long: it overflows its own row only.
-        if row.error.is_some() {
+        if line.row.error.is_some() {
             continue;
         }
         let description = &mut cells[DESCRIPTION];
         if description.width > description_width {
-            let text = row.description.as_deref().unwrap_or("");
+            let text = line.row.description.as_deref().unwrap_or("");
             *description = Cell::new(term::escape_to_width(text, description_width));
         }
         widths[DESCRIPTION] = widths[DESCRIPTION].max(description.width);
     }
 
     let line_width: usize = widths.iter().sum::<usize>() + GAP * (COLUMNS - 1);
-    let mut out = String::with_capacity((rows.len() + 1) * (line_width + 16));
+    let mut out = String::with_capacity((lines.len() + 1) * (line_width + 16));
     let mut line = |cells: [(&str, usize); COLUMNS], status_style: anstyle::Style| {
         for (column, (text, width)) in cells.into_iter().enumerate() {
             if column == STATUS {
@@ -140,12 +151,12 @@ pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
         out.push('\n');
     };
     line(HEADER.map(|h| (h, h.len())), anstyle::Style::new());
-    for (row, cells) in rows.iter().zip(&cells) {
+    for (listed, cells) in lines.iter().zip(&cells) {
         line(
             cells
                 .each_ref()
                 .map(|cell| (cell.text.as_ref(), cell.width)),
-            term::status_style(row.status),
+            term::status_style(listed.row.status),
         );
     }
     out
@@ -159,13 +170,13 @@ struct Ages {
 }
 
 impl Ages {
-    fn of(rows: &[&SessionRow<'_>], now: DateTime<Utc>) -> Ages {
+    fn of(lines: &[Line<'_>], now: DateTime<Utc>) -> Ages {
         let mut texts = Vec::new();
         let mut last = None;
-        let of_row = rows
+        let of_row = lines
             .iter()
-            .map(|row| {
-                let accessed = row.sort_key?;
+            .map(|line| {
+                let accessed = line.row.sort_key?;
                 let age = RelativeAge::between(accessed, now);
                 if last != Some(age) {
                     texts.push(term::relative_age(accessed, now));
@@ -185,11 +196,12 @@ impl Ages {
     }
 }
 
-/// The six cells of a row, escaped, borrowed from it where possible; the
+/// The six cells of a line, escaped, borrowed from it where possible; the
 /// description is not cut yet.
-fn cells<'r>(row: &'r SessionRow<'_>, age: &'r str) -> [Cell<'r>; COLUMNS] {
+fn cells<'r>(line: &Line<'r>, age: &'r str) -> [Cell<'r>; COLUMNS] {
+    let row = line.row;
     // A session id is a validated ULID: nothing to escape.
-    let id = row.session_id;
+    let id = Cow::Borrowed(line.short_id);
     let description = match &row.error {
         Some(error) => Cow::Owned(format!(
             "error: {}",
@@ -203,7 +215,7 @@ fn cells<'r>(row: &'r SessionRow<'_>, age: &'r str) -> [Cell<'r>; COLUMNS] {
         many => Cow::Owned(term::escape(&many.join(",")).into_owned()),
     };
     [
-        Cow::Borrowed(id.get(..csa_session::id::SHORT_ID_LEN).unwrap_or(id)),
+        id,
         Cow::Borrowed(age),
         Cow::Borrowed(row.status.as_str()),
         description,
@@ -290,21 +302,32 @@ mod tests {
     const ID_A: &str = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
     const ID_B: &str = "01KAZ9W1B7EBBBBBBBBBBBBBBB";
 
+    /// The rows as `list` draws them without `--tree`.
+    fn flat<'r>(rows: &'r [SessionRow<'r>]) -> Vec<Line<'r>> {
+        let short = csa_session::ShortIds::new(rows.iter().map(|r| r.session_id));
+        rows.iter()
+            .map(|row| Line {
+                row,
+                short_id: short.of(row.session_id),
+            })
+            .collect()
+    }
+
     #[test]
     fn cells_are_escaped_aligned_by_display_width_and_aged() {
         let rows = [
             row(ID_A, "日本語の説明", Status::Failed),
             row(ID_B, "red \x1b[31mtext\r\u{202e}", Status::Active),
         ];
-        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let refs = flat(&rows);
         let text = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
             [
-                "SESSION      LAST ACCESSED  STATUS  DESCRIPTION                 TOOLS  BRANCH",
-                "01KAZ9X3M2Q  3 min ago      Failed  日本語の説明                codex  main",
-                "01KAZ9W1B7E  3 min ago      Active  red \\x1b[31mtext\\r\\u{202e}  codex  main",
+                "SESSION   LAST ACCESSED  STATUS  DESCRIPTION                 TOOLS  BRANCH",
+                "01KAZ9X3  3 min ago      Failed  日本語の説明                codex  main",
+                "01KAZ9W1  3 min ago      Active  red \\x1b[31mtext\\r\\u{202e}  codex  main",
             ]
         );
         // TOOLS starts at the same column on every line.
@@ -324,7 +347,7 @@ mod tests {
     fn description_is_cut_to_40_columns_or_to_the_terminal() {
         let long = "a description that is much longer than forty columns, really";
         let rows = [row(ID_A, long, Status::Retired)];
-        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let refs = flat(&rows);
         let fixed = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let line = fixed.lines().nth(1).expect("a row");
         assert!(
@@ -357,7 +380,7 @@ mod tests {
     #[test]
     fn status_is_coloured_only_with_a_coloured_palette() {
         let rows = [row(ID_A, "x", Status::Failed)];
-        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let refs = flat(&rows);
         let plain = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         assert!(!plain.contains('\x1b'), "{plain}");
         let coloured = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::ANSI));
@@ -372,7 +395,11 @@ mod tests {
     #[test]
     fn clean_cells_are_borrowed() {
         let r = row(ID_A, "plain description", Status::Retired);
-        for (column, cell) in cells(&r, "3 min ago").iter().enumerate() {
+        let line = Line {
+            row: &r,
+            short_id: &ID_A[..8],
+        };
+        for (column, cell) in cells(&line, "3 min ago").iter().enumerate() {
             assert!(
                 matches!(cell.text, Cow::Borrowed(_)),
                 "column {column}: {}",

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use csa_process::{Liveness, ProbeContext};
 use csa_session::reconcile::{CooldownMode, Reconciler};
-use csa_session::{Loaded, Phase, SessionLocation, SessionState, Trigger};
+use csa_session::{Loaded, Phase, SessionLocation, SessionState, ShortIds, Trigger};
 
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
@@ -56,7 +56,17 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
         let message = list_table::empty_message(args, total, &project);
         output::stderr(&format!("{message}\n"));
     } else {
-        output::stdout(&list_table::table(&rows, &Layout::for_stdout()))?;
+        // Short ids are unique among every session of the scope, not only
+        // the rows shown, so that each one stays a valid argument.
+        let short_ids = ShortIds::new(sessions.iter().map(|loc| loc.id.as_str()));
+        let lines: Vec<list_table::Line<'_>> = rows
+            .iter()
+            .map(|row| list_table::Line {
+                row,
+                short_id: short_ids.of(row.session_id),
+            })
+            .collect();
+        output::stdout(&list_table::table(&lines, &Layout::for_stdout()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -84,3 +84,62 @@ fn a_full_id_from_another_project_resolves_with_a_note_and_a_prefix_of_it_does_n
         .unwrap();
     assert!(!stderr_of(&out).contains("note"), "{}", stderr_of(&out));
 }
+
+#[test]
+fn ids_sharing_13_characters_get_distinct_short_ids_that_resolve() {
+    let env = Env::new();
+    let a = session_at(
+        &env.sessions_dir(),
+        "01KB1234567890000000000000",
+        &env.project,
+    );
+    let b = session_at(
+        &env.sessions_dir(),
+        "01KB1234567891111111111111",
+        &env.project,
+    );
+    let far = session_at(
+        &env.sessions_dir(),
+        "01KC0000000000000000000000",
+        &env.project,
+    );
+    assert_eq!(a.id[..13], b.id[..13]);
+    for s in [&a, &b] {
+        s.write("result.toml", &result_toml("success", 0, &s.id));
+    }
+
+    let out = env.csa().args(["session", "list"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    let cell = |s: &Session| {
+        list_line(&text, &s.id)
+            .map(session_cell)
+            .unwrap()
+            .to_owned()
+    };
+    let (short_a, short_b) = (cell(&a), cell(&b));
+    assert_eq!(short_a, "01KB1234567890");
+    assert_eq!(short_b, "01KB1234567891");
+    assert_eq!(cell(&far), "01KC0000", "{text}");
+
+    for (session, short) in [(&a, &short_a), (&b, &short_b)] {
+        for given in [short.clone(), short.to_lowercase()] {
+            let out = env
+                .csa()
+                .args(["session", "result", "--json", &given])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{given}: {}", stderr_of(&out));
+            let resolved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(resolved["summary"], session.id.as_str(), "{given}");
+            assert!(stderr_of(&out).is_empty(), "{given}: {}", stderr_of(&out));
+        }
+    }
+    // The common 13 characters alone are ambiguous.
+    let out = env
+        .csa()
+        .args(["session", "result", &a.id[..13]])
+        .output()
+        .unwrap();
+    assert!(stderr_of(&out).contains("ambiguous"), "{}", stderr_of(&out));
+}

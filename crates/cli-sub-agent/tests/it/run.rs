@@ -62,8 +62,7 @@ fn a_failing_command_ends_failed_with_its_exit_code_and_last_line() {
     );
     let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
     assert!(
-        list.lines()
-            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Failed")),
+        list_line(&list, &s.id).is_some_and(|l| l.contains("Failed")),
         "{list}"
     );
     let result = s.result();
@@ -100,8 +99,7 @@ fn a_killed_daemon_is_listed_active_until_dead_then_failed_as_orphaned() {
     let before = s.snapshot();
     let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
     assert!(
-        list.lines()
-            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Active")),
+        list_line(&list, &s.id).is_some_and(|l| l.contains("Active")),
         "{list}"
     );
     assert_eq!(
@@ -118,8 +116,7 @@ fn a_killed_daemon_is_listed_active_until_dead_then_failed_as_orphaned() {
     }
     let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
     assert!(
-        list.lines()
-            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Failed")),
+        list_line(&list, &s.id).is_some_and(|l| l.contains("Failed")),
         "{list}"
     );
     assert_eq!(
