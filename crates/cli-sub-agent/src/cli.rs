@@ -130,6 +130,12 @@ pub struct ListArgs {
     /// Do not reconcile dead active sessions; only read.
     #[arg(long)]
     pub no_reconcile: bool,
+    /// Show each session under the session that started it (newest first
+    /// within a level). A session whose parent is not shown sits at the top
+    /// level with a note saying why. With --json: the same order, and each
+    /// row's `tree_depth`.
+    #[arg(long)]
+    pub tree: bool,
 }
 
 #[derive(Debug, Args)]

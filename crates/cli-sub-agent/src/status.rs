@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use csa_process::Liveness;
+use csa_session::genealogy::Member;
 use csa_session::{LoadError, Phase, SessionLocation, SessionResult, SessionState};
 use serde::Serialize;
 
@@ -98,6 +99,15 @@ pub struct SessionRow<'a> {
 }
 
 impl<'a> SessionRow<'a> {
+    /// How the tree of sessions sees this row.
+    pub fn member(&self) -> Member<'_> {
+        Member {
+            id: self.session_id,
+            parent: self.parent_session_id.as_deref(),
+            last_accessed: self.sort_key,
+        }
+    }
+
     /// A row for a session whose state cannot be read.
     pub fn broken(loc: &'a SessionLocation, err: &LoadError) -> SessionRow<'a> {
         SessionRow {

@@ -21,3 +21,4 @@ mod rollback;
 mod run;
 mod terminal;
 mod torture;
+mod trees;
