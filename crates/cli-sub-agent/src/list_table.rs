@@ -116,10 +116,11 @@ pub enum TreeNote<'r> {
 impl TreeNote<'_> {
     /// The note, not escaped yet.
     fn text(self) -> String {
-        let short = |id: &str| {
-            id.get(..csa_session::short_id::MIN_SHORT_ID_LEN)
-                .unwrap_or(id)
-                .to_owned()
+        // The parent id is what the file says: cut it by characters.
+        let short = |id: &str| -> String {
+            id.chars()
+                .take(csa_session::short_id::MIN_SHORT_ID_LEN)
+                .collect()
         };
         match self {
             TreeNote::FilteredOut(id) => format!("(parent {id} filtered out)"),
@@ -604,6 +605,7 @@ mod tests {
                 "(parent 01KAZ8ZZ gone)",
             ),
             (TreeNote::Gone("x"), "(parent x gone)"),
+            (TreeNote::Gone("ééééééééé\u{1b}"), "(parent éééééééé gone)"),
             (TreeNote::Cycle, "(parent cycle)"),
         ];
         for (note, text) in notes {
