@@ -110,7 +110,7 @@ fn json(placed: &[Placed<'_>]) -> serde_json::Result<String> {
 /// The table's lines: short ids, and with a tree its guides and notes.
 fn lines<'r>(
     placed: &[Placed<'r>],
-    short_ids: &ShortIds<'_>,
+    short_ids: &ShortIds,
     all_projects: bool,
 ) -> Vec<list_table::Line<'r>> {
     let nodes: Vec<Node> = placed.iter().filter_map(|(_, node)| *node).collect();
@@ -132,7 +132,7 @@ fn lines<'r>(
 fn note<'r>(
     row: &'r SessionRow<'r>,
     node: Node,
-    short_ids: &ShortIds<'_>,
+    short_ids: &ShortIds,
     all_projects: bool,
 ) -> Option<TreeNote<'r>> {
     let parent = row.parent_session_id.as_deref()?;
