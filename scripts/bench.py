@@ -12,6 +12,10 @@ in the same run:
   steady state  `csa session list` again, nothing left to reconcile, with the
                 row cache filled by the previous list (the normal case), and
                 without it (cache deleted first: every file read and parsed)
+  tree          then every session but the first is given a parent (an older
+                session: a 4-ary tree, 7 levels at N = 10,000) and, once the
+                cache is filled again, `csa session list --tree` and
+                `csa session list` are measured in steady state on that fixture
 
 It also measures how fast the event-driven commands wake (median of 20 runs
 each, on one hand-made session whose daemon.pid names a live `sleep`):
@@ -108,6 +112,7 @@ def bench_n(csa, generator, n, runs, workdir):
         steady.append(secs)
         peak = max(peak, rss)
     check_reconciled(sessions, n)
+    tree_steady, tree_flat, tree_peak = bench_tree(csa, env, project, sessions, runs)
     return {
         "n": n,
         "floor_cat_ms": statistics.median(floor) * 1000,
@@ -116,6 +121,9 @@ def bench_n(csa, generator, n, runs, workdir):
         "first_run_ms": statistics.median(first) * 1000,
         "first_run_each_ms": [round(secs * 1000, 1) for secs in first],
         "peak_rss_mb": peak / 1024,
+        "tree_steady_ms": tree_steady * 1000,
+        "tree_fixture_list_steady_ms": tree_flat * 1000,
+        "tree_peak_rss_mb": tree_peak / 1024,
     }
 
 
@@ -291,6 +299,44 @@ def bench_wakeups(csa, workdir, runs=WAKEUP_RUNS):
     }
 
 
+def link_into_tree(sessions):
+    """Give every session but the oldest a parent: session i (in id order,
+    which is creation order) is a child of session (i - 1) // 4."""
+    dirs = sorted(d for d in sessions.iterdir() if d.is_dir())
+    for i, d in enumerate(dirs[1:], start=1):
+        state = d / "state.toml"
+        text = state.read_text()
+        parent = dirs[(i - 1) // 4].name
+        linked = text.replace("[genealogy]\n", f'[genealogy]\nparent_session_id = "{parent}"\n', 1)
+        if linked == text:
+            sys.exit(f"bench: no [genealogy] table in {state}")
+        state.write_text(linked)
+
+
+def bench_tree(csa, env, project, sessions, runs):
+    """Steady-state `list --tree` (and `list`) on the fixture made a tree.
+    Returns the medians in seconds and the peak RSS in KiB."""
+    link_into_tree(sessions)
+    time.sleep(2.5)  # let the rewritten files settle, so that they are cached
+    list_cmd = [csa, "session", "list", "--cd", str(project)]
+    tree_cmd = list_cmd + ["--tree"]
+    run_timed(tree_cmd, env)  # fills the row cache again
+    tree, flat, peak = [], [], 0
+    for _ in range(max(runs, 5)):
+        secs, rss, _ = run_timed(tree_cmd, env)
+        tree.append(secs)
+        peak = max(peak, rss)
+        secs, rss, _ = run_timed(list_cmd, env)
+        flat.append(secs)
+        peak = max(peak, rss)
+    # Checked last: a child's peak RSS counts this process's pages from
+    # before its exec, and parsing 10,000 rows here makes this process big.
+    out = subprocess.run(tree_cmd + ["--json"], env=env, check=True, capture_output=True, text=True)
+    if max(row["tree_depth"] for row in json.loads(out.stdout)) < 2:
+        sys.exit("bench: list --tree drew no tree")
+    return statistics.median(tree), statistics.median(flat), peak
+
+
 def check_reconciled(sessions, n):
     """After a list, every session must be retired with exactly one result."""
     missing = [d.name for d in sessions.iterdir()
@@ -339,6 +385,13 @@ def main():
           f"wait {wakeup['wait_wakeup_ms']:.2f}ms (max {wakeup['wait_wakeup_max_ms']:.2f}ms, target <= 10ms), "
           f"logs -f {wakeup['logs_follow_wakeup_ms']:.2f}ms "
           f"(max {wakeup['logs_follow_wakeup_max_ms']:.2f}ms, target <= 50ms)")
+    print(f"{'N':>7} {'list --tree':>12} {'ratio':>6} {'list':>10} {'ratio':>6} {'peak RSS':>9}   (tree fixture, steady)")
+    for r in rows:
+        r["tree_steady_over_floor"] = r["tree_steady_ms"] / r["floor_cat_ms"]
+        r["tree_fixture_list_over_floor"] = r["tree_fixture_list_steady_ms"] / r["floor_cat_ms"]
+        print(f"{r['n']:>7} {r['tree_steady_ms']:>10.1f}ms {r['tree_steady_over_floor']:>5.2f}x "
+              f"{r['tree_fixture_list_steady_ms']:>8.1f}ms {r['tree_fixture_list_over_floor']:>5.2f}x "
+              f"{r['tree_peak_rss_mb']:>7.1f}MB")
     if args.json:
         report = {"list": rows, "kill": kill, "wakeup": wakeup}
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -157,6 +157,12 @@ pub struct ListArgs {
     /// Do not reconcile dead active sessions; only read.
     #[arg(long)]
     pub no_reconcile: bool,
+    /// Show each session under the session that started it (newest first
+    /// within a level). A session whose parent is not shown sits at the top
+    /// level with a note saying why. With --json: the same order, and each
+    /// row's `tree_depth`.
+    #[arg(long)]
+    pub tree: bool,
 }
 
 #[derive(Debug, Args)]
@@ -183,7 +189,8 @@ pub struct ReconcileArgs {
 
 #[derive(Debug, Args)]
 pub struct IdArgs {
-    /// Session id or unique id prefix (case-insensitive).
+    /// Session id or unique id prefix (case-insensitive); a full id is also
+    /// found in other projects.
     #[arg(value_name = "ID")]
     pub id: String,
     #[command(flatten)]

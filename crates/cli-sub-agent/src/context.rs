@@ -1,6 +1,7 @@
 //! Where a command's sessions are: the state roots, the project key from
-//! `--cd DIR` (default: the current dir), and session lookup by id or prefix.
-//! Every command that names a session resolves it here.
+//! `--cd DIR` (default: the current dir), and session lookup by id or prefix
+//! (a full id also in other projects). Every command that names a session
+//! resolves it here.
 
 use anyhow::Context as _;
 use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
@@ -60,15 +61,35 @@ impl Context {
         sessions_in(&self.scope(all_projects)?)
     }
 
-    /// One session by full id or unique, case-insensitive prefix.
+    /// One session by full id or unique, case-insensitive prefix. A full id
+    /// that is not in the project is looked for in every project under the
+    /// state roots (the walk stops at the first hit), with a note on stderr
+    /// naming the project it is in; a prefix only matches in the project.
     pub fn resolve(&self, id: &str) -> anyhow::Result<SessionLocation> {
         let prefix = IdPrefix::parse(id)?;
-        csa_session::resolve_prefix(&self.sessions_dirs(), &prefix).map_err(|err| match err {
-            IdError::NotFound { .. } | IdError::Ambiguous { .. } => {
-                anyhow::anyhow!("{err} in project {}", self.project.project_dir().display())
+        let err = match csa_session::resolve_prefix(&self.sessions_dirs(), &prefix) {
+            Ok(loc) => return Ok(loc),
+            Err(err) => err,
+        };
+        let project = self.project.project_dir().display();
+        match (err, prefix.as_full_id()) {
+            (err @ IdError::NotFound { .. }, Some(full)) => {
+                let Some((loc, elsewhere)) = csa_session::find_in_any_project(&self.roots, &full)
+                else {
+                    anyhow::bail!("{err} in project {project} or in any other project");
+                };
+                tracing::info!(dir = %loc.dir.path().display(), "found in another project");
+                output::note(&format!(
+                    "session {full} is in project {}",
+                    elsewhere.display()
+                ));
+                Ok(loc)
             }
-            other => other.into(),
-        })
+            (err @ (IdError::NotFound { .. } | IdError::Ambiguous { .. }), _) => {
+                Err(anyhow::anyhow!("{err} in project {project}"))
+            }
+            (other, _) => Err(other.into()),
+        }
     }
 }
 

@@ -6,11 +6,18 @@
 //! ACCESSED` is a relative age ("3 min ago"); STATUS is coloured when stdout
 //! is. The table is built for 10,000 rows: a clean ASCII cell is borrowed and
 //! measured by its length.
+//!
+//! `SESSION` is each id's short id (its shortest unique prefix in the listed
+//! scope, [`csa_session::ShortIds`]). With `--tree`, it is drawn after tree
+//! guides (`├─ `, `└─ `, `│  `), and a session with a parent that sits at the
+//! top level says why at the start of its DESCRIPTION (see [`TreeNote`]).
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use clap::ValueEnum as _;
+
+use csa_session::genealogy::Node;
 
 use crate::cli::ListArgs;
 use crate::status::SessionRow;
@@ -67,6 +74,92 @@ impl Layout {
     }
 }
 
+/// Deeper levels than this are drawn at this level, after a `…` (a hostile
+/// chain of parents must not make every line thousands of columns wide).
+const MAX_DRAWN_DEPTH: usize = 16;
+
+/// One line of the table.
+#[derive(Debug)]
+pub struct Line<'r> {
+    pub row: &'r SessionRow<'r>,
+    /// What SESSION shows: the id's shortest unique prefix.
+    pub short_id: &'r str,
+    /// Where the row sits, with `--tree`.
+    pub tree: Option<TreeMark<'r>>,
+}
+
+/// Where a row sits in the tree of sessions.
+#[derive(Debug, Default)]
+pub struct TreeMark<'r> {
+    /// Drawn before the short id: `│  ├─ ` (empty at the top level).
+    pub guides: String,
+    /// Why a session with a parent is at the top level.
+    pub note: Option<TreeNote<'r>>,
+}
+
+/// Why a session with a parent is drawn at the top level, shown at the start
+/// of its DESCRIPTION.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeNote<'r> {
+    /// `(parent 01KAZ9X3 filtered out)`: the parent is a session of the
+    /// listed scope that the filters left out (its short id).
+    FilteredOut(&'r str),
+    /// `(parent 01KAZ9X3 not in this project)`: the parent is not a session
+    /// of this project (deleted, or in another one).
+    NotInProject(&'r str),
+    /// `(parent 01KAZ9X3 gone)`: with `--all-projects`, no session anywhere.
+    Gone(&'r str),
+    /// `(parent cycle)`: its chain of parents comes back to it.
+    Cycle,
+}
+
+impl TreeNote<'_> {
+    /// The note, not escaped yet.
+    fn text(self) -> String {
+        // The parent id is what the file says: cut it by characters.
+        let short = |id: &str| -> String {
+            id.chars()
+                .take(csa_session::short_id::MIN_SHORT_ID_LEN)
+                .collect()
+        };
+        match self {
+            TreeNote::FilteredOut(id) => format!("(parent {id} filtered out)"),
+            TreeNote::NotInProject(id) => format!("(parent {} not in this project)", short(id)),
+            TreeNote::Gone(id) => format!("(parent {} gone)", short(id)),
+            TreeNote::Cycle => "(parent cycle)".to_owned(),
+        }
+    }
+}
+
+/// The guides of each node, in the tree's order: `├─ ` before a node with
+/// a later sibling, `└─ ` before the last one, and for each level above,
+/// `│  ` while that level has siblings still to come, else three spaces.
+pub fn tree_guides(nodes: &[Node]) -> Vec<String> {
+    // more[k]: the node last drawn at depth k + 1 has siblings still to come.
+    let mut more: Vec<bool> = Vec::new();
+    nodes
+        .iter()
+        .map(|node| {
+            let Some(above) = node.depth.checked_sub(1) else {
+                more.clear();
+                return String::new();
+            };
+            more.truncate(above);
+            let drawn = above.min(MAX_DRAWN_DEPTH - 1);
+            let mut guides = String::with_capacity(4 * (drawn + 2));
+            for &level in &more[..drawn.min(more.len())] {
+                guides.push_str(if level { "│  " } else { "   " });
+            }
+            if drawn < above {
+                guides.push_str("… ");
+            }
+            guides.push_str(if node.last { "└─ " } else { "├─ " });
+            more.push(!node.last);
+            guides
+        })
+        .collect()
+}
+
 /// One cell: its escaped text and how many columns that takes.
 struct Cell<'r> {
     text: Cow<'r, str>,
@@ -81,12 +174,14 @@ impl<'r> Cell<'r> {
 }
 
 /// The table: a header line, then one line per row, each ending in `\n`.
-pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
-    let ages = Ages::of(rows, layout.now);
-    let mut cells: Vec<[Cell<'_>; COLUMNS]> = rows
+pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
+    let ages = Ages::of(lines, layout.now);
+    let descriptions: Vec<Cow<'_, str>> = lines.iter().map(description).collect();
+    let mut cells: Vec<[Cell<'_>; COLUMNS]> = lines
         .iter()
+        .zip(&descriptions)
         .enumerate()
-        .map(|(i, row)| cells(row, ages.of_row(i)))
+        .map(|(i, (line, description))| cells(line, description, ages.of_row(i)))
         .collect();
     let mut widths = HEADER.map(str::len);
     for row in &cells {
@@ -108,21 +203,20 @@ pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
             columns.saturating_sub(others).max(MIN_DESCRIPTION_WIDTH)
         }
     };
-    for (row, cells) in rows.iter().zip(&mut cells) {
+    for ((line, text), cells) in lines.iter().zip(&descriptions).zip(&mut cells) {
         // An error reason may be long: it overflows its own row only.
-        if row.error.is_some() {
+        if line.row.error.is_some() {
             continue;
         }
         let description = &mut cells[DESCRIPTION];
         if description.width > description_width {
-            let text = row.description.as_deref().unwrap_or("");
             *description = Cell::new(term::escape_to_width(text, description_width));
         }
         widths[DESCRIPTION] = widths[DESCRIPTION].max(description.width);
     }
 
     let line_width: usize = widths.iter().sum::<usize>() + GAP * (COLUMNS - 1);
-    let mut out = String::with_capacity((rows.len() + 1) * (line_width + 16));
+    let mut out = String::with_capacity((lines.len() + 1) * (line_width + 16));
     let mut line = |cells: [(&str, usize); COLUMNS], status_style: anstyle::Style| {
         for (column, (text, width)) in cells.into_iter().enumerate() {
             if column == STATUS {
@@ -140,32 +234,44 @@ pub fn table(rows: &[&SessionRow<'_>], layout: &Layout) -> String {
         out.push('\n');
     };
     line(HEADER.map(|h| (h, h.len())), anstyle::Style::new());
-    for (row, cells) in rows.iter().zip(&cells) {
+    for (listed, cells) in lines.iter().zip(&cells) {
         line(
             cells
                 .each_ref()
                 .map(|cell| (cell.text.as_ref(), cell.width)),
-            term::status_style(row.status),
+            term::status_style(listed.row.status),
         );
     }
     out
 }
 
-/// The LAST ACCESSED text of each row. Rows come newest first, so rows of
-/// the same age are neighbours: each run of them shares one string.
+/// The DESCRIPTION of a line before escaping: the tree note, if any, then
+/// the session's description.
+fn description<'r>(line: &Line<'r>) -> Cow<'r, str> {
+    let text = line.row.description.as_deref().unwrap_or("");
+    match line.tree.as_ref().and_then(|tree| tree.note) {
+        Some(note) if text.is_empty() => Cow::Owned(note.text()),
+        Some(note) => Cow::Owned(format!("{} {text}", note.text())),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// The LAST ACCESSED text of each row. Rows come newest first (within each
+/// level, with `--tree`), so rows of the same age are mostly neighbours: each
+/// run of them shares one string.
 struct Ages {
     texts: Vec<String>,
     of_row: Vec<Option<usize>>,
 }
 
 impl Ages {
-    fn of(rows: &[&SessionRow<'_>], now: DateTime<Utc>) -> Ages {
+    fn of(lines: &[Line<'_>], now: DateTime<Utc>) -> Ages {
         let mut texts = Vec::new();
         let mut last = None;
-        let of_row = rows
+        let of_row = lines
             .iter()
-            .map(|row| {
-                let accessed = row.sort_key?;
+            .map(|line| {
+                let accessed = line.row.sort_key?;
                 let age = RelativeAge::between(accessed, now);
                 if last != Some(age) {
                     texts.push(term::relative_age(accessed, now));
@@ -185,17 +291,23 @@ impl Ages {
     }
 }
 
-/// The six cells of a row, escaped, borrowed from it where possible; the
-/// description is not cut yet.
-fn cells<'r>(row: &'r SessionRow<'_>, age: &'r str) -> [Cell<'r>; COLUMNS] {
+/// The six cells of a line, escaped, borrowed from it where possible; the
+/// description (`description`: see [`description`]) is not cut yet.
+fn cells<'r>(line: &Line<'r>, description: &'r str, age: &'r str) -> [Cell<'r>; COLUMNS] {
+    let row = line.row;
     // A session id is a validated ULID: nothing to escape.
-    let id = row.session_id;
+    let id = match &line.tree {
+        Some(tree) if !tree.guides.is_empty() => {
+            Cow::Owned(format!("{}{}", tree.guides, line.short_id))
+        }
+        _ => Cow::Borrowed(line.short_id),
+    };
     let description = match &row.error {
         Some(error) => Cow::Owned(format!(
             "error: {}",
             term::escape(&error.replace('\n', " "))
         )),
-        None => term::escape(row.description.as_deref().unwrap_or("")),
+        None => term::escape(description),
     };
     let tools = match row.tools.as_slice() {
         [] => Cow::Borrowed(""),
@@ -203,7 +315,7 @@ fn cells<'r>(row: &'r SessionRow<'_>, age: &'r str) -> [Cell<'r>; COLUMNS] {
         many => Cow::Owned(term::escape(&many.join(",")).into_owned()),
     };
     [
-        Cow::Borrowed(id.get(..csa_session::id::SHORT_ID_LEN).unwrap_or(id)),
+        id,
         Cow::Borrowed(age),
         Cow::Borrowed(row.status.as_str()),
         description,
@@ -270,6 +382,8 @@ mod tests {
             tools: vec![Cow::Borrowed("codex")],
             branch: Some(Cow::Borrowed("main")),
             project_path: None,
+            parent_session_id: None,
+            depth: None,
             termination_reason: None,
             liveness: None,
             error: None,
@@ -288,21 +402,33 @@ mod tests {
     const ID_A: &str = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
     const ID_B: &str = "01KAZ9W1B7EBBBBBBBBBBBBBBB";
 
+    /// The rows as `list` draws them without `--tree`.
+    fn flat<'r>(rows: &'r [SessionRow<'r>]) -> Vec<Line<'r>> {
+        let short = csa_session::ShortIds::new(rows.iter().map(|r| r.session_id));
+        rows.iter()
+            .map(|row| Line {
+                row,
+                short_id: short.of(row.session_id),
+                tree: None,
+            })
+            .collect()
+    }
+
     #[test]
     fn cells_are_escaped_aligned_by_display_width_and_aged() {
         let rows = [
             row(ID_A, "日本語の説明", Status::Failed),
             row(ID_B, "red \x1b[31mtext\r\u{202e}", Status::Active),
         ];
-        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let refs = flat(&rows);
         let text = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
             [
-                "SESSION      LAST ACCESSED  STATUS  DESCRIPTION                 TOOLS  BRANCH",
-                "01KAZ9X3M2Q  3 min ago      Failed  日本語の説明                codex  main",
-                "01KAZ9W1B7E  3 min ago      Active  red \\x1b[31mtext\\r\\u{202e}  codex  main",
+                "SESSION   LAST ACCESSED  STATUS  DESCRIPTION                 TOOLS  BRANCH",
+                "01KAZ9X3  3 min ago      Failed  日本語の説明                codex  main",
+                "01KAZ9W1  3 min ago      Active  red \\x1b[31mtext\\r\\u{202e}  codex  main",
             ]
         );
         // TOOLS starts at the same column on every line.
@@ -322,7 +448,7 @@ mod tests {
     fn description_is_cut_to_40_columns_or_to_the_terminal() {
         let long = "a description that is much longer than forty columns, really";
         let rows = [row(ID_A, long, Status::Retired)];
-        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let refs = flat(&rows);
         let fixed = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let line = fixed.lines().nth(1).expect("a row");
         assert!(
@@ -355,7 +481,7 @@ mod tests {
     #[test]
     fn status_is_coloured_only_with_a_coloured_palette() {
         let rows = [row(ID_A, "x", Status::Failed)];
-        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let refs = flat(&rows);
         let plain = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         assert!(!plain.contains('\x1b'), "{plain}");
         let coloured = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::ANSI));
@@ -370,12 +496,120 @@ mod tests {
     #[test]
     fn clean_cells_are_borrowed() {
         let r = row(ID_A, "plain description", Status::Retired);
-        for (column, cell) in cells(&r, "3 min ago").iter().enumerate() {
+        let line = Line {
+            row: &r,
+            short_id: &ID_A[..8],
+            tree: None,
+        };
+        let text = description(&line);
+        assert!(matches!(text, Cow::Borrowed(_)));
+        for (column, cell) in cells(&line, &text, "3 min ago").iter().enumerate() {
             assert!(
                 matches!(cell.text, Cow::Borrowed(_)),
                 "column {column}: {}",
                 cell.text
             );
+        }
+    }
+
+    fn node(depth: usize, last: bool) -> Node {
+        Node {
+            index: 0,
+            depth,
+            link: csa_session::genealogy::Link::Child,
+            last,
+        }
+    }
+
+    #[test]
+    fn tree_guides_draw_branches_and_the_levels_still_open_above() {
+        let nodes = [
+            node(0, false),
+            node(1, false),
+            node(2, false),
+            node(3, true),
+            node(2, true),
+            node(1, true),
+            node(2, true),
+            node(0, true),
+        ];
+        assert_eq!(
+            tree_guides(&nodes),
+            [
+                "",
+                "├─ ",
+                "│  ├─ ",
+                "│  │  └─ ",
+                "│  └─ ",
+                "└─ ",
+                "   └─ ",
+                "",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_very_deep_chain_is_drawn_no_wider_than_the_cap() {
+        let nodes: Vec<Node> = (0..1000).map(|depth| node(depth, true)).collect();
+        let guides = tree_guides(&nodes);
+        let widest = guides.iter().map(|g| term::display_width(g)).max();
+        assert_eq!(widest, Some(3 * MAX_DRAWN_DEPTH + 2));
+        assert!(guides[999].ends_with("… └─ "), "{}", guides[999]);
+        assert!(!guides[MAX_DRAWN_DEPTH].contains('…'));
+    }
+
+    #[test]
+    fn tree_lines_show_guides_before_the_id_and_notes_before_the_description() {
+        let rows = [
+            row(ID_A, "parent", Status::Retired),
+            row(ID_B, "child", Status::Active),
+            row("01KAZ9V0000000000000000000", "", Status::Retired),
+        ];
+        let notes = [
+            None,
+            None,
+            Some(TreeNote::NotInProject("01KAZ8ZZZZZZZZZZZZZZZZZZZZ")),
+        ];
+        let guides = ["", "└─ ", ""];
+        let lines: Vec<Line<'_>> = rows
+            .iter()
+            .zip(notes)
+            .zip(guides)
+            .map(|((row, note), guides)| Line {
+                row,
+                short_id: &row.session_id[..8],
+                tree: Some(TreeMark {
+                    guides: guides.to_owned(),
+                    note,
+                }),
+            })
+            .collect();
+        let text = table(&lines, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "SESSION      LAST ACCESSED  STATUS   DESCRIPTION                            TOOLS  BRANCH",
+                "01KAZ9X3     3 min ago      Retired  parent                                 codex  main",
+                "└─ 01KAZ9W1  3 min ago      Active   child                                  codex  main",
+                "01KAZ9V0     3 min ago      Retired  (parent 01KAZ8ZZ not in this project)  codex  main",
+            ]
+        );
+        let notes = [
+            (
+                TreeNote::FilteredOut("01KAZ9X3M"),
+                "(parent 01KAZ9X3M filtered out)",
+            ),
+            (
+                TreeNote::Gone("01KAZ8ZZZZZZZZZZZZZZZZZZZZ"),
+                "(parent 01KAZ8ZZ gone)",
+            ),
+            (TreeNote::Gone("x"), "(parent x gone)"),
+            (TreeNote::Gone("ééééééééé\u{1b}"), "(parent éééééééé gone)"),
+            (TreeNote::Cycle, "(parent cycle)"),
+        ];
+        for (note, text) in notes {
+            assert_eq!(note.text(), text);
         }
     }
 

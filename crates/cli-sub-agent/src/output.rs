@@ -32,6 +32,17 @@ pub fn warning(text: &str) {
     write_stderr(&line);
 }
 
+/// Print `csa: note: <text>` on stderr, with `text` escaped.
+pub fn note(text: &str) {
+    let palette = Palette::stderr();
+    let line = format!(
+        "csa: {} {}\n",
+        palette.paint(style::NOTE_LABEL, "note:"),
+        term::escape(&text.replace('\n', " "))
+    );
+    write_stderr(&line);
+}
+
 /// An error chain as one line: `outer: inner: root`. Every error in the chain
 /// shows its cause either in its message or as its source, never both, so
 /// nothing repeats.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use csa_process::Liveness;
+use csa_session::genealogy::Member;
 use csa_session::{LoadError, Phase, SessionLocation, SessionResult, SessionState};
 use serde::Serialize;
 
@@ -86,6 +87,10 @@ pub struct SessionRow<'a> {
     pub tools: Vec<Cow<'a, str>>,
     pub branch: Option<Cow<'a, str>>,
     pub project_path: Option<Cow<'a, str>>,
+    /// `[genealogy] parent_session_id`, uppercase when it is a ULID.
+    pub parent_session_id: Option<Cow<'a, str>>,
+    /// `[genealogy] depth`.
+    pub depth: Option<i64>,
     pub termination_reason: Option<Cow<'a, str>>,
     pub liveness: Option<LivenessView>,
     pub error: Option<String>,
@@ -94,6 +99,15 @@ pub struct SessionRow<'a> {
 }
 
 impl<'a> SessionRow<'a> {
+    /// How the tree of sessions sees this row.
+    pub fn member(&self) -> Member<'_> {
+        Member {
+            id: self.session_id,
+            parent: self.parent_session_id.as_deref(),
+            last_accessed: self.sort_key,
+        }
+    }
+
     /// A row for a session whose state cannot be read.
     pub fn broken(loc: &'a SessionLocation, err: &LoadError) -> SessionRow<'a> {
         SessionRow {
@@ -105,6 +119,8 @@ impl<'a> SessionRow<'a> {
             tools: Vec::new(),
             branch: None,
             project_path: None,
+            parent_session_id: None,
+            depth: None,
             termination_reason: None,
             liveness: None,
             error: Some(crate::output::chain(err)),
@@ -124,6 +140,7 @@ impl<'a> SessionRow<'a> {
             Err(err) => (Status::Error, Some(crate::output::chain(err))),
         };
         let owned = |text: &str| Cow::Owned(text.to_owned());
+        let genealogy = state.genealogy();
         SessionRow {
             session_id: loc.id.as_str(),
             status,
@@ -133,6 +150,11 @@ impl<'a> SessionRow<'a> {
             tools: state.tool_names().into_iter().map(Cow::Owned).collect(),
             branch: state.branch().map(owned),
             project_path: Some(owned(state.project_path())),
+            parent_session_id: genealogy
+                .parent_session_id
+                .as_deref()
+                .map(|parent| Cow::Owned(csa_session::genealogy::parent_id(parent))),
+            depth: genealogy.depth,
             termination_reason: state.termination_reason_text().map(owned),
             liveness: liveness.map(LivenessView::from),
             error,

@@ -13,8 +13,6 @@ use crate::error::IdError;
 
 /// Length of a ULID in Crockford base32.
 pub const ULID_LEN: usize = 26;
-/// Length of the id prefix `csa session list` shows.
-pub const SHORT_ID_LEN: usize = 11;
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -70,11 +68,6 @@ impl SessionId {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The prefix `csa session list` shows.
-    pub fn short(&self) -> &str {
-        &self.0[..SHORT_ID_LEN]
     }
 }
 
@@ -161,7 +154,6 @@ mod tests {
     fn ids_are_case_insensitive_and_stored_uppercase() {
         let id = SessionId::parse(&ID_A.to_lowercase()).unwrap();
         assert_eq!(id.as_str(), ID_A);
-        assert_eq!(id.short(), "01ARZ3NDEKT");
         assert_eq!(SessionId::generate().as_str().len(), ULID_LEN);
     }
 }

@@ -1,7 +1,8 @@
 //! The csa session store.
 //!
 //! Knows where sessions live ([`roots`], [`layout`]), how they are named and
-//! found ([`id`], [`resolve`]), what their files say ([`state`], [`result`],
+//! found ([`id`], [`resolve`], [`short_id`]), how they descend from one
+//! another ([`genealogy`]), what their files say ([`state`], [`result`],
 //! [`completion`], [`cooldown`]) and in which words ([`vocab`], [`tool`]), how
 //! phases may change ([`phase`]), how to read files someone else can write
 //! ([`read`]) and how to change them so that a crash at any point leaves either
@@ -21,6 +22,7 @@ pub mod durable;
 pub mod ending;
 pub mod error;
 pub mod fault;
+pub mod genealogy;
 pub mod id;
 pub mod layout;
 pub mod liveness;
@@ -32,6 +34,7 @@ pub mod reconcile;
 pub mod resolve;
 pub mod result;
 pub mod roots;
+pub mod short_id;
 pub mod state;
 pub mod stop_request;
 mod toml_value;
@@ -42,6 +45,7 @@ pub use completion::DaemonCompletion;
 pub use cooldown::{CooldownMarker, read_cooldown_marker, write_cooldown_marker};
 pub use durable::{Published, Removal};
 pub use error::{IdError, LoadError, StoreError, WriteError};
+pub use genealogy::{Family, Kin};
 pub use id::{IdPrefix, SessionId};
 pub use layout::{SessionDir, SessionsDir};
 pub use liveness::{Check, Liveness, LivenessProbe, Verdict};
@@ -50,9 +54,12 @@ pub use load::{
     reload_result, reload_state,
 };
 pub use phase::{Phase, PhaseEvent, TransitionError};
-pub use resolve::{SessionLocation, find_full_id, list_sessions, resolve_prefix};
+pub use resolve::{
+    SessionLocation, find_full_id, find_in_any_project, list_sessions, resolve_prefix,
+};
 pub use result::{Artifact, SessionResult};
 pub use roots::{ProjectKey, SessionsWalk, StateRoots};
+pub use short_id::ShortIds;
 pub use state::{Genealogy, RunSpec, SessionState, ToolState};
 pub use toml_value::format_time;
 pub use tool::{ToolName, ToolNameError};

@@ -1,11 +1,14 @@
 //! Finding sessions: every session folder of a sessions folder, and one
-//! session by full id or unique, case-insensitive prefix.
+//! session by full id or unique, case-insensitive prefix, and a full id in
+//! any project.
 
-use std::path::Path;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 
 use crate::error::IdError;
 use crate::id::{IdPrefix, SessionId};
 use crate::layout::{SessionDir, SessionsDir};
+use crate::roots::StateRoots;
 
 /// Where one session lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +116,38 @@ pub fn find_full_id(
     Ok(None)
 }
 
+/// The session with this full id in any project under the state roots
+/// (primary root first, then legacy), with its project's dir: for a full id
+/// that is not in the current project (prefixes stay project-scoped). The
+/// walk stops at the first sessions folder that holds it, and looks into
+/// each folder with a `stat` of the id's name (uppercase, then lowercase), not
+/// a listing. Folders that cannot be read are passed by.
+pub fn find_in_any_project(
+    roots: &StateRoots,
+    id: &SessionId,
+) -> Option<(SessionLocation, PathBuf)> {
+    let lower = id.as_str().to_ascii_lowercase();
+    let mut found = None;
+    roots.walk_sessions_dirs(|dir| {
+        let Some(path) = [id.as_str(), lower.as_str()]
+            .into_iter()
+            .map(|name| dir.path.join(name))
+            .find(|path| is_real_dir(path))
+        else {
+            return ControlFlow::Continue(());
+        };
+        let project = roots.project_of(&dir).unwrap_or_else(|| dir.path.clone());
+        let loc = SessionLocation {
+            id: id.clone(),
+            dir: SessionDir::new(path),
+            legacy: dir.legacy,
+        };
+        found = Some((loc, project));
+        ControlFlow::Break(())
+    });
+    found
+}
+
 fn is_real_dir(path: &Path) -> bool {
     fs_err::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
@@ -186,6 +221,29 @@ mod tests {
             legacy: false,
         };
         assert!(list_sessions(&missing).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_full_id_is_found_in_any_project_under_either_root_with_its_project() {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = StateRoots::from_state_home(tmp.path());
+        let other = roots.primary.join("home/alice/other/sessions");
+        let legacy = roots.legacy.join("home/bob/old/sessions");
+        fs_err::create_dir_all(other.join(ID_A)).unwrap();
+        fs_err::create_dir_all(legacy.join(ID_C.to_lowercase())).unwrap();
+        fs_err::create_dir_all(roots.primary.join("empty/sessions")).unwrap();
+
+        let (loc, project) = find_in_any_project(&roots, &SessionId::parse(ID_A).unwrap()).unwrap();
+        assert_eq!(loc.dir.path(), other.join(ID_A));
+        assert!(!loc.legacy);
+        assert_eq!(project, PathBuf::from("/home/alice/other"));
+
+        let (loc, project) = find_in_any_project(&roots, &SessionId::parse(ID_C).unwrap()).unwrap();
+        assert!(loc.legacy && loc.dir.path().starts_with(&legacy));
+        assert_eq!(loc.id.as_str(), ID_C);
+        assert_eq!(project, PathBuf::from("/home/bob/old"));
+
+        assert!(find_in_any_project(&roots, &SessionId::parse(ID_B).unwrap()).is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the project key is the canonical project dir without its root, as folders.
 
 use std::ffi::OsString;
+use std::ops::ControlFlow;
 use std::path::{Component, Path, PathBuf};
 
 use crate::consts::{APP_DIR, LEGACY_APP_DIR, SESSIONS_DIR, STATE_FILE};
@@ -98,6 +99,22 @@ impl StateRoots {
     /// [`SessionsWalk::skipped`]; the rest is still found.
     pub fn all_sessions_dirs(&self) -> SessionsWalk {
         let mut walk = SessionsWalk::default();
+        walk.skipped = self.walk_sessions_dirs(|dir| {
+            walk.found.push(dir);
+            ControlFlow::Continue(())
+        });
+        walk.found.sort_by(|a, b| a.path.cmp(&b.path));
+        walk
+    }
+
+    /// The walk of [`StateRoots::all_sessions_dirs`], primary root first:
+    /// `visit` sees each sessions folder as soon as it is found (before it is
+    /// read) and may stop the walk. Returns the folders that could not be read.
+    pub fn walk_sessions_dirs(
+        &self,
+        mut visit: impl FnMut(SessionsDir) -> ControlFlow<()>,
+    ) -> Vec<StoreError> {
+        let mut skipped = Vec::new();
         for (root, legacy) in [(&self.primary, false), (&self.legacy, true)] {
             let mut stack = vec![(root.clone(), false)];
             while let Some((dir, in_sessions)) = stack.pop() {
@@ -105,7 +122,7 @@ impl StateRoots {
                     Ok(entries) => entries,
                     Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
                     Err(source) => {
-                        walk.skipped.push(StoreError::Io { path: dir, source });
+                        skipped.push(StoreError::Io { path: dir, source });
                         continue;
                     }
                 };
@@ -120,18 +137,47 @@ impl StateRoots {
                     }
                     let is_sessions = name == SESSIONS_DIR;
                     if is_sessions {
-                        walk.found.push(SessionsDir {
+                        let found = SessionsDir {
                             path: path.clone(),
                             legacy,
-                        });
+                        };
+                        if visit(found).is_break() {
+                            return skipped;
+                        }
                     }
                     stack.push((path, is_sessions));
                 }
             }
         }
-        walk.found.sort_by(|a, b| a.path.cmp(&b.path));
-        walk
+        skipped
     }
+
+    /// The project whose sessions folder `dir` is (the inverse of
+    /// [`ProjectKey`]), when `dir` is under one of the roots.
+    pub fn project_of(&self, dir: &SessionsDir) -> Option<PathBuf> {
+        let root = if dir.legacy {
+            &self.legacy
+        } else {
+            &self.primary
+        };
+        let key = dir.path.strip_prefix(root).ok()?.parent()?;
+        Some(project_dir_of_key(key))
+    }
+}
+
+/// The absolute project dir a key was made from: `/` and the key (on
+/// Windows, the drive folder `C` becomes `C:\`).
+fn project_dir_of_key(key: &Path) -> PathBuf {
+    #[cfg(windows)]
+    {
+        let mut parts = key.components();
+        if let Some(Component::Normal(drive)) = parts.next() {
+            let mut dir = PathBuf::from(format!("{}:\\", drive.to_string_lossy()));
+            dir.push(parts.as_path());
+            return dir;
+        }
+    }
+    Path::new(std::path::MAIN_SEPARATOR_STR).join(key)
 }
 
 /// What [`StateRoots::all_sessions_dirs`] found, and the folders it could not read.

@@ -9,6 +9,7 @@
 //! - [`flock`]: a `flock` holder (in Rust, in this process).
 //! - [`faults`]: the store's fault points, named by their enum.
 //! - [`fixtures`]: files recorded from real csa runs.
+//! - [`table`]: finding a session's line in `csa session list` text.
 //! - [`existing_install`]: the schema the csa installs users already run
 //!   load `state.toml` and `result.toml` with, to check what we write.
 
@@ -26,6 +27,7 @@ pub mod fixtures;
 pub mod flock;
 pub mod fs;
 pub mod process;
+pub mod table;
 
 pub use env::*;
 pub use existing_install::*;
@@ -34,3 +36,4 @@ pub use fixtures::*;
 pub use flock::*;
 pub use fs::*;
 pub use process::*;
+pub use table::*;

@@ -1,16 +1,18 @@
 //! `csa session list`: sessions newest first, reconciling each dead active
-//! session on the way (unless `--no-reconcile`).
+//! session on the way (unless `--no-reconcile`); with `--tree`, each under
+//! its parent.
 
 use std::process::ExitCode;
 
 use csa_process::{Liveness, ProbeContext};
+use csa_session::genealogy::{Link, Member, Node, Tree};
 use csa_session::reconcile::{CooldownMode, Reconciler};
-use csa_session::{Loaded, Phase, SessionLocation, SessionState, Trigger};
+use csa_session::{Loaded, Phase, SessionLocation, SessionState, ShortIds, Trigger};
 
 use crate::cli::ListArgs;
 use crate::context::{Context, sessions_in};
 use crate::list_cache::{Folders, ListCache};
-use crate::list_table::{self, Layout};
+use crate::list_table::{self, Layout, TreeMark, TreeNote};
 use crate::output;
 use crate::pool::{self, Step};
 use crate::status::SessionRow;
@@ -43,22 +45,106 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
         .flatten()
         .filter(|row| keep(row, args))
         .collect();
-    rows.sort_unstable_by(|a, b| {
-        b.sort_key
-            .cmp(&a.sort_key)
-            .then_with(|| b.session_id.cmp(a.session_id))
-    });
+    // Short ids are unique among every session of the scope, not only the
+    // rows shown, so that each one stays a valid argument.
+    let short_ids = ShortIds::new(sessions.iter().map(|loc| loc.id.as_str()));
+    let placed: Vec<Placed<'_>> = if args.tree {
+        in_tree_order(&rows)
+    } else {
+        rows.sort_unstable_by(|a, b| {
+            b.sort_key
+                .cmp(&a.sort_key)
+                .then_with(|| b.session_id.cmp(a.session_id))
+        });
+        rows.iter().map(|row| (*row, None)).collect()
+    };
     if args.json {
-        output::stdout(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
-    } else if rows.is_empty() {
+        output::stdout(&format!("{}\n", json(&placed)?))?;
+    } else if placed.is_empty() {
         tracing::info!("no sessions");
         let project = ctx.project.project_dir().display().to_string();
         let message = list_table::empty_message(args, total, &project);
         output::stderr(&format!("{message}\n"));
     } else {
-        output::stdout(&list_table::table(&rows, &Layout::for_stdout()))?;
+        let lines = lines(&placed, &short_ids, args.all_projects);
+        output::stdout(&list_table::table(&lines, &Layout::for_stdout()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A row to print, and its node when drawn as a tree.
+type Placed<'r> = (&'r SessionRow<'r>, Option<Node>);
+
+/// The rows under their parents (one tree build: O(n log n)).
+fn in_tree_order<'r>(rows: &[&'r SessionRow<'r>]) -> Vec<Placed<'r>> {
+    let members: Vec<Member<'_>> = rows.iter().map(|row| row.member()).collect();
+    Tree::build(&members)
+        .nodes()
+        .iter()
+        .map(|node| (rows[node.index], Some(*node)))
+        .collect()
+}
+
+/// The JSON array: the rows, with `tree_depth` when drawn as a tree.
+fn json(placed: &[Placed<'_>]) -> serde_json::Result<String> {
+    #[derive(serde::Serialize)]
+    struct TreeRow<'r> {
+        #[serde(flatten)]
+        row: &'r SessionRow<'r>,
+        tree_depth: usize,
+    }
+    if placed.iter().all(|(_, node)| node.is_none()) {
+        let rows: Vec<&SessionRow<'_>> = placed.iter().map(|(row, _)| *row).collect();
+        return serde_json::to_string_pretty(&rows);
+    }
+    let rows: Vec<TreeRow<'_>> = placed
+        .iter()
+        .map(|(row, node)| TreeRow {
+            row,
+            tree_depth: node.map_or(0, |n| n.depth),
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows)
+}
+
+/// The table's lines: short ids, and with a tree its guides and notes.
+fn lines<'r>(
+    placed: &[Placed<'r>],
+    short_ids: &ShortIds,
+    all_projects: bool,
+) -> Vec<list_table::Line<'r>> {
+    let nodes: Vec<Node> = placed.iter().filter_map(|(_, node)| *node).collect();
+    let mut guides = list_table::tree_guides(&nodes).into_iter();
+    placed
+        .iter()
+        .map(|&(row, node)| list_table::Line {
+            row,
+            short_id: short_ids.of(row.session_id),
+            tree: node.map(|node| TreeMark {
+                guides: guides.next().unwrap_or_default(),
+                note: note(row, node, short_ids, all_projects),
+            }),
+        })
+        .collect()
+}
+
+/// Why a session with a parent sits at the top level, if it does.
+fn note<'r>(
+    row: &'r SessionRow<'r>,
+    node: Node,
+    short_ids: &ShortIds,
+    all_projects: bool,
+) -> Option<TreeNote<'r>> {
+    let parent = row.parent_session_id.as_deref()?;
+    match node.link {
+        Link::Cycle => Some(TreeNote::Cycle),
+        Link::Orphan if short_ids.contains(parent) => {
+            Some(TreeNote::FilteredOut(short_ids.of(parent)))
+        }
+        Link::Orphan if all_projects => Some(TreeNote::Gone(parent)),
+        Link::Orphan => Some(TreeNote::NotInProject(parent)),
+        Link::Root | Link::Child => None,
+    }
 }
 
 /// An active session to reconcile, with the state the first read parsed.

@@ -2,9 +2,10 @@
 //!
 //! Fields are separated by tabs, in this order: session id, state fingerprint,
 //! result fingerprint, status, phase, sort key, last accessed, description,
-//! tools, branch, project path, termination reason. A fingerprint is
-//! `size,mtime_ns,ctime_ns,inode`, or `-` for no file; the sort key is
-//! nanoseconds since the epoch, or `-`. An optional text is empty when absent
+//! tools, branch, project path, termination reason, parent session id,
+//! genealogy depth. A fingerprint is `size,mtime_ns,ctime_ns,inode`, or `-`
+//! for no file; the sort key is nanoseconds since the epoch, or `-`; the depth
+//! is an integer, or `-`. An optional text is empty when absent
 //! and `=` plus the escaped text when present; the tools are such texts joined
 //! by U+001F. Escapes: `\\`, `\t`, `\n` and `\u` (U+001F), so a field never
 //! holds a separator. Decoding borrows from the line unless a field has an
@@ -19,7 +20,7 @@ use csa_session::Phase;
 use super::fingerprint::{Fingerprint, Fingerprints};
 use crate::status::{SessionRow, Status};
 
-const FIELDS: usize = 12;
+const FIELDS: usize = 14;
 const TOOL_SEPARATOR: char = '\u{1f}';
 const ABSENT: &str = "-";
 
@@ -62,6 +63,8 @@ impl<'a> Line<'a> {
             branch,
             project,
             reason,
+            parent,
+            depth,
         ] = self.fields;
         let sort_key = match key {
             ABSENT => None,
@@ -77,6 +80,11 @@ impl<'a> Line<'a> {
             branch: optional(branch)?,
             project_path: optional(project)?,
             termination_reason: optional(reason)?,
+            parent_session_id: optional(parent)?,
+            depth: match depth {
+                ABSENT => None,
+                depth => Some(depth.parse().ok()?),
+            },
             liveness: None,
             error: None,
             sort_key,
@@ -121,9 +129,21 @@ pub fn encode(files: &Fingerprints, row: &SessionRow<'_>) -> Option<String> {
         }
         push_optional(&mut line, Some(tool));
     }
-    for text in [&row.branch, &row.project_path, &row.termination_reason] {
+    for text in [
+        &row.branch,
+        &row.project_path,
+        &row.termination_reason,
+        &row.parent_session_id,
+    ] {
         line.push('\t');
         push_optional(&mut line, text.as_deref());
+    }
+    line.push('\t');
+    match row.depth {
+        Some(depth) => {
+            let _ = write!(line, "{depth}");
+        }
+        None => line.push_str(ABSENT),
     }
     Some(line)
 }
@@ -230,8 +250,9 @@ mod tests {
         }
     }
 
-    fn row<'a>(texts: [Option<&'a str>; 5], tools: Vec<&'a str>) -> SessionRow<'a> {
-        let [accessed, description, branch, project, reason] = texts.map(|t| t.map(Cow::Borrowed));
+    fn row<'a>(texts: [Option<&'a str>; 6], tools: Vec<&'a str>) -> SessionRow<'a> {
+        let [accessed, description, branch, project, reason, parent] =
+            texts.map(|t| t.map(Cow::Borrowed));
         SessionRow {
             session_id: "01J0000000000000000000000A",
             status: Status::Failed,
@@ -242,6 +263,8 @@ mod tests {
             branch,
             project_path: project,
             termination_reason: reason,
+            parent_session_id: parent,
+            depth: Some(-3),
             liveness: None,
             error: None,
             sort_key: Some(DateTime::from_timestamp_nanos(1_700_000_000_123_456_789)),
@@ -267,12 +290,17 @@ mod tests {
             state: Some(print(1)),
             result: None,
         };
-        round_trip(files, &row([None, Some(""), None, Some(""), None], vec![]));
         round_trip(
             files,
-            &row([Some(""), None, Some(""), None, Some("")], vec![""]),
+            &row([None, Some(""), None, Some(""), None, Some("")], vec![]),
         );
-        round_trip(files, &row([None; 5], vec!["", ""]));
+        round_trip(
+            files,
+            &row([Some(""), None, Some(""), None, Some(""), None], vec![""]),
+        );
+        let mut no_depth = row([None; 6], vec!["", ""]);
+        no_depth.depth = None;
+        round_trip(files, &no_depth);
     }
 
     #[test]
@@ -282,7 +310,7 @@ mod tests {
             result: Some(print(8)),
         };
         let nasty = "a\tb\nc\\d\u{1f}e\\t=é";
-        round_trip(files, &row([Some(nasty); 5], vec![nasty, "=", "\\"]));
+        round_trip(files, &row([Some(nasty); 6], vec![nasty, "=", "\\"]));
     }
 
     #[test]
@@ -291,7 +319,7 @@ mod tests {
             state: Some(print(1)),
             result: None,
         };
-        let good = encode(&files, &row([Some("x"); 5], vec!["codex"])).expect("encodes");
+        let good = encode(&files, &row([Some("x"); 6], vec!["codex"])).expect("encodes");
         assert!(Line::split(&good).and_then(|l| l.row()).is_some());
         let broken = [
             good.replacen('\t', " ", 1),                     // a field too few
@@ -302,6 +330,7 @@ mod tests {
             good.replacen("=x", "=\\q", 1),                  // unknown escape
             good.replacen("=x", "=x\\", 1),                  // dangling escape
             good.replacen("1700000000123456789", "soon", 1), // bad sort key
+            good.replacen("\t-3", "\tdeep", 1),              // bad depth
         ];
         for line in &broken {
             let decoded = Line::split(line).and_then(|l| Some((l.files()?, l.row()?)));
@@ -314,7 +343,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_row_round_trips(
-            texts in proptest::array::uniform5(proptest::option::of(".{0,12}")),
+            texts in proptest::array::uniform6(proptest::option::of(".{0,12}")),
             tools in proptest::collection::vec(".{0,6}", 0..4),
             result in proptest::option::of(any::<u64>()),
         ) {

@@ -21,6 +21,8 @@ use crate::status::Status;
 pub const ERROR_LABEL: Style = AnsiColor::Red.on_default().bold();
 /// The style of the `warning:` label on stderr.
 pub const WARNING_LABEL: Style = AnsiColor::Yellow.on_default().bold();
+/// The style of the `note:` label on stderr.
+pub const NOTE_LABEL: Style = AnsiColor::Cyan.on_default().bold();
 
 /// Record the `--color` choice for every stream of this process.
 pub fn init(when: ColorWhen) {

@@ -28,7 +28,7 @@ fn list_reconciles_dead_sessions_and_shows_each_status() {
     // LAST ACCESSED is a relative age of several words: find STATUS by its column.
     let column = header.find("STATUS").unwrap();
     let status_of = |s: &Session| {
-        let line = text.lines().find(|l| l.starts_with(&s.id[..11])).unwrap();
+        let line = list_line(&text, &s.id).unwrap();
         line[column..].split_whitespace().next().unwrap().to_owned()
     };
     let context = format!("stdout:\n{text}\nstderr:\n{}", stderr_of(&out));
@@ -53,8 +53,12 @@ fn sessions_are_listed_newest_first() {
         .replace("2026-01-01T00:00:05Z", "2026-03-01T00:00:05Z");
     new.write("state.toml", &newer);
     let text = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
-    let ids: Vec<&str> = text.lines().skip(1).map(|l| &l[..11]).collect();
-    assert_eq!(ids, vec![&new.id[..11], &old.id[..11]]);
+    let shown: Vec<&str> = text.lines().skip(1).map(session_cell).collect();
+    assert_eq!(shown.len(), 2, "{text}");
+    assert!(
+        new.id.starts_with(shown[0]) && old.id.starts_with(shown[1]),
+        "{text}"
+    );
 }
 
 #[test]
@@ -74,10 +78,12 @@ fn json_output_has_the_documented_keys() {
         keys,
         vec![
             "branch",
+            "depth",
             "description",
             "error",
             "last_accessed",
             "liveness",
+            "parent_session_id",
             "phase",
             "project_path",
             "session_id",
@@ -124,12 +130,7 @@ fn corrupt_state_is_listed_as_error_untouched_and_the_rest_still_print() {
     let out = env.csa().args(["session", "list"]).output().unwrap();
     assert!(out.status.success());
     let text = stdout_of(&out);
-    let line = |s: &Session| {
-        text.lines()
-            .find(|l| l.starts_with(&s.id[..11]))
-            .unwrap()
-            .to_owned()
-    };
+    let line = |s: &Session| list_line(&text, &s.id).unwrap().to_owned();
     assert!(
         line(&broken).contains("Error") && line(&broken).contains("state.toml"),
         "{text}"

@@ -9,6 +9,7 @@ mod cli_errors;
 mod containment;
 mod crash;
 mod hostile;
+mod ids;
 mod interop;
 #[cfg(target_os = "linux")]
 mod kill;
@@ -32,5 +33,6 @@ mod show;
 mod storm;
 mod terminal;
 mod torture;
+mod trees;
 #[cfg(target_os = "linux")]
 mod wait;

@@ -24,8 +24,7 @@ fn a_failing_command_ends_failed_with_its_exit_code_and_last_line() {
     );
     let list = stdout_of(&env.csa().args(["session", "list"]).output().unwrap());
     assert!(
-        list.lines()
-            .any(|l| l.starts_with(&s.id[..11]) && l.contains("Failed")),
+        list_line(&list, &s.id).is_some_and(|l| l.contains("Failed")),
         "{list}"
     );
     let result = s.result();
