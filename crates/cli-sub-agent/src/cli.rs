@@ -218,6 +218,10 @@ pub struct WaitArgs {
     /// Wait for every active session of the project.
     #[arg(long)]
     pub all: bool,
+    /// Also wait for every descendant session (started by a nested csa
+    /// run), including those started while waiting.
+    #[arg(long, conflicts_with = "all")]
+    pub tree: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Give up after this many seconds and exit 124.
@@ -261,6 +265,10 @@ pub struct KillArgs {
     /// Stop every active session of the project.
     #[arg(long)]
     pub all: bool,
+    /// Also stop every descendant session (started by a nested csa run),
+    /// children before their parents.
+    #[arg(long, conflicts_with = "all")]
+    pub tree: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Seconds between SIGTERM and SIGKILL.

@@ -61,6 +61,18 @@ impl Context {
         sessions_in(&self.scope(all_projects)?)
     }
 
+    /// Every session of the project whose phase is active now, oldest id
+    /// first (`kill --all`, `wait --all`).
+    pub fn active_sessions(&self) -> anyhow::Result<Vec<SessionLocation>> {
+        let mut active: Vec<SessionLocation> = self
+            .sessions(false)?
+            .into_iter()
+            .filter(is_active)
+            .collect();
+        active.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(active)
+    }
+
     /// One session by full id or unique, case-insensitive prefix. A full id
     /// that is not in the project is looked for in every project under the
     /// state roots (the walk stops at the first hit), with a note on stderr
@@ -90,6 +102,31 @@ impl Context {
             }
             (other, _) => Err(other.into()),
         }
+    }
+}
+
+/// Whether the session's phase is `active` now (an unreadable state is not).
+pub fn is_active(loc: &SessionLocation) -> bool {
+    csa_session::load_state(&loc.dir).is_ok_and(|s| s.value.phase() == csa_session::Phase::Active)
+}
+
+/// The project's sessions below `root` in levels, deepest first, `root`
+/// itself last (`csa_session::genealogy::Family::levels_below`).
+pub fn tree_levels(
+    sessions: &[SessionLocation],
+    root: &SessionLocation,
+) -> Vec<Vec<SessionLocation>> {
+    let family = csa_session::genealogy::Family::read(sessions);
+    let location = |id: &csa_session::SessionId| sessions.iter().find(|loc| &loc.id == id).cloned();
+    let levels: Vec<Vec<SessionLocation>> = family
+        .levels_below(&root.id)
+        .into_iter()
+        .map(|level| level.into_iter().filter_map(location).collect())
+        .collect();
+    if levels.is_empty() {
+        vec![vec![root.clone()]]
+    } else {
+        levels
     }
 }
 

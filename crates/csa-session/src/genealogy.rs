@@ -322,6 +322,33 @@ impl Family {
             .unwrap_or_default()
     }
 
+    /// `id` and its descendants in levels, deepest first: every session of a
+    /// level may be stopped at once, and each level only after the one before
+    /// it, so children always stop before their parents (`kill --tree`).
+    pub fn levels_below(&self, id: &SessionId) -> Vec<Vec<&SessionId>> {
+        let Some(root) = self.position(id) else {
+            return Vec::new();
+        };
+        let depth: std::collections::HashMap<usize, usize> = self
+            .tree
+            .nodes()
+            .iter()
+            .map(|node| (node.index, node.depth))
+            .collect();
+        let mut members = self.tree.descendants(root);
+        members.push(root);
+        let mut levels: std::collections::BTreeMap<std::cmp::Reverse<usize>, Vec<&SessionId>> =
+            std::collections::BTreeMap::new();
+        for index in members {
+            let level = depth.get(&index).copied().unwrap_or(0);
+            levels
+                .entry(std::cmp::Reverse(level))
+                .or_default()
+                .push(&self.kin[index].id);
+        }
+        levels.into_values().collect()
+    }
+
     fn position(&self, id: &SessionId) -> Option<usize> {
         self.kin.iter().position(|k| &k.id == id)
     }

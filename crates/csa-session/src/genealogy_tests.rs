@@ -194,6 +194,45 @@ fn family_answers_children_and_descendants_by_id() {
 }
 
 #[test]
+fn levels_below_put_children_before_their_parents() {
+    let family = Family::new(vec![
+        kin(ROOT, None, 1),
+        kin(CHILD, Some(ROOT), 2),
+        kin(GRAND, Some(CHILD), 3),
+        kin(OTHER, Some(ROOT), 4),
+    ]);
+    let id = |s: &str| SessionId::parse(s).unwrap();
+    let levels: Vec<Vec<String>> = family
+        .levels_below(&id(ROOT))
+        .into_iter()
+        .map(|level| {
+            let mut names: Vec<String> = level.iter().map(|i| i.to_string()).collect();
+            names.sort();
+            names
+        })
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            vec![GRAND.to_owned()],
+            vec![CHILD.to_owned(), OTHER.to_owned()],
+            vec![ROOT.to_owned()]
+        ]
+    );
+    let below_child: Vec<usize> = family
+        .levels_below(&id(CHILD))
+        .iter()
+        .map(Vec::len)
+        .collect();
+    assert_eq!(below_child, [1, 1]);
+    assert!(
+        family
+            .levels_below(&id("7ZZZZZZZZZZZZZZZZZZZZZZZZZ"))
+            .is_empty()
+    );
+}
+
+#[test]
 fn kin_reads_the_genealogy_of_a_state() {
     let text = format!(
         "meta_session_id = \"{CHILD}\"\nproject_path = \"/p\"\n\

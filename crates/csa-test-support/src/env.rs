@@ -78,8 +78,8 @@ impl Env {
         cmd
     }
 
-    /// `unshare --pid --fork --mount-proc`, wired like [`Env::csa_std`] and
-    /// with `$CSA` naming the csa binary; append the command to run inside a
+    /// `unshare --pid --fork --mount-proc`, wired like [`Env::csa_std`];
+    /// append the command to run inside a
     /// private pid namespace. `None` (with a note on stderr) where pid
     /// namespaces cannot be created.
     pub fn in_private_pid_namespace(&self) -> Option<std::process::Command> {
@@ -96,14 +96,15 @@ impl Env {
         let mut cmd = std::process::Command::new("unshare");
         cmd.args(unshare);
         self.apply(&mut cmd);
-        cmd.env("CSA", assert_cmd::cargo::cargo_bin("csa"))
-            .current_dir(&self.project);
+        cmd.current_dir(&self.project);
         Some(cmd)
     }
 
-    /// Set or clear, on `cmd`, every variable csa reads.
+    /// Set or clear, on `cmd`, every variable csa reads; `$CSA` names the
+    /// csa binary, for commands that start nested runs.
     pub fn apply(&self, cmd: &mut std::process::Command) {
-        cmd.env("XDG_STATE_HOME", &self.state_home)
+        cmd.env("CSA", assert_cmd::cargo::cargo_bin("csa"))
+            .env("XDG_STATE_HOME", &self.state_home)
             .env("XDG_CACHE_HOME", &self.cache_home)
             .env("HOME", self.tmp.path())
             .env(csa_session::fault::FAULT_DIR_ENV, self.tmp.path());

@@ -11,6 +11,7 @@
 //! the reconcile lock. Several sessions are stopped at once, one thread each,
 //! so twenty TERM-ignoring commands take one grace period, not twenty.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -19,10 +20,10 @@ use csa_process::signal::{self, Refusal, Sig, Verified};
 use csa_process::{ProbeContext, stop_group};
 use csa_session::ending::{self, RunEnding};
 use csa_session::stop_request::StopRequest;
-use csa_session::{Phase, ResultStatus, SessionLocation, TerminationReason, Trigger};
+use csa_session::{Phase, ResultStatus, SessionId, SessionLocation, TerminationReason, Trigger};
 
 use crate::cli::KillArgs;
-use crate::context::Context;
+use crate::context::{Context, is_active, tree_levels};
 use crate::output;
 use crate::reconcile::reconcile_quietly;
 use crate::term::escape;
@@ -40,7 +41,7 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
     let grace = Duration::from_secs_f64(args.grace);
     let ctx = Context::new(&args.project)?;
     let targets = if args.all {
-        active_sessions(&ctx)?
+        ctx.active_sessions()?
     } else {
         let mut found = Vec::with_capacity(args.ids.len());
         for id in &args.ids {
@@ -54,20 +55,11 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
         output::stderr("no active sessions to kill\n");
         return Ok(ExitCode::SUCCESS);
     }
-    let outcomes: Vec<anyhow::Result<String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|loc| scope.spawn(move || stop_session(loc, grace)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a kill thread panicked")))
-            })
-            .collect()
-    });
+    let outcomes = if args.tree {
+        stop_trees(&ctx, &targets, grace)?
+    } else {
+        stop_together(&targets, grace)
+    };
     let mut failed = false;
     let mut text = String::new();
     for outcome in outcomes {
@@ -87,17 +79,65 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Every session of the project whose phase is active.
-fn active_sessions(ctx: &Context) -> anyhow::Result<Vec<SessionLocation>> {
-    let mut found: Vec<SessionLocation> = ctx
-        .sessions(false)?
-        .into_iter()
-        .filter(|loc| {
-            csa_session::load_state(&loc.dir).is_ok_and(|s| s.value.phase() == Phase::Active)
-        })
-        .collect();
-    found.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(found)
+/// Stop the trees of `roots`: each root's descendants first, deepest level
+/// first, the sessions of a level together. A session may start a child
+/// between the look at the tree and its own stop, so the tree is looked at
+/// again afterwards and any new active member stopped the same way, until a
+/// look finds none.
+fn stop_trees(
+    ctx: &Context,
+    roots: &[SessionLocation],
+    grace: Duration,
+) -> anyhow::Result<Vec<anyhow::Result<String>>> {
+    let mut handled: HashSet<SessionId> = HashSet::new();
+    let mut outcomes = Vec::new();
+    loop {
+        let sessions = ctx.sessions(false)?;
+        // levels[d]: the members at distance d from their root.
+        let mut levels: Vec<Vec<SessionLocation>> = Vec::new();
+        for root in roots {
+            for (distance, level) in tree_levels(&sessions, root).into_iter().rev().enumerate() {
+                if levels.len() <= distance {
+                    levels.push(Vec::new());
+                }
+                let first_look = handled.is_empty();
+                levels[distance].extend(
+                    level
+                        .into_iter()
+                        .filter(|loc| !handled.contains(&loc.id) && (first_look || is_active(loc))),
+                );
+            }
+        }
+        let mut stopped_any = false;
+        for level in levels.iter_mut().rev() {
+            level.retain(|loc| handled.insert(loc.id.clone()));
+            if !level.is_empty() {
+                stopped_any = true;
+                outcomes.extend(stop_together(level, grace));
+            }
+        }
+        if !stopped_any {
+            return Ok(outcomes);
+        }
+    }
+}
+
+/// Stop these sessions at once, one thread each; the lines in order.
+fn stop_together(sessions: &[SessionLocation], grace: Duration) -> Vec<anyhow::Result<String>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sessions
+            .iter()
+            .map(|loc| scope.spawn(move || stop_session(loc, grace)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a kill thread panicked")))
+            })
+            .collect()
+    })
 }
 
 /// Stop one session; the line to print.

@@ -16,10 +16,10 @@ use serde::Serialize;
 use crate::cli::ShowArgs;
 use crate::context::Context;
 use crate::output;
-use crate::pool::{self, Work};
 use crate::reconcile;
 use crate::status::{LivenessView, Status};
 use crate::term::{Palette, escape, human_duration, relative_age, status_style};
+use csa_session::genealogy::Family;
 
 /// Width of the label column of the text output.
 const LABEL_WIDTH: usize = 14;
@@ -258,19 +258,14 @@ impl Lines {
 }
 
 /// The ids of the project's sessions whose `[genealogy] parent_session_id`
-/// names `parent`, sorted.
+/// names `parent`, newest first (`csa_session::genealogy::Family`).
 fn children_of(ctx: &Context, parent: &SessionId) -> anyhow::Result<Vec<String>> {
-    let sessions = ctx.sessions(false)?;
-    let found = pool::map(Work::Cpu, sessions, |loc| {
-        let state = csa_session::load_state(&loc.dir).ok()?;
-        let named = state.value.genealogy().parent_session_id?;
-        named
-            .eq_ignore_ascii_case(parent.as_str())
-            .then(|| loc.id.to_string())
-    });
-    let mut children: Vec<String> = found.into_iter().flatten().collect();
-    children.sort();
-    Ok(children)
+    let family = Family::read(&ctx.sessions(false)?);
+    Ok(family
+        .children(parent)
+        .into_iter()
+        .map(ToString::to_string)
+        .collect())
 }
 
 /// Memory and CPU time of the trees of the daemon and the command, counting

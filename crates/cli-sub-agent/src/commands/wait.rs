@@ -1,5 +1,6 @@
-//! `csa session wait <ID>... | --all [--timeout SECS]`: wait until every
-//! named session (with `--all`, every active session of the project) has
+//! `csa session wait <ID>... | --all [--tree] [--timeout SECS]`: wait until
+//! every named session (with `--all`, every active session of the project;
+//! with `--tree`, every descendant too, even one started while waiting) has
 //! ended, printing `<ULID> <status> exit <code>: <first summary line>` as each
 //! one ends. One session: exit with its exit code; several: 0 when every one
 //! exited 0, else 1; 124 on timeout.
@@ -12,7 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use csa_process::Wake;
-use csa_session::{Phase, SessionLocation, Trigger};
+use csa_session::genealogy::Family;
+use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::WaitArgs;
 use crate::context::Context;
@@ -26,11 +28,15 @@ pub const TIMEOUT_EXIT: u8 = 124;
 pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let timeout = parse_timeout(args.timeout)?;
-    let sessions = if args.all {
-        active_sessions(&ctx)?
+    let roots = if args.all {
+        ctx.active_sessions()?
     } else {
         resolve_all(&ctx, &args.ids)?
     };
+    let mut sessions = roots.clone();
+    if args.tree {
+        sessions.extend(new_descendants(&ctx, &roots, &sessions)?);
+    }
     if sessions.is_empty() {
         output::stderr(&format!(
             "no active sessions in {}\n",
@@ -43,17 +49,34 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
     for loc in &sessions {
         watch.add(loc, &[]);
     }
-    let mut pending: Vec<&SessionLocation> = sessions.iter().collect();
+    let mut pending: Vec<SessionLocation> = sessions.clone();
     let mut codes = Vec::with_capacity(sessions.len());
     loop {
         let mut still = Vec::with_capacity(pending.len());
+        let mut ended = false;
         for loc in pending {
-            match watch.check(loc)? {
-                Some(ending) => codes.push(report(loc, &ending)?),
+            match watch.check(&loc)? {
+                Some(ending) => {
+                    codes.push(report(&loc, &ending)?);
+                    ended = true;
+                }
                 None => still.push(loc),
             }
         }
         pending = still;
+        // A session of the tree may have started children before it ended:
+        // look for new members whenever one ends.
+        if args.tree && ended {
+            let found = new_descendants(&ctx, &roots, &sessions)?;
+            for loc in &found {
+                watch.add(loc, &[]);
+            }
+            sessions.extend(found.iter().cloned());
+            pending.extend(found);
+            if !pending.is_empty() {
+                continue;
+            }
+        }
         if pending.is_empty() {
             break;
         }
@@ -97,17 +120,26 @@ fn resolve_all(ctx: &Context, ids: &[String]) -> anyhow::Result<Vec<SessionLocat
     Ok(found)
 }
 
-/// Every session of the project whose phase is active now, oldest id first.
-fn active_sessions(ctx: &Context) -> anyhow::Result<Vec<SessionLocation>> {
-    let mut active: Vec<SessionLocation> = ctx
-        .sessions(false)?
-        .into_iter()
-        .filter(|loc| {
-            csa_session::load_state(&loc.dir).is_ok_and(|s| s.value.phase() == Phase::Active)
-        })
-        .collect();
-    active.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(active)
+/// The descendants of `roots` (by `[genealogy] parent_session_id`, within the
+/// project) that are not in `known` yet, oldest id first.
+fn new_descendants(
+    ctx: &Context,
+    roots: &[SessionLocation],
+    known: &[SessionLocation],
+) -> anyhow::Result<Vec<SessionLocation>> {
+    let all = ctx.sessions(false)?;
+    let family = Family::read(&all);
+    let mut found: Vec<SessionLocation> = Vec::new();
+    for root in roots {
+        for id in family.descendants(&root.id) {
+            let fresh = !known.iter().chain(&found).any(|loc| &loc.id == id);
+            if let Some(loc) = all.iter().find(|loc| &loc.id == id).filter(|_| fresh) {
+                found.push(loc.clone());
+            }
+        }
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
 }
 
 /// Print the line of a session that ended; its exit code.
@@ -128,7 +160,7 @@ fn report(loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
     Ok(ending.exit_code())
 }
 
-fn timed_out(limit: Duration, pending: &[&SessionLocation], total: usize) {
+fn timed_out(limit: Duration, pending: &[SessionLocation], total: usize) {
     let waited = human_duration(limit);
     let message = match pending {
         [one] if total == 1 => {

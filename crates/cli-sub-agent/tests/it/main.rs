@@ -33,6 +33,8 @@ mod show;
 mod storm;
 mod terminal;
 mod torture;
+#[cfg(target_os = "linux")]
+mod tree_ops;
 mod trees;
 #[cfg(target_os = "linux")]
 mod wait;
