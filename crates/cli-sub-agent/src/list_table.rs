@@ -385,6 +385,7 @@ mod tests {
             parent_session_id: None,
             depth: None,
             termination_reason: None,
+            run: None,
             liveness: None,
             error: None,
             sort_key: Some(now() - chrono::TimeDelta::minutes(3)),

@@ -73,6 +73,14 @@ impl From<&Liveness> for LivenessView {
     }
 }
 
+/// The `[run]` table as `list --json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunView<'a> {
+    pub command: Vec<Cow<'a, str>>,
+    pub cwd: Cow<'a, str>,
+    pub timeout_secs: Option<u64>,
+}
+
 /// One row of `csa session list` (also its `--json` object; see docs/cli.md).
 ///
 /// Text fields borrow where they can: from the session's location, or from
@@ -92,6 +100,8 @@ pub struct SessionRow<'a> {
     /// `[genealogy] depth`.
     pub depth: Option<i64>,
     pub termination_reason: Option<Cow<'a, str>>,
+    /// `[run]`: what `csa run` started, and where.
+    pub run: Option<RunView<'a>>,
     pub liveness: Option<LivenessView>,
     pub error: Option<String>,
     #[serde(skip)]
@@ -122,6 +132,7 @@ impl<'a> SessionRow<'a> {
             parent_session_id: None,
             depth: None,
             termination_reason: None,
+            run: None,
             liveness: None,
             error: Some(crate::output::chain(err)),
             sort_key: None,
@@ -156,6 +167,11 @@ impl<'a> SessionRow<'a> {
                 .map(|parent| Cow::Owned(csa_session::genealogy::parent_id(parent))),
             depth: genealogy.depth,
             termination_reason: state.termination_reason_text().map(owned),
+            run: state.run().map(|run| RunView {
+                command: run.command.into_iter().map(Cow::Owned).collect(),
+                cwd: Cow::Owned(run.cwd),
+                timeout_secs: run.timeout_secs,
+            }),
             liveness: liveness.map(LivenessView::from),
             error,
             sort_key: Some(state.last_accessed()),

@@ -3,11 +3,12 @@
 //! Fields are separated by tabs, in this order: session id, state fingerprint,
 //! result fingerprint, status, phase, sort key, last accessed, description,
 //! tools, branch, project path, termination reason, parent session id,
-//! genealogy depth. A fingerprint is `size,mtime_ns,ctime_ns,inode`, or `-`
+//! genealogy depth, run command, run cwd, run timeout. A fingerprint is `size,mtime_ns,ctime_ns,inode`, or `-`
 //! for no file; the sort key is nanoseconds since the epoch, or `-`; the depth
-//! is an integer, or `-`. An optional text is empty when absent
-//! and `=` plus the escaped text when present; the tools are such texts joined
-//! by U+001F. Escapes: `\\`, `\t`, `\n` and `\u` (U+001F), so a field never
+//! and the run timeout are integers, or `-`. An optional text is empty when
+//! absent and `=` plus the escaped text when present; the tools and the run
+//! command are such texts joined by U+001F, the command `-` without a `[run]`
+//! table (then the cwd is empty and the timeout `-`). Escapes: `\\`, `\t`, `\n` and `\u` (U+001F), so a field never
 //! holds a separator. Decoding borrows from the line unless a field has an
 //! escape; any malformed line decodes to `None` (a cache miss).
 
@@ -18,9 +19,9 @@ use chrono::DateTime;
 use csa_session::Phase;
 
 use super::fingerprint::{Fingerprint, Fingerprints};
-use crate::status::{SessionRow, Status};
+use crate::status::{RunView, SessionRow, Status};
 
-const FIELDS: usize = 14;
+const FIELDS: usize = 17;
 const TOOL_SEPARATOR: char = '\u{1f}';
 const ABSENT: &str = "-";
 
@@ -65,6 +66,9 @@ impl<'a> Line<'a> {
             reason,
             parent,
             depth,
+            command,
+            cwd,
+            timeout,
         ] = self.fields;
         let sort_key = match key {
             ABSENT => None,
@@ -76,7 +80,7 @@ impl<'a> Line<'a> {
             phase: Some(Phase::from_str_opt(phase)?),
             last_accessed: optional(accessed)?,
             description: optional(description)?,
-            tools: tool_list(tools)?,
+            tools: text_list(tools)?,
             branch: optional(branch)?,
             project_path: optional(project)?,
             termination_reason: optional(reason)?,
@@ -85,6 +89,7 @@ impl<'a> Line<'a> {
                 ABSENT => None,
                 depth => Some(depth.parse().ok()?),
             },
+            run: run_fields(command, cwd, timeout)?,
             liveness: None,
             error: None,
             sort_key,
@@ -123,12 +128,7 @@ pub fn encode(files: &Fingerprints, row: &SessionRow<'_>) -> Option<String> {
         push_optional(&mut line, text.as_deref());
     }
     line.push('\t');
-    for (i, tool) in row.tools.iter().enumerate() {
-        if i > 0 {
-            line.push(TOOL_SEPARATOR);
-        }
-        push_optional(&mut line, Some(tool));
-    }
+    push_list(&mut line, &row.tools);
     for text in [
         &row.branch,
         &row.project_path,
@@ -145,7 +145,51 @@ pub fn encode(files: &Fingerprints, row: &SessionRow<'_>) -> Option<String> {
         }
         None => line.push_str(ABSENT),
     }
+    line.push('\t');
+    match &row.run {
+        Some(run) => {
+            push_list(&mut line, &run.command);
+            line.push('\t');
+            push_optional(&mut line, Some(&run.cwd));
+            line.push('\t');
+            match run.timeout_secs {
+                Some(secs) => {
+                    let _ = write!(line, "{secs}");
+                }
+                None => line.push_str(ABSENT),
+            }
+        }
+        None => {
+            line.push_str(ABSENT);
+            line.push_str("\t\t");
+            line.push_str(ABSENT);
+        }
+    }
     Some(line)
+}
+
+fn push_list(line: &mut String, items: &[Cow<'_, str>]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            line.push(TOOL_SEPARATOR);
+        }
+        push_optional(line, Some(item));
+    }
+}
+
+/// The `[run]` view of the last three fields; `None` when malformed.
+fn run_fields<'a>(command: &'a str, cwd: &'a str, timeout: &'a str) -> Option<Option<RunView<'a>>> {
+    if command == ABSENT {
+        return (cwd.is_empty() && timeout == ABSENT).then_some(None);
+    }
+    Some(Some(RunView {
+        command: text_list(command)?,
+        cwd: optional(cwd)??,
+        timeout_secs: match timeout {
+            ABSENT => None,
+            secs => Some(secs.parse().ok()?),
+        },
+    }))
 }
 
 fn push_optional(line: &mut String, text: Option<&str>) {
@@ -197,7 +241,7 @@ fn unescape(text: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
-fn tool_list(field: &str) -> Option<Vec<Cow<'_, str>>> {
+fn text_list(field: &str) -> Option<Vec<Cow<'_, str>>> {
     if field.is_empty() {
         return Some(Vec::new());
     }
@@ -265,6 +309,7 @@ mod tests {
             termination_reason: reason,
             parent_session_id: parent,
             depth: Some(-3),
+            run: None,
             liveness: None,
             error: None,
             sort_key: Some(DateTime::from_timestamp_nanos(1_700_000_000_123_456_789)),
@@ -301,6 +346,39 @@ mod tests {
         let mut no_depth = row([None; 6], vec!["", ""]);
         no_depth.depth = None;
         round_trip(files, &no_depth);
+    }
+
+    #[test]
+    fn the_run_table_round_trips_and_its_absence_too() {
+        let files = Fingerprints {
+            state: Some(print(5)),
+            result: None,
+        };
+        let mut with_run = row([Some("x"); 6], vec!["demo"]);
+        for (command, timeout) in [(vec!["sh", "-c", "a\tb\u{1f}"], Some(30)), (vec![], None)] {
+            with_run.run = Some(RunView {
+                command: command.into_iter().map(Cow::Borrowed).collect(),
+                cwd: Cow::Borrowed("/work/p r"),
+                timeout_secs: timeout,
+            });
+            round_trip(files, &with_run);
+        }
+        let without = encode(&files, &row([Some("x"); 6], vec![])).expect("encodes");
+        assert!(without.ends_with("\t-\t\t-"), "{without:?}");
+        // A cwd or timeout without a command is malformed.
+        for bad in [
+            format!(
+                "{}\t=/p\t-",
+                without.strip_suffix("\t-\t\t-").unwrap_or_default()
+            ),
+            format!(
+                "{}\t-\t\t30",
+                without.strip_suffix("\t-\t\t-").unwrap_or_default()
+            ),
+            without.replacen("\t-\t\t-", "\t=sh\t=/p\tsoon", 1),
+        ] {
+            assert!(Line::split(&bad).and_then(|l| l.row()).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use self::line::Line;
 use crate::status::SessionRow;
 
 /// The first line of a cache file; bump the number when the line format changes.
-const HEADER: &str = "csa list cache 5";
+const HEADER: &str = "csa list cache 6";
 const CACHE_DIR: &str = "list-cache";
 const CACHE_EXTENSION: &str = "rows";
 /// Cache files of earlier versions, removed when the new file is written.

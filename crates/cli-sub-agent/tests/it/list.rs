@@ -86,6 +86,7 @@ fn json_output_has_the_documented_keys() {
             "parent_session_id",
             "phase",
             "project_path",
+            "run",
             "session_id",
             "status",
             "termination_reason",

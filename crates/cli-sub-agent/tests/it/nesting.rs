@@ -46,6 +46,42 @@ fn the_command_gets_its_session_identity_and_runs_in_the_project_dir() {
 }
 
 #[test]
+fn list_json_shows_the_run_table_fresh_and_from_the_cache() {
+    let env = Env::new();
+    let timed = env.run_with(&["--timeout", "60"], &["echo", "a b"]);
+    let bare = env.session("retired");
+    env.csa()
+        .args(["session", "wait", &timed.id, "--timeout", "20"])
+        .assert()
+        .success();
+    let project = env.project.display().to_string();
+    // The first list computes the rows; the second reads settled ones back
+    // from the list cache.
+    for _ in 0..2 {
+        let out = env
+            .csa()
+            .args(["session", "list", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let row_of = |id: &str| {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["session_id"] == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            row_of(&timed.id)["run"],
+            serde_json::json!({"command": ["echo", "a b"], "cwd": project, "timeout_secs": 60})
+        );
+        assert_eq!(row_of(&bare.id)["run"], serde_json::Value::Null);
+    }
+}
+
+#[test]
 fn a_nested_run_records_its_parent_and_depth() {
     let env = Env::new();
     let parent = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
