@@ -56,6 +56,15 @@ mod unix {
         fds: &[BorrowedFd<'_>],
         deadline: Option<Instant>,
     ) -> io::Result<bool> {
+        ready_fds(fds, deadline).map(|ready| !ready.is_empty())
+    }
+
+    /// As [`wait_readable`], but says which: the indices of `fds` that are
+    /// readable (or hung up); none when the deadline passed.
+    pub(crate) fn ready_fds(
+        fds: &[BorrowedFd<'_>],
+        deadline: Option<Instant>,
+    ) -> io::Result<Vec<usize>> {
         loop {
             let timeout = match deadline {
                 Some(deadline) => Some(
@@ -71,10 +80,17 @@ mod unix {
             match poll(&mut polled, timeout.as_ref()) {
                 Ok(0) => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Ok(false);
+                        return Ok(Vec::new());
                     }
                 }
-                Ok(_) => return Ok(true),
+                Ok(_) => {
+                    return Ok(polled
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, fd)| !fd.revents().is_empty())
+                        .map(|(index, _)| index)
+                        .collect());
+                }
                 Err(rustix::io::Errno::INTR) => {}
                 Err(err) => return Err(err.into()),
             }

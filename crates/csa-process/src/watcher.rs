@@ -161,50 +161,14 @@ mod platform {
     use std::ffi::{OsStr, OsString};
     use std::io;
     use std::mem::MaybeUninit;
-    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::os::fd::{AsFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     use std::path::Path;
     use std::time::Instant;
 
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
     use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 
     use crate::signal::Verified;
-
-    /// The indices of `fds` that are readable (or hung up), after blocking
-    /// until one is or `deadline` passes (then none). A signal restarts the wait.
-    fn ready_fds(fds: &[BorrowedFd<'_>], deadline: Option<Instant>) -> io::Result<Vec<usize>> {
-        loop {
-            let timeout = match deadline {
-                Some(deadline) => Some(
-                    Timespec::try_from(deadline.saturating_duration_since(Instant::now()))
-                        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-                ),
-                None => None,
-            };
-            let mut polled: Vec<PollFd<'_>> = fds
-                .iter()
-                .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
-                .collect();
-            match poll(&mut polled, timeout.as_ref()) {
-                Ok(0) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Ok(Vec::new());
-                    }
-                }
-                Ok(_) => {
-                    return Ok(polled
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, fd)| !fd.revents().is_empty())
-                        .map(|(index, _)| index)
-                        .collect());
-                }
-                Err(rustix::io::Errno::INTR) => {}
-                Err(err) => return Err(err.into()),
-            }
-        }
-    }
 
     /// Size of the buffer events are read into (each event is 16 bytes
     /// plus its name, at most 256).
@@ -315,7 +279,7 @@ mod platform {
                     fds.push(inotify.as_fd());
                 }
                 fds.extend(self.exits.iter().map(|(_, fd)| fd.as_fd()));
-                let ready = ready_fds(&fds, deadline)?;
+                let ready = crate::watch::ready_fds(&fds, deadline)?;
                 if ready.is_empty() {
                     return Ok(false);
                 }
