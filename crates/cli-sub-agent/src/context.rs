@@ -61,6 +61,19 @@ impl Context {
         sessions_in(&self.scope(all_projects)?)
     }
 
+    /// The named sessions, each once, in the order first named. Any bad id
+    /// fails the whole command before anything is done.
+    pub fn resolve_each(&self, ids: &[String]) -> anyhow::Result<Vec<SessionLocation>> {
+        let mut found: Vec<SessionLocation> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let loc = self.resolve(id)?;
+            if !found.iter().any(|f| f.id == loc.id) {
+                found.push(loc);
+            }
+        }
+        Ok(found)
+    }
+
     /// Every session of the project whose phase is active now, oldest id
     /// first (`kill --all`, `wait --all`).
     pub fn active_sessions(&self) -> anyhow::Result<Vec<SessionLocation>> {

@@ -43,12 +43,8 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
     let targets = if args.all {
         ctx.active_sessions()?
     } else {
-        let mut found = Vec::with_capacity(args.ids.len());
-        for id in &args.ids {
-            found.push(ctx.resolve(id)?);
-        }
+        let mut found = ctx.resolve_each(&args.ids)?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
-        found.dedup_by(|a, b| a.id == b.id);
         found
     };
     if targets.is_empty() {

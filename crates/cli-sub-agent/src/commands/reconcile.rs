@@ -28,12 +28,8 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     let sessions = if args.all {
         ctx.sessions(false)?
     } else {
-        let mut found = Vec::with_capacity(args.ids.len());
-        for id in &args.ids {
-            found.push(ctx.resolve(id)?);
-        }
+        let mut found = ctx.resolve_each(&args.ids)?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
-        found.dedup_by(|a, b| a.id == b.id);
         found
     };
     let probe = ProbeContext::new();

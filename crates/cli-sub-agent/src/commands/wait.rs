@@ -31,7 +31,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
     let roots = if args.all {
         ctx.active_sessions()?
     } else {
-        resolve_all(&ctx, &args.ids)?
+        ctx.resolve_each(&args.ids)?
     };
     let mut sessions = roots.clone();
     if args.tree {
@@ -105,19 +105,6 @@ fn parse_timeout(timeout: Option<f64>) -> anyhow::Result<Option<Duration>> {
         Some(secs) => Ok(Some(Duration::from_secs_f64(secs))),
         None => Ok(None),
     }
-}
-
-/// The named sessions, each once, in the order given. Any bad id fails the
-/// whole command before anything is waited for.
-fn resolve_all(ctx: &Context, ids: &[String]) -> anyhow::Result<Vec<SessionLocation>> {
-    let mut found: Vec<SessionLocation> = Vec::with_capacity(ids.len());
-    for id in ids {
-        let loc = ctx.resolve(id)?;
-        if !found.iter().any(|f| f.id == loc.id) {
-            found.push(loc);
-        }
-    }
-    Ok(found)
 }
 
 /// The descendants of `roots` (by `[genealogy] parent_session_id`, within the
