@@ -41,6 +41,16 @@ pub enum FaultPoint {
     DurableDirSync,
     /// Session creation: the complete dir is staged, before its rename.
     CreateStaged,
+    /// Removal: after `.reconcile.lock` is taken, before the re-check.
+    RemoveLocked,
+    /// Removal: after the dir was renamed into `.trash`, before the fsyncs.
+    RemoveRenamed,
+    /// Removal: after the sessions folder and `.trash` are fsynced, before
+    /// the trashed dir is removed.
+    RemoveSynced,
+    /// Removal: after the first entry of the trashed dir is removed (a
+    /// half-removed dir in `.trash`).
+    RemovePurging,
 }
 
 impl FaultPoint {
@@ -62,6 +72,14 @@ impl FaultPoint {
         FaultPoint::DaemonCooldown,
     ];
 
+    /// Every point of the removal protocol, in order.
+    pub const REMOVE: [FaultPoint; 4] = [
+        FaultPoint::RemoveLocked,
+        FaultPoint::RemoveRenamed,
+        FaultPoint::RemoveSynced,
+        FaultPoint::RemovePurging,
+    ];
+
     /// The name `CSA_FAULT` uses.
     pub fn name(self) -> &'static str {
         match self {
@@ -77,6 +95,10 @@ impl FaultPoint {
             FaultPoint::DaemonCooldown => "daemon:cooldown",
             FaultPoint::DurableDirSync => "durable:dir-sync",
             FaultPoint::CreateStaged => "create:staged",
+            FaultPoint::RemoveLocked => "remove:locked",
+            FaultPoint::RemoveRenamed => "remove:renamed",
+            FaultPoint::RemoveSynced => "remove:synced",
+            FaultPoint::RemovePurging => "remove:purging",
         }
     }
 

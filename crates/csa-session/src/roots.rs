@@ -86,6 +86,15 @@ impl StateRoots {
         dirs
     }
 
+    /// The project a folder under either root belongs to: its path below the
+    /// root (so a project's primary and legacy sessions folders give the
+    /// same answer); a folder under neither root is its own project.
+    pub fn project_of<'p>(&self, path: &'p Path) -> &'p Path {
+        path.strip_prefix(&self.primary)
+            .or_else(|_| path.strip_prefix(&self.legacy))
+            .unwrap_or(path)
+    }
+
     /// Every project's sessions folder under both roots (for `--all-projects`).
     ///
     /// Walks the project-key folders without following symlinks. A folder
@@ -235,6 +244,12 @@ mod tests {
             PathBuf::from("/s/cli-sub-agent/home/alice/proj/sessions")
         );
         assert_eq!(roots.legacy, PathBuf::from("/s/csa"));
+        let legacy = roots.legacy.join(key.as_path()).join(SESSIONS_DIR);
+        assert_eq!(
+            roots.project_of(&roots.primary_sessions_dir(&key).path),
+            roots.project_of(&legacy)
+        );
+        assert_eq!(roots.project_of(Path::new("/x")), Path::new("/x"));
     }
 
     #[cfg(unix)]

@@ -6,6 +6,7 @@
 //!   `csa` command wired to them with every variable csa reads set or cleared.
 //! - [`process`]: real child processes that are always killed and reaped.
 //! - [`flock`]: a `flock` holder (in Rust, in this process).
+//! - [`probe`]: a liveness probe that says what the test wants.
 //! - [`faults`]: the store's fault points, named by their enum.
 //! - [`fixtures`]: files recorded from real csa runs.
 //! - [`existing_install`]: the schema the csa installs users already run
@@ -24,6 +25,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod flock;
 pub mod fs;
+pub mod probe;
 pub mod process;
 
 pub use env::*;
@@ -32,4 +34,5 @@ pub use faults::*;
 pub use fixtures::*;
 pub use flock::*;
 pub use fs::*;
+pub use probe::*;
 pub use process::*;
