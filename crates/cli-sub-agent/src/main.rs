@@ -7,12 +7,14 @@ mod cli;
 mod commands;
 mod context;
 mod daemon;
+mod duration;
 mod list_cache;
 mod list_table;
 mod output;
 mod pool;
 mod public_cli;
 mod reconcile;
+mod removal;
 mod status;
 mod term;
 
@@ -33,6 +35,8 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::IsAlive(args)) => commands::is_alive::run(&args),
         Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args),
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
+        Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args),
+        Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man(args) => commands::man::run(&args),
