@@ -41,9 +41,18 @@ impl SessionsDir {
         self.path.join(TRASH_DIR)
     }
 
-    /// `.trash/<id>-<unique>`: where the removal of session `id` moves it.
+    /// `.trash/<c>`, `c` the last character of `id`: one of the 32 folders
+    /// of the trash, so that removals of many sessions at once do not all
+    /// wait on one folder (freeing a removed folder's blocks happens while
+    /// its parent is locked).
+    pub fn trash_shard(&self, id: &SessionId) -> PathBuf {
+        let last = id.as_str().get(id.as_str().len() - 1..).unwrap_or("0");
+        self.trash().join(last)
+    }
+
+    /// `.trash/<c>/<id>-<unique>`: where the removal of session `id` moves it.
     pub fn trash_entry(&self, id: &SessionId, unique: &str) -> PathBuf {
-        self.trash().join(format!("{id}-{unique}"))
+        self.trash_shard(id).join(format!("{id}-{unique}"))
     }
 
     /// `.creating-<id>`: where session `id` is staged before it appears.
@@ -185,7 +194,7 @@ mod tests {
         let id = SessionId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap();
         assert_eq!(
             sessions.trash_entry(&id, "7-x"),
-            Path::new("/s/.trash/01ARZ3NDEKTSV4RRFFQ69G5FAV-7-x")
+            Path::new("/s/.trash/V/01ARZ3NDEKTSV4RRFFQ69G5FAV-7-x")
         );
         let staging = sessions.staging(&id);
         assert_eq!(

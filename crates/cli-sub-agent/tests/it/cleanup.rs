@@ -245,7 +245,7 @@ fn dry_runs_write_nothing_anywhere() {
     backdate(&stale.path(".csa-tmp-x-1-2"), 600);
     fs_err::create_dir_all(
         env.sessions_dir()
-            .join(".trash/01ARZ3NDEKTSV4RRFFQ69G5FAV-1-x"),
+            .join(".trash/V/01ARZ3NDEKTSV4RRFFQ69G5FAV-1-x"),
     )
     .unwrap();
     let abandoned = env
@@ -384,8 +384,7 @@ fn a_crash_at_every_removal_step_converges_on_the_next_clean_or_delete() {
             let next = csa(&env, &["session", "clean"]);
             assert!(next.status.success(), "{context}: {}", stderr_of(&next));
             assert!(!s.dir.exists(), "{context}");
-            let trash = env.sessions_dir().join(".trash");
-            assert_eq!(fs_err::read_dir(&trash).unwrap().count(), 0, "{context}");
+            assert!(trashed(&env.sessions_dir()).is_empty(), "{context}");
             assert_intact_or_gone(&env, &s, &before, &context);
         }
     }
@@ -403,8 +402,7 @@ fn a_crashed_delete_is_finished_by_the_next_delete_too() {
         .output()
         .unwrap();
     assert!(aborted(&out));
-    let trash = env.sessions_dir().join(".trash");
-    assert_eq!(fs_err::read_dir(&trash).unwrap().count(), 1);
+    assert_eq!(trashed(&env.sessions_dir()).len(), 1);
     // Deleting it again: it is already gone from view, and the trash is emptied.
     let out = csa(&env, &["session", "delete", &s.id]);
     assert_eq!(out.status.code(), Some(1));
@@ -413,7 +411,7 @@ fn a_crashed_delete_is_finished_by_the_next_delete_too() {
         "{}",
         stderr_of(&out)
     );
-    assert_eq!(fs_err::read_dir(&trash).unwrap().count(), 0);
+    assert!(trashed(&env.sessions_dir()).is_empty());
 }
 
 #[test]

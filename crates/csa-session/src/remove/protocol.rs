@@ -10,8 +10,8 @@
 //!    blocking (held elsewhere: kept, locked by another csa), make sure the
 //!    locked file is still the session's, and read and decide again under
 //!    the lock, with a fresh liveness probe.
-//! 3. **Rename** the dir into `sessions/.trash/<id>-<unique>`: one rename,
-//!    after which no command sees the session. The lock is released.
+//! 3. **Rename** the dir into `sessions/.trash/<c>/<id>-<unique>`: one
+//!    rename, after which no command sees the session. The lock is released.
 //! 4. **Sync** ([`Remover::finish`]): fsync the sessions folder and the
 //!    trash (group commit: the removals of one command that reach this step
 //!    together share one fsync).
@@ -418,9 +418,10 @@ impl<'a> Remover<'a> {
         };
         let _span = tracing::debug_span!("remove", session = %report.session_id).entered();
         // Step 4: make the rename durable.
+        let shard = entry.parent().unwrap_or(&entry);
         let synced = self
             .group_sync(&sessions)
-            .sync(&sessions)
+            .sync(&sessions, shard)
             .and_then(|()| Ok(fault::hit(FaultPoint::RemoveSynced)?));
         // Step 5: remove it from the trash.
         let purged = synced.and_then(|()| trash::purge(&entry));

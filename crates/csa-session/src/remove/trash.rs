@@ -1,5 +1,7 @@
 //! The trash: a session leaves `sessions/` with one rename into
-//! `sessions/.trash/<id>-<unique>`, and is removed there. A crash leaves it
+//! `sessions/.trash/<c>/<id>-<unique>` (`c`: the id's last character, one of
+//! 32 folders, so that many removals do not queue on one folder), and is
+//! removed there. A crash leaves it
 //! either in place or in the trash, never half-removed in `sessions/`;
 //! [`empty_trash`] finishes what a crashed removal left.
 //!
@@ -13,10 +15,12 @@
     reason = "every failure here is a RemoveError naming the path itself"
 )]
 
+use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
+use crate::consts::GROUP_SYNC_WINDOW;
 use crate::durable::{create_private_dir_all, sync_dir, unique_suffix};
 use crate::fault::{self, FaultPoint};
 use crate::id::SessionId;
@@ -25,18 +29,19 @@ use crate::layout::SessionsDir;
 use super::RemoveError;
 
 /// Move the folder `dir` (session `id`, or its staging folder) into the
-/// trash of `sessions` with one rename (creating the trash the first time).
-/// Returns where it went.
+/// trash of `sessions` with one rename (creating the trash folders the
+/// first time). Returns where it went.
 pub(crate) fn move_to_trash(
     sessions: &SessionsDir,
     dir: &Path,
     id: &SessionId,
 ) -> Result<PathBuf, RemoveError> {
+    let shard = sessions.trash_shard(id);
     let entry = sessions.trash_entry(id, &unique_suffix());
     let rename = || std::fs::rename(dir, &entry);
     let renamed = match rename() {
-        Err(err) if err.kind() == ErrorKind::NotFound && !sessions.trash().is_dir() => {
-            create_private_dir_all(&sessions.trash())?;
+        Err(err) if err.kind() == ErrorKind::NotFound && !shard.is_dir() => {
+            create_private_dir_all(&shard)?;
             rename()
         }
         other => other,
@@ -48,18 +53,28 @@ pub(crate) fn move_to_trash(
     Ok(entry)
 }
 
-/// Make a move into the trash durable: fsync the sessions folder (the name
-/// left it) and the trash (the name arrived there).
-pub(crate) fn sync(sessions: &SessionsDir) -> Result<(), RemoveError> {
+/// Make moves into the trash durable: fsync the sessions folder (the names
+/// left it), the trash folders `shards` (they arrived there) and the trash
+/// itself (a trash folder may be new).
+pub(crate) fn sync<'p>(
+    sessions: &SessionsDir,
+    shards: impl IntoIterator<Item = &'p PathBuf>,
+) -> Result<(), RemoveError> {
     sync_dir(&sessions.path)?;
+    for shard in shards {
+        sync_dir(shard)?;
+    }
     sync_dir(&sessions.trash())?;
     Ok(())
 }
 
 /// Group commit of [`sync`] for the threads of one command: a thread whose
 /// rename is done needs *an* fsync that started after it, not one of its
-/// own. It waits for the next one to start and finish (or starts it when
-/// none is running), so thousands of removals share a few fsyncs.
+/// own. It waits for the next one to start and finish, or leads it when none
+/// is running. A leader that is not alone gathers for
+/// [`GROUP_SYNC_WINDOW`] first (as databases delay a group commit), so the
+/// thousands of removals of one `clean` share a few hundred fsyncs instead of
+/// one each; a lone `delete` syncs at once.
 #[derive(Debug, Default)]
 pub(crate) struct GroupSync {
     state: Mutex<SyncState>,
@@ -68,41 +83,59 @@ pub(crate) struct GroupSync {
 
 #[derive(Debug, Default)]
 struct SyncState {
-    /// Syncs started so far (they are numbered from 1).
+    /// Syncs started so far (they are numbered from 1 as their fsync starts).
     started: u64,
     /// The number of the last sync that succeeded.
     succeeded: u64,
+    /// A leader is gathering or syncing.
     running: bool,
+    /// Threads in [`GroupSync::sync`].
+    waiting: usize,
+    /// Trash folders that received a session since the last sync started.
+    dirty: HashSet<PathBuf>,
 }
 
 impl GroupSync {
-    /// Return once an fsync of `sessions` and its trash that started after
-    /// this call has succeeded. When the sync this call waited for failed,
-    /// it tries one itself and returns that one's error.
-    pub(crate) fn sync(&self, sessions: &SessionsDir) -> Result<(), RemoveError> {
+    /// Return once an fsync of `sessions`, of the trash folder `shard` and of
+    /// the trash that started after this call has succeeded. When the sync
+    /// this call waited for failed, it tries one itself and returns that
+    /// one's error.
+    pub(crate) fn sync(&self, sessions: &SessionsDir, shard: &Path) -> Result<(), RemoveError> {
         let lock = || self.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = lock();
-        // The first sync to start from now on covers our rename.
+        state.waiting += 1;
+        state.dirty.insert(shard.to_path_buf());
+        // The first sync whose fsync starts from now on covers our rename.
         let ticket = state.started + 1;
-        while state.succeeded < ticket {
+        let mut result = Ok(());
+        while state.succeeded < ticket && result.is_ok() {
             if state.running {
                 state = self.finished.wait(state).unwrap_or_else(|e| e.into_inner());
                 continue;
             }
-            state.started += 1;
             state.running = true;
+            if state.waiting > 1 {
+                drop(state);
+                std::thread::sleep(GROUP_SYNC_WINDOW);
+                state = lock();
+            }
+            state.started += 1;
             let number = state.started;
+            let shards = std::mem::take(&mut state.dirty);
             drop(state);
-            let result = sync(sessions);
+            result = sync(sessions, &shards);
             state = lock();
             state.running = false;
             if result.is_ok() {
                 state.succeeded = number;
+            } else {
+                // Whoever retries must sync these again.
+                state.dirty.extend(shards);
             }
             self.finished.notify_all();
-            result?;
         }
-        Ok(())
+        state.waiting -= 1;
+        result
     }
 }
 
@@ -145,39 +178,55 @@ pub fn purge(entry: &Path) -> Result<(), RemoveError> {
 /// Remove every folder left in the trash of `sessions` (by removals that
 /// crashed or failed, or that another csa is finishing right now). Their
 /// moves are made durable first: one may have been renamed there a moment
-/// ago by a csa that has not fsynced yet. Returns how many were removed.
+/// ago by a csa that has not fsynced yet. The trash folders stay. Returns how
+/// many were removed.
 pub fn empty_trash(sessions: &SessionsDir) -> Result<usize, RemoveError> {
     let trash = sessions.trash();
-    let entries = match std::fs::read_dir(&trash) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(0),
-        Err(source) => return Err(purge_error(&trash, source)),
-    };
-    let entries = entries
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| purge_error(&trash, source))?;
+    let mut shards = Vec::new();
+    let mut entries = Vec::new();
+    for (path, is_dir) in list(&trash)? {
+        let is_shard = is_dir && path.file_name().is_some_and(|n| n.len() == 1);
+        if is_shard {
+            entries.extend(list(&path)?);
+            shards.push(path);
+        } else {
+            entries.push((path, is_dir));
+        }
+    }
     if entries.is_empty() {
         return Ok(0);
     }
-    sync(sessions)?;
-    let mut removed = 0;
-    for entry in entries {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            purge(&path)?;
+    sync(sessions, &shards)?;
+    for (path, is_dir) in &entries {
+        if *is_dir {
+            purge(path)?;
         } else {
-            match std::fs::remove_file(&path) {
+            match std::fs::remove_file(path) {
                 Ok(()) => {}
                 Err(err) if err.kind() == ErrorKind::NotFound => {}
-                Err(source) => return Err(purge_error(&path, source)),
+                Err(source) => return Err(purge_error(path, source)),
             }
         }
-        removed += 1;
     }
-    if removed > 0 {
-        tracing::info!(path = %trash.display(), removed, "emptied the trash");
-    }
-    Ok(removed)
+    tracing::info!(path = %trash.display(), removed = entries.len(), "emptied the trash");
+    Ok(entries.len())
+}
+
+/// The entries of a trash folder and whether each is a folder (not
+/// following links); nothing when it does not exist.
+fn list(dir: &Path) -> Result<Vec<(PathBuf, bool)>, RemoveError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(purge_error(dir, source)),
+    };
+    entries
+        .map(|entry| {
+            let entry = entry.map_err(|source| purge_error(dir, source))?;
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            Ok((entry.path(), is_dir))
+        })
+        .collect()
 }
 
 /// The staging folders (`.creating-<id>`) in `sessions`, with their ids.
@@ -247,13 +296,16 @@ mod tests {
         fs_err::write(session.state(), "x").unwrap();
         assert!(!sessions.trash().exists());
         let entry = move_to_trash(&sessions, session.path(), &id).unwrap();
-        sync(&sessions).unwrap();
-        assert!(entry.starts_with(sessions.trash()));
+        sync(&sessions, &[sessions.trash_shard(&id)]).unwrap();
+        assert!(entry.starts_with(sessions.trash_shard(&id)));
         assert!(!session.path().exists());
+        // An entry directly in the trash is removed too.
         fs_err::create_dir_all(sessions.trash().join("half")).unwrap();
         assert_eq!(empty_trash(&sessions).unwrap(), 2);
-        assert!(sessions.trash().is_dir());
-        assert_eq!(fs_err::read_dir(sessions.trash()).unwrap().count(), 0);
+        let shard = sessions.trash_shard(&id);
+        assert!(shard.is_dir(), "the trash folders stay");
+        assert_eq!(fs_err::read_dir(&shard).unwrap().count(), 0);
+        assert_eq!(fs_err::read_dir(sessions.trash()).unwrap().count(), 1);
     }
 
     #[test]
@@ -263,13 +315,14 @@ mod tests {
             path: tmp.path().to_path_buf(),
             legacy: false,
         };
-        fs_err::create_dir_all(sessions.trash()).unwrap();
+        let shard = sessions.trash().join("V");
+        fs_err::create_dir_all(&shard).unwrap();
         let group = GroupSync::default();
         std::thread::scope(|scope| {
             for _ in 0..16 {
                 scope.spawn(|| {
                     for _ in 0..20 {
-                        group.sync(&sessions).unwrap();
+                        group.sync(&sessions, &shard).unwrap();
                     }
                 });
             }
@@ -280,8 +333,12 @@ mod tests {
             assert_eq!(state.succeeded, state.started);
             assert!(state.started <= 16 * 20);
         }
-        fs_err::remove_dir(sessions.trash()).unwrap();
-        assert!(group.sync(&sessions).is_err());
+        fs_err::remove_dir(&shard).unwrap();
+        assert!(group.sync(&sessions, &shard).is_err());
+        assert!(
+            group.sync(&sessions, &shard).is_err(),
+            "retried, not forgotten"
+        );
     }
 
     #[test]
