@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `csa session list` against generated sessions (`just bench`).
+"""Benchmark `csa session list` and `clean` against generated sessions (`just bench`).
 
 For each N (default 1,000 and 10,000) this generates sessions with the shared
 generator (../shared/bench/make_sessions.py, or $CSA_MAKE_SESSIONS), then measures
@@ -12,6 +12,14 @@ in the same run:
   steady state  `csa session list` again, nothing left to reconcile, with the
                 row cache filled by the previous list (the normal case), and
                 without it (cache deleted first: every file read and parsed)
+
+and, after every list figure of every N (so that its mass deletions cannot
+slow them down):
+
+  clean         `csa session clean --older-than 1h` over N old settled sessions:
+                a fresh fixture, settled by one `csa session list`, then every
+                session locked, re-checked, renamed into the trash (with the
+                fsyncs the protocol needs) and removed
 
 Each figure is the median of several runs (every first run is also printed);
 peak memory is the largest resident set size of any `csa` run (from wait4).
@@ -110,6 +118,34 @@ def bench_n(csa, generator, n, runs, workdir):
     }
 
 
+def bench_clean(csa, generator, n, runs, workdir):
+    """`clean` over n old settled sessions, each run on a fresh fixture."""
+    each, peak = [], 0
+    for run in range(runs):
+        root = workdir / f"clean-n{n}-run{run}"
+        env, project, sessions, _ = generate(generator, n, root)
+        # Settle every session first (synthetic failures, retirements).
+        run_timed([csa, "session", "list", "--cd", str(project)], env)
+        subprocess.run(["sync"], check=True)
+        subprocess.run(["cat", *state_files(sessions)], stdout=subprocess.DEVNULL, check=True)
+        clean = [csa, "session", "clean", "--cd", str(project), "--older-than", "1h"]
+        secs, rss, _ = run_timed(clean, env)
+        each.append(secs)
+        peak = max(peak, rss)
+        left = [d.name for d in sessions.iterdir() if not d.name.startswith(".") and d.is_dir()]
+        trash_dir = sessions / ".trash"
+        # Sessions wait in .trash/<c>/ (32 folders, which stay); none may be left.
+        trash = [e for shard in (trash_dir.iterdir() if trash_dir.is_dir() else [])
+                 for e in (shard.iterdir() if shard.is_dir() else [shard])]
+        if left or trash:
+            sys.exit(f"bench: clean left {len(left)} sessions and {len(trash)} trash entries of {n}")
+    return {
+        "clean_ms": statistics.median(each) * 1000,
+        "clean_each_ms": [round(secs * 1000, 1) for secs in each],
+        "clean_peak_rss_mb": peak / 1024,
+    }
+
+
 def check_reconciled(sessions, n):
     """After a list, every session must be retired with exactly one result."""
     missing = [d.name for d in sessions.iterdir()
@@ -135,10 +171,12 @@ def main():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="csa-bench-"))
     try:
         rows = [bench_n(args.csa, generator, n, args.runs, workdir) for n in sizes]
+        for r in rows:
+            r.update(bench_clean(args.csa, generator, r["n"], args.runs, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{'N':>7} {'cat floor':>10} {'steady':>10} {'ratio':>6} {'no cache':>10} {'ratio':>6} "
-          f"{'first run':>10} {'peak RSS':>9}")
+          f"{'first run':>10} {'peak RSS':>9} {'clean':>10}")
     for r in rows:
         ratio = r["steady_ms"] / r["floor_cat_ms"]
         cold = r["steady_uncached_ms"] / r["floor_cat_ms"]
@@ -146,10 +184,12 @@ def main():
         r["uncached_over_floor"] = cold
         print(f"{r['n']:>7} {r['floor_cat_ms']:>8.1f}ms {r['steady_ms']:>8.1f}ms {ratio:>5.2f}x "
               f"{r['steady_uncached_ms']:>8.1f}ms {cold:>5.2f}x "
-              f"{r['first_run_ms']:>8.1f}ms {r['peak_rss_mb']:>7.1f}MB")
+              f"{r['first_run_ms']:>8.1f}ms {r['peak_rss_mb']:>7.1f}MB {r['clean_ms']:>8.1f}ms")
     for r in rows:
         each = ", ".join(f"{ms:.0f}" for ms in r["first_run_each_ms"])
         print(f"first runs at N={r['n']} (ms, in order): {each}")
+        each = ", ".join(f"{ms:.0f}" for ms in r["clean_each_ms"])
+        print(f"clean runs at N={r['n']} (ms, in order): {each}")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
 
