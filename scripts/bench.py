@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `csa session list` against generated sessions (`just bench`).
+"""Benchmark `csa session list` and `clean` against generated sessions (`just bench`).
 
 For each N (default 1,000 and 10,000) this generates sessions with the shared
 generator (../shared/bench/make_sessions.py, or $CSA_MAKE_SESSIONS), then measures
@@ -25,6 +25,14 @@ each, on one hand-made session whose daemon.pid names a live `sleep`):
                   the line `csa session wait` prints for it (target: 10 ms)
   logs -f wake-up from a line appended to output.log to the same line read from
                   `csa session logs --follow` (target: 50 ms)
+
+and, after every list figure of every N (so that its mass deletions cannot
+slow them down):
+
+  clean         `csa session clean --older-than 1h` over N old settled sessions:
+                a fresh fixture, settled by one `csa session list`, then every
+                session locked, re-checked, renamed into the trash (with the
+                fsyncs the protocol needs) and removed
 
 Each figure is the median of several runs (every first run is also printed);
 peak memory is the largest resident set size of any `csa` run (from wait4).
@@ -335,6 +343,32 @@ def bench_tree(csa, env, project, sessions, runs):
     if max(row["tree_depth"] for row in json.loads(out.stdout)) < 2:
         sys.exit("bench: list --tree drew no tree")
     return statistics.median(tree), statistics.median(flat), peak
+def bench_clean(csa, generator, n, runs, workdir):
+    """`clean` over n old settled sessions, each run on a fresh fixture."""
+    each, peak = [], 0
+    for run in range(runs):
+        root = workdir / f"clean-n{n}-run{run}"
+        env, project, sessions, _ = generate(generator, n, root)
+        # Settle every session first (synthetic failures, retirements).
+        run_timed([csa, "session", "list", "--cd", str(project)], env)
+        subprocess.run(["sync"], check=True)
+        subprocess.run(["cat", *state_files(sessions)], stdout=subprocess.DEVNULL, check=True)
+        clean = [csa, "session", "clean", "--cd", str(project), "--older-than", "1h"]
+        secs, rss, _ = run_timed(clean, env)
+        each.append(secs)
+        peak = max(peak, rss)
+        left = [d.name for d in sessions.iterdir() if not d.name.startswith(".") and d.is_dir()]
+        trash_dir = sessions / ".trash"
+        # Sessions wait in .trash/<c>/ (32 folders, which stay); none may be left.
+        trash = [e for shard in (trash_dir.iterdir() if trash_dir.is_dir() else [])
+                 for e in (shard.iterdir() if shard.is_dir() else [shard])]
+        if left or trash:
+            sys.exit(f"bench: clean left {len(left)} sessions and {len(trash)} trash entries of {n}")
+    return {
+        "clean_ms": statistics.median(each) * 1000,
+        "clean_each_ms": [round(secs * 1000, 1) for secs in each],
+        "clean_peak_rss_mb": peak / 1024,
+    }
 
 
 def check_reconciled(sessions, n):
@@ -364,10 +398,12 @@ def main():
         rows = [bench_n(args.csa, generator, n, args.runs, workdir) for n in sizes]
         kill = bench_kill(args.csa, workdir, args.runs)
         wakeup = bench_wakeups(args.csa, workdir)
+        for r in rows:
+            r.update(bench_clean(args.csa, generator, r["n"], args.runs, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{'N':>7} {'cat floor':>10} {'steady':>10} {'ratio':>6} {'no cache':>10} {'ratio':>6} "
-          f"{'first run':>10} {'peak RSS':>9}")
+          f"{'first run':>10} {'peak RSS':>9} {'clean':>10}")
     for r in rows:
         ratio = r["steady_ms"] / r["floor_cat_ms"]
         cold = r["steady_uncached_ms"] / r["floor_cat_ms"]
@@ -375,10 +411,13 @@ def main():
         r["uncached_over_floor"] = cold
         print(f"{r['n']:>7} {r['floor_cat_ms']:>8.1f}ms {r['steady_ms']:>8.1f}ms {ratio:>5.2f}x "
               f"{r['steady_uncached_ms']:>8.1f}ms {cold:>5.2f}x "
-              f"{r['first_run_ms']:>8.1f}ms {r['peak_rss_mb']:>7.1f}MB")
+              f"{r['first_run_ms']:>8.1f}ms {r['peak_rss_mb']:>7.1f}MB {r['clean_ms']:>8.1f}ms")
     for r in rows:
         each = ", ".join(f"{ms:.0f}" for ms in r["first_run_each_ms"])
         print(f"first runs at N={r['n']} (ms, in order): {each}")
+    for r in rows:
+        each = ", ".join(f"{ms:.0f}" for ms in r["clean_each_ms"])
+        print(f"clean runs at N={r['n']} (ms, in order): {each}")
     print(f"kill --grace 1: cooperative {kill['kill_cooperative_ms']:.1f} ms (target < 50 ms), "
           f"ignoring SIGTERM {kill['kill_term_ignoring_ms']:.1f} ms (target < 1300 ms)")
     print(f"wake-up after the write (median of {wakeup['runs']}): "

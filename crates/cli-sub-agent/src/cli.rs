@@ -104,6 +104,21 @@ pub enum SessionCommand {
     Logs(LogsArgs),
     /// Show everything about one session (reconciling it first).
     Show(ShowArgs),
+    /// Delete sessions that have ended; never one whose process may still run.
+    ///
+    /// Each session is reconciled first (a dead one is retired), then removed
+    /// if it is retired, failed or in error. An active session (its process
+    /// alive or unknown), or one whose tool lock is held, is refused: stop it
+    /// with `csa session kill` first. Exit status: 0 when every named session
+    /// was deleted, 1 when one was kept or an error occurred.
+    Delete(DeleteArgs),
+    /// Delete the project's old settled sessions; never one whose process may still run.
+    ///
+    /// Removes retired and failed sessions last accessed at least DURATION
+    /// ago (default 7d), keeping the newest N. Active sessions, sessions whose
+    /// tool lock is held, and sessions being created are skipped and reported.
+    /// Safe to run from cron. Exit status: 0 unless an error occurred.
+    Clean(CleanArgs),
 }
 
 /// Where the project is: `--cd DIR`, default the current directory.
@@ -274,6 +289,56 @@ pub struct KillArgs {
     /// Seconds between SIGTERM and SIGKILL.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub grace: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Session ids or unique id prefixes (case-insensitive).
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print what would be deleted and what kept; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON array of `{"session_id", "action", "reason"}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `csa session clean --status`: the settled statuses it can remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CleanStatus {
+    /// Retired with a successful result or none.
+    Retired,
+    /// Retired with a failed result.
+    Failed,
+    /// Unreadable state or result (removed only when asked for).
+    Error,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Remove sessions last accessed at least this long ago: `90s`, `15m`, `2h`, `7d`, or seconds.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::duration::parse)]
+    pub older_than: std::time::Duration,
+    /// Only sessions with this status (default: retired and failed).
+    #[arg(long, value_enum, value_name = "S")]
+    pub status: Option<CleanStatus>,
+    /// Keep the newest N of the sessions selected, whatever their age.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep: usize,
+    /// Clean the sessions of every project under the state root.
+    #[arg(long)]
+    pub all_projects: bool,
+    /// Print what would be deleted and what kept; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON array of `{"session_id", "action", "reason"}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod daemon;
+mod duration;
 mod end_watch;
 mod list_cache;
 mod list_table;
@@ -14,6 +15,7 @@ mod output;
 mod pool;
 mod public_cli;
 mod reconcile;
+mod removal;
 mod status;
 mod term;
 
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
         Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args),
         Command::Session(SessionCommand::Show(args)) => commands::show::run(&args),
+        Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args),
+        Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Man(args) => commands::man::run(&args),

@@ -53,6 +53,11 @@ pub const CREATING_PREFIX: &str = ".creating-";
 /// (by this or an older install), not broken.
 pub const INITIALIZING_AGE: Duration = Duration::from_secs(3600);
 
+/// How long the leader of a group fsync of removals gathers the others
+/// before it syncs (only when it is not alone): longer means fewer fsyncs,
+/// shorter less waiting.
+pub const GROUP_SYNC_WINDOW: Duration = Duration::from_millis(10);
+
 /// Every temp file the durable writers create starts with this.
 pub const TEMP_PREFIX: &str = ".csa-tmp-";
 /// A temp file older than this was left by a crashed writer and may be swept.

@@ -161,13 +161,32 @@ pub fn remove_if_unchanged(path: &Path, expected: &[u8]) -> Result<Removal, Writ
 /// Remove our own temp files older than [`STALE_TEMP_AGE`] from `dir`
 /// (left by a writer that crashed). Returns how many were removed.
 pub fn sweep_temp_files(dir: &Path) -> Result<usize, WriteError> {
+    let stale = stale_temp_files(dir)?;
+    for path in &stale {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == ErrorKind::NotFound => {}
+            Err(source) => return Err(WriteError::io(path, source)),
+        }
+    }
+    Ok(stale.len())
+}
+
+/// Whether `dir` holds temp files of ours older than [`STALE_TEMP_AGE`]
+/// (one readdir; nothing is changed).
+pub fn has_stale_temp_files(dir: &Path) -> bool {
+    stale_temp_files(dir).is_ok_and(|stale| !stale.is_empty())
+}
+
+/// Our regular temp files in `dir` older than [`STALE_TEMP_AGE`].
+fn stale_temp_files(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(0),
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => return Err(WriteError::io(dir, source)),
     };
     let now = SystemTime::now();
-    let mut removed = 0;
+    let mut stale = Vec::new();
     for entry in entries.flatten() {
         let is_ours = entry
             .file_name()
@@ -177,18 +196,16 @@ pub fn sweep_temp_files(dir: &Path) -> Result<usize, WriteError> {
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
-        let stale = meta
+        let old = meta
             .modified()
             .ok()
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age >= STALE_TEMP_AGE);
-        if meta.is_file() && stale {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(|source| WriteError::io(&path, source))?;
-            removed += 1;
+        if meta.is_file() && old {
+            stale.push(entry.path());
         }
     }
-    Ok(removed)
+    Ok(stale)
 }
 
 /// Create `dir` and its missing parents with mode 0700.
@@ -259,7 +276,8 @@ fn existing_mode(path: &Path) -> Option<u32> {
     }
 }
 
-fn unique_suffix() -> String {
+/// `<pid>-<ULID>`: unique across processes and calls.
+pub(crate) fn unique_suffix() -> String {
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     format!(
         "{}-{}",

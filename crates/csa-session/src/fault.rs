@@ -46,6 +46,16 @@ pub enum FaultPoint {
     CreateStaged,
     /// `csa run`: the session exists, before its daemon is started.
     RunCreated,
+    /// Removal: after `.reconcile.lock` is taken, before the re-check.
+    RemoveLocked,
+    /// Removal: after the dir was renamed into `.trash`, before the fsyncs.
+    RemoveRenamed,
+    /// Removal: after the sessions folder and `.trash` are fsynced, before
+    /// the trashed dir is removed.
+    RemoveSynced,
+    /// Removal: after the first entry of the trashed dir is removed (a
+    /// half-removed dir in `.trash`).
+    RemovePurging,
 }
 
 impl FaultPoint {
@@ -67,6 +77,14 @@ impl FaultPoint {
         FaultPoint::DaemonCooldown,
     ];
 
+    /// Every point of the removal protocol, in order.
+    pub const REMOVE: [FaultPoint; 4] = [
+        FaultPoint::RemoveLocked,
+        FaultPoint::RemoveRenamed,
+        FaultPoint::RemoveSynced,
+        FaultPoint::RemovePurging,
+    ];
+
     /// The name `CSA_FAULT` uses.
     pub fn name(self) -> &'static str {
         match self {
@@ -83,6 +101,10 @@ impl FaultPoint {
             FaultPoint::DurableDirSync => "durable:dir-sync",
             FaultPoint::CreateStaged => "create:staged",
             FaultPoint::RunCreated => "run:created",
+            FaultPoint::RemoveLocked => "remove:locked",
+            FaultPoint::RemoveRenamed => "remove:renamed",
+            FaultPoint::RemoveSynced => "remove:synced",
+            FaultPoint::RemovePurging => "remove:purging",
         }
     }
 

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::consts::{
-    ACP_EVENTS_LOG, CMD_PID_FILE, COOLDOWN_LOCK_FILE, COOLDOWN_MARKER_FILE, DAEMON_COMPLETION_FILE,
-    DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, OUTPUT_LOG, PROGRESS_FILES, RECONCILE_LOCK_FILE,
-    RESULT_FILE, STATE_FILE, STDERR_LOG, STOP_REQUEST_FILE, TRASH_DIR,
+    ACP_EVENTS_LOG, CMD_PID_FILE, COOLDOWN_LOCK_FILE, COOLDOWN_MARKER_FILE, CREATING_PREFIX,
+    DAEMON_COMPLETION_FILE, DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, OUTPUT_LOG, PROGRESS_FILES,
+    RECONCILE_LOCK_FILE, RESULT_FILE, STATE_FILE, STDERR_LOG, STOP_REQUEST_FILE, TRASH_DIR,
 };
 use crate::id::SessionId;
 use crate::tool::ToolName;
@@ -39,6 +39,30 @@ impl SessionsDir {
     /// `.trash`, where removed sessions wait to be deleted.
     pub fn trash(&self) -> PathBuf {
         self.path.join(TRASH_DIR)
+    }
+
+    /// `.trash/<c>`, `c` the last character of `id`: one of the 32 folders
+    /// of the trash, so that removals of many sessions at once do not all
+    /// wait on one folder (freeing a removed folder's blocks happens while
+    /// its parent is locked).
+    pub fn trash_shard(&self, id: &SessionId) -> PathBuf {
+        let last = id.as_str().get(id.as_str().len() - 1..).unwrap_or("0");
+        self.trash().join(last)
+    }
+
+    /// `.trash/<c>/<id>-<unique>`: where the removal of session `id` moves it.
+    pub fn trash_entry(&self, id: &SessionId, unique: &str) -> PathBuf {
+        self.trash_shard(id).join(format!("{id}-{unique}"))
+    }
+
+    /// `.creating-<id>`: where session `id` is staged before it appears.
+    pub fn staging(&self, id: &SessionId) -> SessionDir {
+        SessionDir::new(self.path.join(format!("{CREATING_PREFIX}{id}")))
+    }
+
+    /// The session id of a staging folder's name (`.creating-<id>`).
+    pub fn staged_id(name: &str) -> Option<SessionId> {
+        SessionId::parse(name.strip_prefix(CREATING_PREFIX)?).ok()
     }
 }
 
@@ -168,6 +192,25 @@ mod tests {
         assert_eq!(SessionDir::lock_label(&dir.lock(&tool)), "locks/codex.lock");
         assert!(SessionDir::is_lock_file(&dir.lock(&tool)));
         assert_eq!(dir.parent(), Some(Path::new("/s")));
+        let sessions = SessionsDir {
+            path: PathBuf::from("/s"),
+            legacy: false,
+        };
+        let id = SessionId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap();
+        assert_eq!(
+            sessions.trash_entry(&id, "7-x"),
+            Path::new("/s/.trash/V/01ARZ3NDEKTSV4RRFFQ69G5FAV-7-x")
+        );
+        let staging = sessions.staging(&id);
+        assert_eq!(
+            staging.path(),
+            Path::new("/s/.creating-01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        );
+        assert_eq!(
+            SessionsDir::staged_id(".creating-01arz3ndektsv4rrffq69g5fav"),
+            Some(id)
+        );
+        assert_eq!(SessionsDir::staged_id(".creating-../x"), None);
         let names: Vec<_> = dir.progress_files().map(|(name, _)| name).collect();
         assert_eq!(
             names,

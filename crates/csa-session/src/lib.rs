@@ -9,10 +9,10 @@
 //! the old or the new bytes ([`durable`]).
 //!
 //! It also holds the crash-safe protocols that change a session: reconcile
-//! ([`reconcile`]) and the daemon's own ending ([`ending`]). They need to know
-//! whether a session's process is alive; that is handed in through the
-//! [`liveness::LivenessProbe`] seam, which `csa-process` implements, so this
-//! crate knows nothing of processes.
+//! ([`reconcile`]), removal ([`remove`]) and the daemon's own ending
+//! ([`ending`]). They need to know whether a session's process is alive;
+//! that is handed in through the [`liveness::LivenessProbe`] seam, which
+//! `csa-process` implements, so this crate knows nothing of processes.
 
 pub mod completion;
 pub mod consts;
@@ -31,6 +31,7 @@ pub mod log_tail;
 pub mod phase;
 pub mod read;
 pub mod reconcile;
+pub mod remove;
 pub mod resolve;
 pub mod result;
 pub mod roots;
@@ -50,8 +51,8 @@ pub use id::{IdPrefix, SessionId};
 pub use layout::{SessionDir, SessionsDir};
 pub use liveness::{Check, Liveness, LivenessProbe, Verdict};
 pub use load::{
-    Loaded, is_initializing, load_daemon_completion, load_result, load_result_if_any, load_state,
-    reload_result, reload_state,
+    Loaded, is_gone, is_initializing, load_daemon_completion, load_result, load_result_if_any,
+    load_state, reload_result, reload_state,
 };
 pub use phase::{Phase, PhaseEvent, TransitionError};
 pub use resolve::{

@@ -31,6 +31,13 @@ pub fn is_initializing(session: &SessionDir, err: &LoadError) -> bool {
     })
 }
 
+/// A session whose `state.toml` is missing because the session dir itself
+/// is gone: it was removed (moved to the trash) after it was listed.
+pub fn is_gone(session: &SessionDir, err: &LoadError) -> bool {
+    err.is_missing()
+        && fs_err::symlink_metadata(session.path()).is_err_and(|e| e.kind() == ErrorKind::NotFound)
+}
+
 /// A parsed file and the bytes it was parsed from.
 #[derive(Debug, Clone)]
 pub struct Loaded<T> {

@@ -281,6 +281,18 @@ mod tests {
             PathBuf::from("/s/cli-sub-agent/home/alice/proj/sessions")
         );
         assert_eq!(roots.legacy, PathBuf::from("/s/csa"));
+        let legacy = SessionsDir {
+            path: roots.legacy.join(key.as_path()).join(SESSIONS_DIR),
+            legacy: true,
+        };
+        let project = Some(PathBuf::from("/home/alice/proj"));
+        assert_eq!(roots.project_of(&roots.primary_sessions_dir(&key)), project);
+        assert_eq!(roots.project_of(&legacy), project);
+        let elsewhere = SessionsDir {
+            path: PathBuf::from("/x/sessions"),
+            legacy: false,
+        };
+        assert_eq!(roots.project_of(&elsewhere), None);
     }
 
     #[cfg(unix)]

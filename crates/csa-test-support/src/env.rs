@@ -343,6 +343,27 @@ impl Session {
         self.pid_record("cmd.pid")
     }
 
+    /// Set `last_accessed` in `state.toml` (every other key is kept).
+    pub fn set_last_accessed(&self, at: chrono::DateTime<chrono::Utc>) {
+        let mut state = self.state();
+        state.insert(
+            "last_accessed".into(),
+            toml::Value::String(csa_session::format_time(at)),
+        );
+        self.write("state.toml", &toml::to_string(&state).unwrap());
+    }
+
+    /// Retire the session with a result (`status`, `exit_code`), last
+    /// accessed `days` days ago.
+    pub fn retired(self, status: &str, exit_code: i64, days: i64) -> Session {
+        let mut state = self.state();
+        state.insert("phase".into(), toml::Value::String("retired".into()));
+        self.write("state.toml", &toml::to_string(&state).unwrap());
+        self.write("result.toml", &result_toml(status, exit_code, "done"));
+        self.set_last_accessed(chrono::Utc::now() - chrono::TimeDelta::days(days));
+        self
+    }
+
     /// Write an old log (modified 120 s ago: no longer "recent progress").
     pub fn old_log(&self, name: &str, text: &str) {
         self.write(name, text);

@@ -53,6 +53,28 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The sessions waiting in the trash of the sessions folder `sessions`
+/// (`.trash/<c>/<entry>`, and anything else left directly in `.trash`); the
+/// trash folders themselves are not counted.
+pub fn trashed(sessions: &Path) -> Vec<PathBuf> {
+    let list = |dir: &Path| -> Vec<PathBuf> {
+        match fs_err::read_dir(dir) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    };
+    let mut found = Vec::new();
+    for path in list(&sessions.join(".trash")) {
+        let is_shard = path.is_dir() && path.file_name().is_some_and(|n| n.len() == 1);
+        if is_shard {
+            found.extend(list(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
 /// Set the modification time of a file, folder or FIFO `secs` seconds into
 /// the past (by path: a FIFO is never opened).
 #[cfg(unix)]

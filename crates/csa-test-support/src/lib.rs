@@ -7,6 +7,7 @@
 //! - [`process`]: real child processes that are always killed and reaped.
 //! - [`runs`]: sessions started by the real `csa run`.
 //! - [`flock`]: a `flock` holder (in Rust, in this process).
+//! - [`probe`]: a liveness probe that says what the test wants.
 //! - [`faults`]: the store's fault points, named by their enum.
 //! - [`fixtures`]: files recorded from real csa runs.
 //! - [`table`]: finding a session's line in `csa session list` text.
@@ -26,6 +27,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod flock;
 pub mod fs;
+pub mod probe;
 pub mod process;
 pub mod table;
 
@@ -35,5 +37,6 @@ pub use faults::*;
 pub use fixtures::*;
 pub use flock::*;
 pub use fs::*;
+pub use probe::*;
 pub use process::*;
 pub use table::*;

@@ -32,7 +32,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let rows = pool::two_stage(
         sessions.iter().collect(),
         |loc| read_row(loc, &folders, &cache, reconciler, &probe),
-        |(loc, state, reconciler)| Some(reconciled_row(loc, state, reconciler)),
+        |(loc, state, reconciler)| reconciled_row(loc, state, reconciler),
     );
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
@@ -169,8 +169,10 @@ fn read_row<'a>(
     }
     let loaded = match csa_session::load_state(&loc.dir) {
         Ok(loaded) => loaded,
-        // Being created (by an older install): not a row yet, and not an error.
+        // Being created (by an older install): not a row yet, and not an
+        // error. Removed (by `delete` or `clean`) since it was listed: no row.
         Err(err) if csa_session::is_initializing(&loc.dir, &err) => return Step::Done(None),
+        Err(err) if csa_session::is_gone(&loc.dir, &err) => return Step::Done(None),
         Err(err) => return Step::Done(Some(SessionRow::broken(loc, &err))),
     };
     let active = loaded.value.phase() == Phase::Active;
@@ -187,23 +189,36 @@ fn read_row<'a>(
 }
 
 /// The row of an active session after reconciling it. Not cached: it is
-/// either active or was written just now.
+/// either active or was written just now. `None` when the session was
+/// removed meanwhile (by `delete` or `clean`).
 fn reconciled_row<'a>(
     loc: &'a SessionLocation,
     state: Loaded<SessionState>,
     reconciler: &Reconciler<'_>,
-) -> SessionRow<'a> {
+) -> Option<SessionRow<'a>> {
     let report = reconciler.reconcile_loaded(loc, Some(state));
+    if let Some((state, result)) = &report.files {
+        let liveness = report.liveness.as_ref();
+        return Some(SessionRow::from_files(
+            loc,
+            state,
+            Ok(result.as_ref()),
+            liveness,
+        ));
+    }
+    let loaded = csa_session::load_state(&loc.dir);
+    if let Err(err) = &loaded
+        && csa_session::is_gone(&loc.dir, err)
+    {
+        return None;
+    }
     if let Some(error) = &report.error {
         output::warning(&format!("session {}: {}", loc.id, output::chain(error)));
     }
-    if let Some((state, result)) = &report.files {
-        return SessionRow::from_files(loc, state, Ok(result.as_ref()), report.liveness.as_ref());
-    }
-    match csa_session::load_state(&loc.dir) {
+    Some(match loaded {
         Ok(loaded) => row_from_files(loc, &loaded.value, report.liveness.as_ref()),
         Err(err) => SessionRow::broken(loc, &err),
-    }
+    })
 }
 
 /// A session's row from its state and the `result.toml` read now.

@@ -1,6 +1,8 @@
 //! One module per `csa` command; each exposes `run(&Args) -> anyhow::Result<ExitCode>`.
 
+pub mod clean;
 pub mod completions;
+pub mod delete;
 pub mod is_alive;
 pub mod kill;
 pub mod list;

@@ -12,6 +12,11 @@
 //! under `$XDG_CACHE_HOME/cli-sub-agent/` (else `~/.cache/cli-sub-agent/`),
 //! never in the state dir. It is read once into one buffer; rows served from it
 //! borrow their text from that buffer. Deleting it is always safe.
+//!
+//! `delete` and `clean` drop the rows of the sessions they removed from every
+//! cache file ([`forget`]). A list that was running meanwhile may write a
+//! removed session's row back; it is never served (a list only serves rows
+//! for session dirs it finds) and the next list drops it.
 
 mod fingerprint;
 mod line;
@@ -146,6 +151,49 @@ impl ListCache {
             text.push('\n');
         }
         if let Err(err) = write(path, text.as_bytes()) {
+            tracing::debug!(path = %path.display(), "cannot write the list cache: {err}");
+        }
+    }
+}
+
+/// Drop the rows of these (removed) sessions from every cache file. Failures
+/// only log: the cache is an optimisation.
+pub fn forget(ids: &[&str]) {
+    if ids.is_empty() {
+        return;
+    }
+    let Some(dir) = cache_root().map(|root| root.join(CACHE_DIR)) else {
+        return;
+    };
+    let Ok(entries) = fs_err::read_dir(&dir) else {
+        return;
+    };
+    let gone: std::collections::HashSet<&[u8]> = ids.iter().map(|id| id.as_bytes()).collect();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|ext| ext != CACHE_EXTENSION) {
+            continue;
+        }
+        let Some(text) = csa_session::read::read_bounded(&path, MAX_CACHE_BYTES)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|text| text.lines().next() == Some(HEADER))
+        else {
+            continue;
+        };
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|line| {
+                let id = line.as_bytes().get(..ID_LEN);
+                !id.is_some_and(|id| gone.contains(id))
+            })
+            .collect();
+        if kept.len() == text.lines().count() {
+            continue;
+        }
+        let mut new = kept.join("\n");
+        new.push('\n');
+        if let Err(err) = write(&path, new.as_bytes()) {
             tracing::debug!(path = %path.display(), "cannot write the list cache: {err}");
         }
     }

@@ -4,6 +4,7 @@
 // Test helpers outside #[test] functions panic on setup failures by design.
 #![allow(clippy::unwrap_used)]
 
+mod cleanup;
 mod cli_errors;
 #[cfg(target_os = "linux")]
 mod containment;

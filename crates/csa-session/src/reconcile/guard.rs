@@ -26,7 +26,7 @@ use super::decision::{CompletionFile, Facts, ResultFile};
 /// `.reconcile.lock` held by this process: released when dropped.
 #[derive(Debug)]
 pub struct SessionGuard {
-    _file: File,
+    file: File,
     path: PathBuf,
 }
 
@@ -38,7 +38,7 @@ impl SessionGuard {
         let path = loc.dir.reconcile_lock();
         let file = open_lock_file(&path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(SessionGuard { _file: file, path })),
+            Ok(()) => Ok(Some(SessionGuard { file, path })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(source)) => Err(ReconcileError::Lock { path, source }),
         }
@@ -48,13 +48,34 @@ impl SessionGuard {
     pub fn path(&self) -> &std::path::Path {
         &self.path
     }
+
+    /// Whether the file this guard locked is still the session's
+    /// `.reconcile.lock`: false when the session was moved away (removed)
+    /// between opening the lock file and taking the lock.
+    pub fn is_current(&self) -> bool {
+        let Ok(at_path) = fs_err::symlink_metadata(&self.path) else {
+            return false;
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            self.file
+                .metadata()
+                .is_ok_and(|ours| ours.dev() == at_path.dev() && ours.ino() == at_path.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            // No inode to compare: the file is still there, and still ours to read.
+            at_path.is_file() && self.file.metadata().is_ok()
+        }
+    }
 }
 
 /// What was read about one session.
 #[derive(Debug)]
 pub struct Snapshot {
     pub state: Loaded<SessionState>,
-    /// Probed only for active sessions.
+    /// Probed for active sessions ([`Snapshot::read_all`]: for every phase).
     pub liveness: Option<Liveness>,
     pub result: ResultFile,
     pub result_value: Option<Loaded<SessionResult>>,
@@ -73,7 +94,22 @@ impl Snapshot {
             Some(state) => state,
             None => load::load_state(&loc.dir)?,
         };
-        Snapshot::read_with(loc, probe, Check::PreCheck, state, None)
+        Snapshot::read_with(loc, probe, Check::PreCheck, state, None, false)
+    }
+
+    /// Everything about a session whatever its phase (removal's reads): the
+    /// state, the liveness verdict, `result.toml` and `daemon-completion.toml`,
+    /// which the reconciler's reads skip for sessions that are not active.
+    /// `preloaded` is a state the caller already read; it is kept only if
+    /// the file still holds the same bytes.
+    pub fn read_all(
+        loc: &SessionLocation,
+        probe: &dyn LivenessProbe,
+        check: Check,
+        preloaded: Option<Loaded<SessionState>>,
+    ) -> Result<Snapshot, LoadError> {
+        let state = load::reload_state(&loc.dir, preloaded)?;
+        Snapshot::read_with(loc, probe, check, state, None, true)
     }
 
     /// Read every file again (under the lock), with a fresh liveness probe.
@@ -84,7 +120,14 @@ impl Snapshot {
         earlier: Snapshot,
     ) -> Result<Snapshot, LoadError> {
         let state = load::reload_state(&loc.dir, Some(earlier.state))?;
-        Snapshot::read_with(loc, probe, Check::UnderLock, state, earlier.result_value)
+        Snapshot::read_with(
+            loc,
+            probe,
+            Check::UnderLock,
+            state,
+            earlier.result_value,
+            false,
+        )
     }
 
     fn read_with(
@@ -93,6 +136,7 @@ impl Snapshot {
         check: Check,
         state: Loaded<SessionState>,
         earlier_result: Option<Loaded<SessionResult>>,
+        every_phase: bool,
     ) -> Result<Snapshot, LoadError> {
         let mut snapshot = Snapshot {
             liveness: None,
@@ -102,7 +146,7 @@ impl Snapshot {
             completion_file: CompletionFile::Missing,
             state,
         };
-        if snapshot.state.value.phase() != Phase::Active {
+        if snapshot.state.value.phase() != Phase::Active && !every_phase {
             return Ok(snapshot);
         }
         let tools = snapshot.state.value.tool_names();

@@ -1,7 +1,8 @@
-//! The store's protocols driven in-process: many threads reconciling the
-//! same sessions at once, with a liveness probe that says what the test
-//! wants, against real files.
+//! The store's protocols driven in-process: many threads reconciling or
+//! removing the same sessions at once, with a liveness probe that says what
+//! the test wants, against real files.
 
 #![allow(clippy::unwrap_used)]
 
 mod concurrent;
+mod remove;

@@ -1,0 +1,54 @@
+//! `csa session clean`: remove the project's old settled sessions through
+//! `csa_session::remove`, skipping (and reporting) every session that may
+//! still run, is being created, or is newer than `--older-than`.
+
+use std::process::ExitCode;
+
+use csa_process::ProbeContext;
+use csa_session::Trigger;
+use csa_session::remove::{Action, Policy, Remover, StatusFilter};
+
+use crate::cli::{CleanArgs, CleanStatus};
+use crate::context::{Context, sessions_in};
+use crate::pool::{self, Work};
+use crate::removal;
+
+pub fn run(args: &CleanArgs) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project)?;
+    let dirs = ctx.scope(args.all_projects)?;
+    let policy = Policy::Sweep {
+        older_than: args.older_than,
+        keep: args.keep,
+        status: match args.status {
+            None => StatusFilter::Settled,
+            Some(CleanStatus::Retired) => StatusFilter::Retired,
+            Some(CleanStatus::Failed) => StatusFilter::Failed,
+            Some(CleanStatus::Error) => StatusFilter::Error,
+        },
+    };
+    let probe = ProbeContext::new();
+    let remover = Remover::new(&probe, Trigger::SessionClean, policy, args.dry_run);
+    removal::empty_trash(&remover, &dirs);
+    let sessions = sessions_in(&dirs)?;
+    let mut surveys = pool::map(Work::Io, sessions.iter().collect(), |loc| {
+        remover.survey(loc)
+    });
+    surveys.extend(dirs.iter().flat_map(|dir| remover.survey_staging(dir)));
+    // `--keep` counts per project (its primary and legacy folders together).
+    remover.rank(&mut surveys, |loc| {
+        loc.sessions_dir()
+            .map(|dir| ctx.roots.project_of(&dir).unwrap_or(dir.path))
+    });
+    let mut reports = removal::remove(&remover, surveys);
+    removal::finish(&remover, &reports);
+    reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+    removal::print(&reports, args.json, false)?;
+    let failed = reports
+        .iter()
+        .any(|r| r.action == Action::Kept && r.error.is_some());
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
