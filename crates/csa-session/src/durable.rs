@@ -10,7 +10,7 @@
     reason = "this module reports every failure as a WriteError naming the path itself"
 )]
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -93,21 +93,87 @@ pub fn replace_hint(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 
 /// Create `path` with `bytes` unless something already has that name.
 pub fn publish_no_clobber(path: &Path, bytes: &[u8]) -> Result<Published, WriteError> {
+    Ok(match publish_claimed(path, bytes)? {
+        Some(_) => Published::Created,
+        None => Published::AlreadyExists,
+    })
+}
+
+/// A file we published, held open with its folder, so that taking it back
+/// ([`take_back`]) opens no new descriptor: a rollback must work even when
+/// the failure that calls for it was running out of descriptors.
+#[derive(Debug)]
+pub struct Claim {
+    bytes: Vec<u8>,
+    /// The published file (the same inode as the name), readable.
+    file: File,
+    /// Its folder, for the fsync after the removal.
+    dir: File,
+}
+
+/// [`publish_no_clobber`], keeping a [`Claim`] on the file when it was
+/// created (`None`: something already had the name, untouched).
+pub fn publish_claimed(path: &Path, bytes: &[u8]) -> Result<Option<Claim>, WriteError> {
     let dir = parent_of(path)?;
-    let temp = write_temp(dir, path, bytes, None)?;
+    let dir_file = File::open(dir).map_err(|source| WriteError::io(dir, source))?;
+    let (temp, file) = write_temp_open(dir, path, bytes, None, true)?;
     let linked = link_no_clobber(&temp, path);
     let _ = std::fs::remove_file(&temp);
     match linked {
         Ok(()) => {
-            sync_dir(dir)?;
+            #[cfg(unix)]
+            dir_file
+                .sync_all()
+                .map_err(|source| WriteError::io(dir, source))?;
             tracing::debug!(path = %path.display(), bytes = bytes.len(), "published durably (temp, fsync, link, fsync dir)");
-            Ok(Published::Created)
+            Ok(Some(Claim {
+                bytes: bytes.to_vec(),
+                file,
+                dir: dir_file,
+            }))
         }
         Err(err) if err.kind() == ErrorKind::AlreadyExists => {
             tracing::debug!(path = %path.display(), "not published: the file already exists");
-            Ok(Published::AlreadyExists)
+            Ok(None)
         }
         Err(source) => Err(WriteError::io(path, source)),
+    }
+}
+
+/// Remove the file we published at `path` only if the name still leads to
+/// it and it still holds exactly our bytes, as [`remove_if_unchanged`] does,
+/// but without opening anything: the name is compared by device and inode
+/// with the held file, whose bytes are read through the held descriptor.
+/// (Elsewhere than Unix: [`remove_if_unchanged`].)
+pub fn take_back(path: &Path, claim: &Claim) -> Result<Removal, WriteError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let held = claim
+            .file
+            .metadata()
+            .map_err(|source| WriteError::io(path, source))?;
+        let mut now = vec![0; claim.bytes.len()];
+        let intact = held.len() == claim.bytes.len() as u64
+            && claim.file.read_exact_at(&mut now, 0).is_ok()
+            && now == claim.bytes;
+        let dir = parent_of(path)?;
+        remove_if(
+            path,
+            |p| match std::fs::symlink_metadata(p) {
+                Ok(meta) => Ok(Some(
+                    intact && meta.dev() == held.dev() && meta.ino() == held.ino(),
+                )),
+                Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(WriteError::io(p, source)),
+            },
+            || claim.dir.sync_all().map_err(|source| WriteError::io(dir, source)),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = &claim.dir;
+        remove_if_unchanged(path, &claim.bytes)
     }
 }
 
@@ -119,10 +185,25 @@ pub fn publish_no_clobber(path: &Path, bytes: &[u8]) -> Result<Published, WriteE
 /// differs.
 pub fn remove_if_unchanged(path: &Path, expected: &[u8]) -> Result<Removal, WriteError> {
     let dir = parent_of(path)?;
-    match read_regular(path)? {
+    remove_if(
+        path,
+        |p| Ok(read_regular(p)?.map(|bytes| bytes == expected)),
+        || sync_dir(dir),
+    )
+}
+
+/// Remove `path` if `is_ours` says it is ours (`None`: nothing there),
+/// asked again of the copy renamed aside; `sync` makes the change durable.
+fn remove_if(
+    path: &Path,
+    is_ours: impl Fn(&Path) -> Result<Option<bool>, WriteError>,
+    sync: impl Fn() -> Result<(), WriteError>,
+) -> Result<Removal, WriteError> {
+    let dir = parent_of(path)?;
+    match is_ours(path)? {
         None => return Ok(Removal::Missing),
-        Some(bytes) if bytes != expected => return Ok(Removal::Changed),
-        Some(_) => {}
+        Some(false) => return Ok(Removal::Changed),
+        Some(true) => {}
     }
     let aside = dir.join(format!("{REMOVING_PREFIX}{}", unique_suffix()));
     match std::fs::rename(path, &aside) {
@@ -130,14 +211,13 @@ pub fn remove_if_unchanged(path: &Path, expected: &[u8]) -> Result<Removal, Writ
         Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Removal::Missing),
         Err(source) => return Err(WriteError::io(path, source)),
     }
-    let aside_bytes = read_regular(&aside)?;
-    if aside_bytes.as_deref() == Some(expected) {
+    if is_ours(&aside)? == Some(true) {
         std::fs::remove_file(&aside).map_err(|source| WriteError::io(&aside, source))?;
-        sync_dir(dir)?;
+        sync()?;
         tracing::debug!(path = %path.display(), "removed our unchanged file");
         return Ok(Removal::Removed);
     }
-    // Someone replaced the file between our read and our rename: put it back.
+    // Someone replaced the file between our check and our rename: put it back.
     match link_no_clobber(&aside, path) {
         Ok(()) => {
             std::fs::remove_file(&aside).map_err(|source| WriteError::io(&aside, source))?;
@@ -154,7 +234,7 @@ pub fn remove_if_unchanged(path: &Path, expected: &[u8]) -> Result<Removal, Writ
         }
         Err(source) => return Err(WriteError::io(path, source)),
     }
-    sync_dir(dir)?;
+    sync()?;
     Ok(Removal::Changed)
 }
 
@@ -304,13 +384,24 @@ fn write_temp_with(
     mode: Option<u32>,
     sync: bool,
 ) -> Result<PathBuf, WriteError> {
+    write_temp_open(dir, target, bytes, mode, sync).map(|(temp, _)| temp)
+}
+
+/// [`write_temp_with`], handing back the temp file open for reading too.
+fn write_temp_open(
+    dir: &Path,
+    target: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    sync: bool,
+) -> Result<(PathBuf, File), WriteError> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!("{TEMP_PREFIX}{name}-{}", unique_suffix()));
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    options.read(true).write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, NEW_FILE_MODE);
     #[cfg(not(unix))]
@@ -325,10 +416,13 @@ fn write_temp_with(
         #[cfg(not(unix))]
         let _ = mode;
         file.write_all(bytes)?;
-        if sync { file.sync_all() } else { Ok(()) }
+        if sync {
+            file.sync_all()?;
+        }
+        Ok(file)
     })();
     match result {
-        Ok(()) => Ok(temp),
+        Ok(file) => Ok((temp, file)),
         Err(source) => {
             let _ = std::fs::remove_file(&temp);
             Err(WriteError::io(target, source))

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::cooldown::{CooldownMarker, write_cooldown_marker};
-use crate::durable::{self, Published, Removal, sweep_temp_files};
+use crate::durable::{self, Removal, sweep_temp_files};
 use crate::fault::{self, FaultPoint};
 use crate::layout::SessionsDir;
 use crate::liveness::LivenessProbe;
@@ -76,8 +76,8 @@ impl std::fmt::Debug for Reconciler<'_> {
 /// The result on disk once step 3 is done, and whether it is ours.
 struct Publication {
     result: SessionResult,
-    /// Our bytes, when step 3 created the file (what a rollback may remove).
-    ours: Option<Vec<u8>>,
+    /// Our file, held, when step 3 created it (what a rollback may remove).
+    ours: Option<durable::Claim>,
     plan: Plan,
 }
 
@@ -279,16 +279,16 @@ impl<'a> Reconciler<'a> {
         };
         fault::hit(FaultPoint::ReconcilePublish)?;
         let bytes = result.to_toml_string().into_bytes();
-        match durable::publish_no_clobber(&loc.dir.result(), &bytes)? {
-            Published::Created => {
+        match durable::publish_claimed(&loc.dir.result(), &bytes)? {
+            Some(claim) => {
                 tracing::info!(path = %loc.dir.result().display(), "published the result");
                 Ok(Some(Publication {
                     result,
-                    ours: Some(bytes),
+                    ours: Some(claim),
                     plan,
                 }))
             }
-            Published::AlreadyExists => {
+            None => {
                 let Ok(late) = load_result(&loc.dir) else {
                     return Ok(None);
                 };
@@ -373,7 +373,7 @@ fn undo_publication(
     let Some(ours) = &publication.ours else {
         return cause;
     };
-    let undo = match durable::remove_if_unchanged(&loc.dir.result(), ours) {
+    let undo = match durable::take_back(&loc.dir.result(), ours) {
         Ok(Removal::Removed) => Undo::RolledBack,
         Ok(Removal::Changed | Removal::Missing) => Undo::KeptNewer,
         Err(err) => Undo::Failed(err),
