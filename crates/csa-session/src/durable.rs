@@ -167,7 +167,12 @@ pub fn take_back(path: &Path, claim: &Claim) -> Result<Removal, WriteError> {
                 Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
                 Err(source) => Err(WriteError::io(p, source)),
             },
-            || claim.dir.sync_all().map_err(|source| WriteError::io(dir, source)),
+            || {
+                claim
+                    .dir
+                    .sync_all()
+                    .map_err(|source| WriteError::io(dir, source))
+            },
         )
     }
     #[cfg(not(unix))]

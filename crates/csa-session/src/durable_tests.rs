@@ -123,7 +123,9 @@ fn remove_if_unchanged_removes_only_the_expected_bytes() {
 fn take_back_removes_our_untouched_file_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("result.toml");
-    let claim = publish_claimed(&path, b"synthetic").unwrap().expect("created");
+    let claim = publish_claimed(&path, b"synthetic")
+        .unwrap()
+        .expect("created");
     assert!(
         publish_claimed(&path, b"other").unwrap().is_none(),
         "no clobber"
@@ -133,7 +135,9 @@ fn take_back_removes_our_untouched_file_and_nothing_else() {
     assert_eq!(take_back(&path, &claim).unwrap(), Removal::Missing);
 
     // A writer that replaced our file, even with the same bytes, keeps it.
-    let claim = publish_claimed(&path, b"synthetic").unwrap().expect("created");
+    let claim = publish_claimed(&path, b"synthetic")
+        .unwrap()
+        .expect("created");
     write_atomic(&path, b"synthetic").unwrap();
     assert_eq!(take_back(&path, &claim).unwrap(), Removal::Changed);
     assert_eq!(fs_err::read(&path).unwrap(), b"synthetic");
@@ -145,7 +149,9 @@ fn take_back_removes_our_untouched_file_and_nothing_else() {
 fn take_back_keeps_a_file_changed_in_place() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("result.toml");
-    let claim = publish_claimed(&path, b"synthetic").unwrap().expect("created");
+    let claim = publish_claimed(&path, b"synthetic")
+        .unwrap()
+        .expect("created");
     fs_err::write(&path, "synthetiX").unwrap();
     assert_eq!(take_back(&path, &claim).unwrap(), Removal::Changed);
     assert_eq!(fs_err::read(&path).unwrap(), b"synthetiX");

@@ -10,17 +10,16 @@ use csa_test_support::*;
 #[test]
 fn a_list_in_a_child_pid_namespace_never_declares_a_live_session_dead() {
     let env = Env::new();
+    // The command ends only when the test says so: a timed end could come
+    // (and write output, which is progress) while the checks still run.
+    let gate = env.tmp.path().join("go");
+    let script = format!(
+        "while [ ! -e '{}' ]; do sleep 0.05; done; echo really done",
+        gate.display()
+    );
     let out = env
         .csa()
-        .args([
-            "run",
-            "--tool",
-            "demo",
-            "--",
-            "sh",
-            "-c",
-            "sleep 2; echo really done",
-        ])
+        .args(["run", "--tool", "demo", "--", "sh", "-c", &script])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -54,6 +53,7 @@ fn a_list_in_a_child_pid_namespace_never_declares_a_live_session_dead() {
     assert!(reconciled.contains("no-change"), "{reconciled}");
     assert!(!s.exists("result.toml"), "nothing was synthesized");
 
+    fs_err::write(&gate, "").unwrap();
     let waited = env
         .csa()
         .args(["session", "wait", &s.id, "--timeout", "20"])
