@@ -221,8 +221,9 @@ pub struct ResultArgs {
     pub json: bool,
 }
 
+/// The sessions `wait` and `kill` act on.
 #[derive(Debug, Args)]
-pub struct WaitArgs {
+pub struct Targets {
     /// Session ids or unique id prefixes (case-insensitive).
     #[arg(
         value_name = "ID",
@@ -230,13 +231,20 @@ pub struct WaitArgs {
         conflicts_with = "all"
     )]
     pub ids: Vec<String>,
-    /// Wait for every active session of the project.
+    /// Every active session of the project.
     #[arg(long)]
     pub all: bool,
-    /// Also wait for every descendant session (started by a nested csa
-    /// run), including those started while waiting.
+    /// Each named session's whole tree: every descendant (started by a
+    /// nested csa run) too, even one started meanwhile; kill stops children
+    /// before their parents.
     #[arg(long, conflicts_with = "all")]
     pub tree: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub targets: Targets,
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Give up after this many seconds and exit 124.
@@ -270,20 +278,8 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct KillArgs {
-    /// Session ids or unique id prefixes (case-insensitive).
-    #[arg(
-        value_name = "ID",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
-    pub ids: Vec<String>,
-    /// Stop every active session of the project.
-    #[arg(long)]
-    pub all: bool,
-    /// Also stop every descendant session (started by a nested csa run),
-    /// children before their parents.
-    #[arg(long, conflicts_with = "all")]
-    pub tree: bool,
+    #[command(flatten)]
+    pub targets: Targets,
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Seconds between SIGTERM and SIGKILL.

@@ -40,10 +40,10 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
     );
     let grace = Duration::from_secs_f64(args.grace);
     let ctx = Context::new(&args.project)?;
-    let targets = if args.all {
+    let targets = if args.targets.all {
         ctx.active_sessions()?
     } else {
-        let mut found = ctx.resolve_each(&args.ids)?;
+        let mut found = ctx.resolve_each(&args.targets.ids)?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
         found
     };
@@ -51,7 +51,7 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
         output::stderr("no active sessions to kill\n");
         return Ok(ExitCode::SUCCESS);
     }
-    let outcomes = if args.tree {
+    let outcomes = if args.targets.tree {
         stop_trees(&ctx, &targets, grace)?
     } else {
         stop_together(&targets, grace)

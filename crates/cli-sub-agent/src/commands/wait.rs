@@ -28,13 +28,13 @@ pub const TIMEOUT_EXIT: u8 = 124;
 pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let timeout = parse_timeout(args.timeout)?;
-    let roots = if args.all {
+    let roots = if args.targets.all {
         ctx.active_sessions()?
     } else {
-        ctx.resolve_each(&args.ids)?
+        ctx.resolve_each(&args.targets.ids)?
     };
     let mut sessions = roots.clone();
-    if args.tree {
+    if args.targets.tree {
         sessions.extend(new_descendants(&ctx, &roots, &sessions)?);
     }
     if sessions.is_empty() {
@@ -66,7 +66,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
         pending = still;
         // A session of the tree may have started children before it ended:
         // look for new members whenever one ends.
-        if args.tree && ended {
+        if args.targets.tree && ended {
             let found = new_descendants(&ctx, &roots, &sessions)?;
             for loc in &found {
                 watch.add(loc, &[]);
