@@ -36,6 +36,7 @@ use chrono::{DateTime, Utc};
 
 use crate::consts::INITIALIZING_AGE;
 use crate::durable::{has_stale_temp_files, sweep_temp_files};
+use crate::error::chain;
 use crate::fault::{self, FaultPoint};
 use crate::id::SessionId;
 use crate::layout::{SessionDir, SessionsDir};
@@ -633,16 +634,4 @@ fn sessions_of(loc: &SessionLocation) -> Result<SessionsDir, RemoveError> {
 fn modified(dir: &SessionDir) -> Option<DateTime<Utc>> {
     let at: SystemTime = fs_err::symlink_metadata(dir.path()).ok()?.modified().ok()?;
     Some(at.into())
-}
-
-/// An error and its causes as one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
