@@ -153,6 +153,9 @@ pub struct Facts {
     pub alive_by_output_only: bool,
     /// `last_accessed`, else (state unreadable) the dir's modification time.
     pub last_accessed: Option<DateTime<Utc>>,
+    /// `state.toml` could not be read, so nothing says the session ended:
+    /// recent output alone then holds it back too.
+    pub state_unreadable: bool,
     /// How many sessions of the same project that the policy selects are
     /// newer than this one (set by [`rank`]).
     pub newer: usize,
@@ -257,8 +260,10 @@ pub fn decide(facts: &Facts, policy: &Policy, now: DateTime<Utc>) -> Decision {
     // The session says it has ended; only positive evidence of a live
     // process (a held tool lock, a live recorded pid) holds it back. Recent
     // output alone does not: a settled session's result is written after
-    // every process of it has ended.
-    if facts.verdict == Verdict::Alive && !facts.alive_by_output_only {
+    // every process of it has ended. A session whose state cannot be read
+    // says nothing, so there recent output counts too.
+    let output_counts = facts.state_unreadable || !facts.alive_by_output_only;
+    if facts.verdict == Verdict::Alive && output_counts {
         return Decision::Keep(Keep::StillRunning);
     }
     if facts.standing == Standing::Abandoned {
@@ -334,6 +339,7 @@ mod tests {
             verdict,
             alive_by_output_only: false,
             last_accessed: Some(now() - TimeDelta::days(age_days)),
+            state_unreadable: false,
             newer: 0,
         }
     }
@@ -349,6 +355,27 @@ mod tests {
             older_than: 7 * DAY,
             keep: 0,
             status,
+        }
+    }
+
+    #[test]
+    fn recent_output_holds_back_only_a_session_whose_state_cannot_be_read() {
+        let errors = sweep(StatusFilter::Error);
+        for policy in [Policy::Named, errors] {
+            let writing = |state_unreadable| Facts {
+                state_unreadable,
+                alive_by_output_only: true,
+                ..facts(Standing::Error, Verdict::Alive, 30)
+            };
+            assert_eq!(
+                decide(&writing(true), &policy, now()),
+                Decision::Keep(Keep::StillRunning)
+            );
+            assert_eq!(
+                decide(&writing(false), &policy, now()),
+                Decision::Delete(Standing::Error),
+                "a readable retired state with a broken result said it ended"
+            );
         }
     }
 

@@ -456,6 +456,7 @@ impl<'a> Remover<'a> {
             verdict: liveness.map_or(Verdict::Unknown, |l| l.verdict),
             alive_by_output_only: liveness.is_some_and(|l| l.blocked_by_progress),
             last_accessed,
+            state_unreadable: false,
             newer: 0,
         };
         match Snapshot::read_all(loc, self.probe, check, preloaded) {
@@ -487,7 +488,10 @@ impl<'a> Remover<'a> {
                 let liveness = self.probe.judge(&loc.dir, &loc.id, &[], check);
                 let evidence = format!("{}; {}", chain(&err), liveness.summary());
                 Read {
-                    facts: facts(Standing::Error, Some(&liveness), modified(&loc.dir)),
+                    facts: Facts {
+                        state_unreadable: true,
+                        ..facts(Standing::Error, Some(&liveness), modified(&loc.dir))
+                    },
                     evidence,
                     snapshot: None,
                 }
@@ -521,6 +525,7 @@ impl<'a> Remover<'a> {
             verdict: liveness.as_ref().map_or(Verdict::Unknown, |l| l.verdict),
             alive_by_output_only: liveness.as_ref().is_some_and(|l| l.blocked_by_progress),
             last_accessed: changed,
+            state_unreadable: false,
             newer: 0,
         };
         let evidence = liveness.as_ref().map(Liveness::summary).unwrap_or_default();
