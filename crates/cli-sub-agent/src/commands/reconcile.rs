@@ -44,6 +44,11 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         reconciler.reconcile(loc)
     });
     reconciler.flush_cooldown()?;
+    if args.all {
+        for dir in ctx.sessions_dirs() {
+            reconciler.sweep_folder(&dir);
+        }
+    }
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
     print(&reports, args.json)?;
     let failed = reports.iter().any(|r| r.outcome == Outcome::Error);

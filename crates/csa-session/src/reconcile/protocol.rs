@@ -303,6 +303,21 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// Remove the stale temp files crashed writers left in a sessions folder
+    /// itself (the cooldown marker is written there). Nothing in a dry run.
+    pub fn sweep_folder(&self, sessions: &SessionsDir) {
+        if self.dry_run {
+            return;
+        }
+        match sweep_temp_files(&sessions.path) {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(count, folder = %sessions.path.display(), "swept temp files left by a crashed writer")
+            }
+            Err(err) => tracing::warn!("cannot sweep temp files: {err}"),
+        }
+    }
+
     /// Remove the stale temp files crashed writers left in the session dir.
     fn sweep(&self, loc: &SessionLocation) {
         match sweep_temp_files(loc.dir.path()) {
