@@ -34,11 +34,9 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 /// Between SIGTERM and SIGKILL for what CMD leaves behind when it ends.
 const LEFTOVER_GRACE: Duration = Duration::from_secs(2);
 /// The environment variables CMD gets.
-pub const ENV_SESSION_ID: &str = "CSA_SESSION_ID";
-pub const ENV_SESSION_DIR: &str = "CSA_SESSION_DIR";
-pub const ENV_PROJECT_ROOT: &str = "CSA_PROJECT_ROOT";
-pub const ENV_TOOL: &str = "CSA_TOOL";
-pub const ENV_DEPTH: &str = "CSA_DEPTH";
+pub use csa_session::consts::{
+    ENV_DEPTH, ENV_PROJECT_ROOT, ENV_SESSION_DIR, ENV_SESSION_ID, ENV_TOOL,
+};
 
 pub fn run(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let session = SessionDir::new(&args.session_dir);

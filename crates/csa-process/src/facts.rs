@@ -194,7 +194,19 @@ pub fn cmdline_args(pid: u32) -> Option<Vec<String>> {
 
 /// Whether some live (non-zombie) process is in process group `pgid`.
 pub fn group_has_live_members(pgid: i32) -> Option<bool> {
-    platform::group_has_live_members(pgid)
+    platform::live_group_members(pgid, 1).map(|found| !found.is_empty())
+}
+
+/// The live (non-zombie) members of process group `pgid`, at most `most`.
+pub fn live_group_members(pgid: i32, most: usize) -> Option<Vec<u32>> {
+    platform::live_group_members(pgid, most)
+}
+
+/// Whether the environment `pid` started with holds `name=value` (the value
+/// compared case-insensitively); `None` where it cannot be read (another
+/// platform, another user's process).
+pub fn environ_has(pid: u32, name: &str, value: &str) -> Option<bool> {
+    platform::environ_has(pid, name, value)
 }
 
 /// This machine's boot id (Linux); `None` where there is none.
@@ -271,9 +283,13 @@ mod platform {
         Some(args)
     }
 
-    pub fn group_has_live_members(pgid: i32) -> Option<bool> {
+    pub fn live_group_members(pgid: i32, most: usize) -> Option<Vec<u32>> {
         let entries = fs_err::read_dir("/proc").ok()?;
+        let mut found = Vec::new();
         for entry in entries.flatten() {
+            if found.len() >= most {
+                break;
+            }
             let name = entry.file_name();
             let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
                 continue;
@@ -285,10 +301,20 @@ mod platform {
                 && fields.pgid == pgid
                 && state_from_char(fields.state) == ProcState::Running
             {
-                return Some(true);
+                found.push(pid);
             }
         }
-        Some(false)
+        Some(found)
+    }
+
+    pub fn environ_has(pid: u32, name: &str, value: &str) -> Option<bool> {
+        let bytes = read(&format!("/proc/{pid}/environ")).ok()?;
+        let prefix = format!("{name}=");
+        Some(bytes.split(|b| *b == 0).any(|entry| {
+            entry
+                .strip_prefix(prefix.as_bytes())
+                .is_some_and(|v| v.eq_ignore_ascii_case(value.as_bytes()))
+        }))
     }
 
     pub fn boot_id() -> Option<String> {
@@ -344,7 +370,11 @@ mod platform {
         None
     }
 
-    pub fn group_has_live_members(_pgid: i32) -> Option<bool> {
+    pub fn live_group_members(_pgid: i32, _most: usize) -> Option<Vec<u32>> {
+        None
+    }
+
+    pub fn environ_has(_pid: u32, _name: &str, _value: &str) -> Option<bool> {
         None
     }
 
@@ -365,7 +395,11 @@ mod platform {
         None
     }
 
-    pub fn group_has_live_members(_pgid: i32) -> Option<bool> {
+    pub fn live_group_members(_pgid: i32, _most: usize) -> Option<Vec<u32>> {
+        None
+    }
+
+    pub fn environ_has(_pid: u32, _name: &str, _value: &str) -> Option<bool> {
         None
     }
 

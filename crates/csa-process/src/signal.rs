@@ -84,6 +84,11 @@ pub enum Refusal {
         session_id: String,
         cmdline: String,
     },
+    #[error(
+        "pid {pid} is not the command of session {session_id} (its environment has no {var}={session_id})",
+        var = csa_session::consts::ENV_SESSION_ID
+    )]
+    NotTheCommand { pid: u32, session_id: String },
     #[error("pid {pid} does not lead its own process group (its group is {pgid})")]
     NotGroupLeader { pid: u32, pgid: i64 },
     #[error("cannot read {what}: {reason}")]
@@ -240,14 +245,24 @@ pub fn verify_daemon(session: &SessionDir, session_id: &str) -> Result<Verified,
             record: "daemon.pid",
         })?;
     check_lock_records(session, Some(record.pid))?;
-    verify(&record, |pid| check_daemon_cmdline(pid, session_id))
+    verify(&record, |pid| {
+        // A daemon that was killed and not yet reaped is dead: it has no
+        // command line, and signalling it would do nothing.
+        if facts::probe(pid).state == facts::ProcState::Zombie {
+            return Err(Refusal::Gone { pid });
+        }
+        check_daemon_cmdline(pid, session_id)
+    })
 }
 
 /// Verify the command of the session in `session`: `cmd.pid` (whose start
 /// time is required) must name a live process with that start time that leads
-/// its own process group, and the session's lock records must come from this
-/// host and boot. Used when the daemon is dead but the command may live.
-pub fn verify_command(session: &SessionDir) -> Result<Verified, Refusal> {
+/// its own process group and started with `CSA_SESSION_ID=<session_id>` in
+/// its environment (as every command csa runs does; for a leader that has
+/// already exited, a live member of its group must have it), and the
+/// session's lock records must come from this host and boot. Used when the
+/// daemon is dead but the command may live.
+pub fn verify_command(session: &SessionDir, session_id: &str) -> Result<Verified, Refusal> {
     let record: CmdPid = record::read_cmd_pid(session)
         .map_err(|err| Refusal::Unreadable {
             what: "cmd.pid".into(),
@@ -257,15 +272,13 @@ pub fn verify_command(session: &SessionDir) -> Result<Verified, Refusal> {
     // The lock records name the daemon, not the command; the command runs on
     // the daemon's host and boot, so every record must be of this machine.
     check_lock_records(session, None)?;
-    let verified = verify(&record.as_pid_record(), |_| Ok(()))?;
-    if verified.group.is_none() {
-        let pgid = facts::probe(record.pid).pgid.map_or(0, i64::from);
-        return Err(Refusal::NotGroupLeader {
-            pid: record.pid,
-            pgid,
-        });
-    }
-    Ok(verified)
+    verify(&record.as_pid_record(), |pid| {
+        let pgid = facts::probe(pid).pgid.map_or(0, i64::from);
+        if pgid != i64::from(pid) {
+            return Err(Refusal::NotGroupLeader { pid, pgid });
+        }
+        check_command_environment(pid, session_id)
+    })
 }
 
 /// Lock records (those naming `pid`, or all of them for `None`) must come
@@ -317,6 +330,42 @@ fn check_lock_records(session: &SessionDir, pid: Option<u32>) -> Result<(), Refu
         }
     }
     Ok(())
+}
+
+/// `pid` (or, when it has exited and is not reaped yet, a live member of the
+/// group it led) started with `CSA_SESSION_ID=<session_id>` in its
+/// environment. A number in `cmd.pid` with a matching start time is not
+/// enough: only csa could have given a process that variable.
+fn check_command_environment(pid: u32, session_id: &str) -> Result<(), Refusal> {
+    const MAX_MEMBERS: usize = 64;
+    let name = csa_session::consts::ENV_SESSION_ID;
+    let has = |pid| facts::environ_has(pid, name, session_id);
+    let candidates = if facts::probe(pid).state == facts::ProcState::Zombie {
+        i32::try_from(pid)
+            .ok()
+            .and_then(|pgid| facts::live_group_members(pgid, MAX_MEMBERS))
+            .unwrap_or_default()
+    } else {
+        vec![pid]
+    };
+    let mut unreadable = false;
+    for candidate in candidates {
+        match has(candidate) {
+            Some(true) => return Ok(()),
+            Some(false) => {}
+            None => unreadable = true,
+        }
+    }
+    if unreadable {
+        return Err(Refusal::Unreadable {
+            what: format!("the environment of pid {pid}"),
+            reason: "not available".into(),
+        });
+    }
+    Err(Refusal::NotTheCommand {
+        pid,
+        session_id: session_id.to_owned(),
+    })
 }
 
 /// `pid` runs `csa daemon` for `session_id`.
@@ -555,11 +604,11 @@ mod tests {
     #[test]
     fn a_command_record_is_required_and_must_lead_its_group() {
         let tmp = tempfile::tempdir().unwrap();
-        let refused = verify_command(&SessionDir::new(tmp.path())).unwrap_err();
+        let refused = verify_command(&SessionDir::new(tmp.path()), ID).unwrap_err();
         assert!(refused.to_string().contains("cmd.pid"), "{refused}");
         fs_err::write(tmp.path().join("cmd.pid"), "1 5\n").unwrap();
         assert!(matches!(
-            verify_command(&SessionDir::new(tmp.path())),
+            verify_command(&SessionDir::new(tmp.path()), ID),
             Err(Refusal::ReservedPid { pid: 1 })
         ));
         #[cfg(target_os = "linux")]
@@ -567,6 +616,7 @@ mod tests {
             // A child left in our process group does not lead a group.
             let mut child = std::process::Command::new("sleep")
                 .arg("30")
+                .env(csa_session::consts::ENV_SESSION_ID, ID)
                 .spawn()
                 .unwrap();
             let ticks = facts::start_time_ticks(child.id()).unwrap();
@@ -575,7 +625,7 @@ mod tests {
                 format!("{} {ticks}\n", child.id()),
             )
             .unwrap();
-            let refused = verify_command(&SessionDir::new(tmp.path()));
+            let refused = verify_command(&SessionDir::new(tmp.path()), ID);
             let _ = child.kill();
             let _ = child.wait();
             assert!(

@@ -66,3 +66,10 @@ pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 pub const NEW_FILE_MODE: u32 = 0o600;
 /// Permission bits of folders the store creates.
 pub const NEW_DIR_MODE: u32 = 0o700;
+
+/// The environment variables `csa run` gives CMD (contract §8.1).
+pub const ENV_SESSION_ID: &str = "CSA_SESSION_ID";
+pub const ENV_SESSION_DIR: &str = "CSA_SESSION_DIR";
+pub const ENV_PROJECT_ROOT: &str = "CSA_PROJECT_ROOT";
+pub const ENV_TOOL: &str = "CSA_TOOL";
+pub const ENV_DEPTH: &str = "CSA_DEPTH";

@@ -57,6 +57,24 @@ pub fn spawn_group(program: &str, args: &[&str]) -> Guard {
     Guard { child, group: true }
 }
 
+/// Spawn in a new process group with `CSA_SESSION_ID` naming
+/// [`crate::ScratchSession::ID`], as a command csa runs for that session.
+#[cfg(unix)]
+pub fn spawn_session_group(program: &str, args: &[&str]) -> Guard {
+    use std::os::unix::process::CommandExt;
+    let child = Command::new(program)
+        .args(args)
+        .env(
+            csa_session::consts::ENV_SESSION_ID,
+            crate::ScratchSession::ID,
+        )
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    Guard { child, group: true }
+}
+
 /// `sleep 60`.
 pub fn sleeper() -> Guard {
     spawn("sleep", &["60"])

@@ -146,7 +146,18 @@ fn stop_session(loc: &SessionLocation, grace: Duration) -> anyhow::Result<String
         |refusal: Refusal| anyhow::anyhow!("refusing to signal session {}: {refusal}", loc.id);
     match signal::verify_daemon(&loc.dir, loc.id.as_str()) {
         Ok(daemon) => stop_through_daemon(loc, &daemon, grace),
+        // The recorded daemon is gone (exited, or a zombie): what may still
+        // run is the command.
         Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => stop_without_daemon(loc, grace),
+        // Its pid names another process now, so the daemon is gone too; a
+        // command of the session that still runs is stopped, else the
+        // refusal stands (nothing verified, nothing signalled).
+        Err(reused @ Refusal::Reused { .. }) => {
+            match signal::verify_command(&loc.dir, loc.id.as_str()) {
+                Ok(command) => stop_command(loc, &command, grace),
+                Err(_) => Err(refused(reused)),
+            }
+        }
         Err(refusal) => Err(refused(refusal)),
     }
 }
@@ -183,7 +194,7 @@ fn stop_through_daemon(
 /// The daemon is gone: stop CMD's group if it still runs, and record how the
 /// session ended.
 fn stop_without_daemon(loc: &SessionLocation, grace: Duration) -> anyhow::Result<String> {
-    let command = match signal::verify_command(&loc.dir) {
+    let command = match signal::verify_command(&loc.dir, loc.id.as_str()) {
         Ok(command) => command,
         // Nothing of the session runs any more: the reconciler settles it.
         Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => return ended_line(loc),
@@ -191,9 +202,19 @@ fn stop_without_daemon(loc: &SessionLocation, grace: Duration) -> anyhow::Result
             anyhow::bail!("refusing to signal session {}: {refusal}", loc.id)
         }
     };
+    stop_command(loc, &command, grace)
+}
+
+/// Stop the verified command of a session whose daemon is gone, and record
+/// the `killed` ending.
+fn stop_command(
+    loc: &SessionLocation,
+    command: &Verified,
+    grace: Duration,
+) -> anyhow::Result<String> {
     tracing::info!(session = %loc.id, pid = command.pid(), "the daemon is dead; stopping its command");
     let started = Instant::now();
-    stop_group(&command, grace)
+    stop_group(command, grace)
         .map_err(|refusal| anyhow::anyhow!("cannot stop session {}: {refusal}", loc.id))?;
     // Gone within the grace: SIGTERM ended it; else SIGKILL did.
     let signal = if started.elapsed() < grace {

@@ -127,6 +127,62 @@ fn kill_after_the_daemon_was_sigkilled_stops_the_command_itself() {
     assert_eq!(s.result()["status"].as_str(), Some("killed"));
 }
 
+/// `csa run` started by a parent that becomes the daemon's parent (a child
+/// subreaper, Linux) and never reaps it: a killed daemon stays a zombie, as
+/// it does under an init that does not reap. Prints the id; the guard ends
+/// the parent.
+fn run_under_a_parent_that_never_reaps(env: &Env, cmd: &str) -> (Guard, String) {
+    let script = r#"
+import ctypes, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+out = subprocess.run([sys.argv[1], "run", "--tool", "demo", "--", "sh", "-c", sys.argv[2]],
+                     capture_output=True, text=True, check=True)
+print(out.stdout.strip(), flush=True)
+time.sleep(120)
+"#;
+    let mut parent = std::process::Command::new("python3");
+    env.apply(&mut parent);
+    parent
+        .current_dir(&env.project)
+        .args(["-c", script])
+        .arg(assert_cmd::cargo::cargo_bin("csa"))
+        .arg(cmd)
+        .stdout(std::process::Stdio::piped());
+    let mut guard = Guard {
+        child: parent.spawn().unwrap(),
+        group: false,
+    };
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(guard.child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (guard, line.trim().to_owned())
+}
+
+#[test]
+fn kill_stops_the_command_while_the_killed_daemon_is_an_unreaped_zombie() {
+    let env = Env::new();
+    let (_parent, id) =
+        run_under_a_parent_that_never_reaps(&env, "trap '' TERM; while :; do sleep 0.2; done");
+    let s = env.session_of(&id);
+    let (daemon, _) = s.daemon_pid();
+    let (cmd, _) = s.cmd_pid();
+    kill_group(daemon);
+    wait_until("the daemon is a zombie", || proc_state(daemon) == Some('Z'));
+    let out = kill(&env, &[&s.id], "0.5");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 137\n", s.id));
+    assert_eq!(
+        proc_state(daemon),
+        Some('Z'),
+        "still unreaped: it was a zombie throughout"
+    );
+    assert!(proc_state(cmd).is_none_or(|state| state == 'Z'));
+    assert_eq!(s.result()["status"].as_str(), Some("killed"));
+}
+
 #[test]
 fn killing_an_ended_session_says_so_and_exits_zero() {
     let env = Env::new();

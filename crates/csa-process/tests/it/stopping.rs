@@ -26,12 +26,12 @@ fn group_members(pgid: u32) -> usize {
 
 #[test]
 fn a_zombie_leader_is_not_waited_for_once_its_live_members_are_gone() {
-    let leader = spawn_group("sh", &["-c", "sleep 300 & exit 0"]);
+    let leader = spawn_session_group("sh", &["-c", "sleep 300 & exit 0"]);
     wait_until("zombie leader", || proc_state(leader.pid()) == Some('Z'));
     assert_eq!(group_members(leader.pid()), 1, "the sleep is still alive");
     let session = ScratchSession::new();
     record_cmd(&session, leader.pid());
-    let verified = signal::verify_command(&session.dir()).expect("verified");
+    let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
     let start = Instant::now();
     stop_group(&verified, Duration::from_secs(5)).expect("stopped");
     let took = start.elapsed();
@@ -44,11 +44,11 @@ fn a_zombie_leader_is_not_waited_for_once_its_live_members_are_gone() {
 
 #[test]
 fn a_group_whose_leader_ignores_term_is_killed_after_the_grace_period() {
-    let leader = spawn_group("sh", &["-c", "trap '' TERM; sleep 300; exit 0"]);
+    let leader = spawn_session_group("sh", &["-c", "trap '' TERM; sleep 300; exit 0"]);
     wait_until("sleep started", || group_members(leader.pid()) == 2);
     let session = ScratchSession::new();
     record_cmd(&session, leader.pid());
-    let verified = signal::verify_command(&session.dir()).expect("verified");
+    let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
     let start = Instant::now();
     stop_group(&verified, Duration::from_millis(300)).expect("stopped");
     let took = start.elapsed();
@@ -63,20 +63,20 @@ fn a_group_whose_leader_ignores_term_is_killed_after_the_grace_period() {
 
 #[test]
 fn a_command_record_from_another_host_or_not_leading_a_group_is_refused() {
-    let leader = spawn_group("sleep", &["300"]);
+    let leader = spawn_session_group("sleep", &["300"]);
     let session = ScratchSession::new();
     record_cmd(&session, leader.pid());
     session.write(
         "locks/codex.lock",
         r#"{"pid": 4195304, "hostname": "elsewhere.invalid"}"#,
     );
-    let refused = signal::verify_command(&session.dir()).unwrap_err();
+    let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
     assert!(matches!(refused, Refusal::OtherHost { .. }), "{refused}");
 
     let member = sleeper();
     let session = ScratchSession::new();
     record_cmd(&session, member.pid());
-    let refused = signal::verify_command(&session.dir()).unwrap_err();
+    let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
     assert!(
         matches!(refused, Refusal::NotGroupLeader { .. }),
         "{refused}"
@@ -108,4 +108,33 @@ fn waiting_for_a_verified_process_ends_when_it_exits_or_at_the_timeout() {
     assert!(took >= Duration::from_millis(150), "{took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     drop(child);
+}
+
+#[test]
+fn a_group_leader_that_csa_did_not_start_for_the_session_is_refused() {
+    // The right pid and start time, but not a command of this session: no
+    // CSA_SESSION_ID naming it in its environment.
+    let stranger = spawn_group("sleep", &["300"]);
+    let session = ScratchSession::new();
+    record_cmd(&session, stranger.pid());
+    let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
+    assert!(
+        matches!(refused, Refusal::NotTheCommand { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("CSA_SESSION_ID"), "{refused}");
+    assert!(
+        matches!(proc_state(stranger.pid()), Some('S' | 'R')),
+        "not signalled"
+    );
+
+    // Another session's command is not this one's either.
+    let other = spawn_session_group("sleep", &["300"]);
+    let session = ScratchSession::new();
+    record_cmd(&session, other.pid());
+    let refused = signal::verify_command(&session.dir(), "01BX5ZZKBKACTAV9WEVGEMMVRZ").unwrap_err();
+    assert!(
+        matches!(refused, Refusal::NotTheCommand { .. }),
+        "{refused}"
+    );
 }
