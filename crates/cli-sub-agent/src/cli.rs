@@ -94,8 +94,10 @@ pub enum SessionCommand {
     /// namespace, and its command line must be the csa daemon of this session.
     /// Pid 0, pid 1, process groups <= 1 and csa's own group are never
     /// signalled. If the daemon is dead but the command lives, the command's
-    /// group is verified by cmd.pid and stopped directly. Prints `<ULID> killed:
-    /// exit <code>`, or `<ULID> already ended: <status> exit <code>`.
+    /// group is verified by cmd.pid and by CSA_SESSION_ID in its environment,
+    /// and stopped directly. With --tree, descendant sessions are stopped
+    /// first. Prints `<ULID> killed: exit <code>`, or `<ULID> already ended:
+    /// <status> exit <code>`.
     Kill(KillArgs),
     /// Print a session's output.log (or stderr.log) as raw bytes; --follow to keep printing.
     ///
