@@ -164,6 +164,12 @@ fn retire(session: &SessionDir, tool: &str, ending: &RunEnding) -> Result<(), En
         state.apply_event(PhaseEvent::Retired)?;
         state.set_termination_reason_if_empty(&ending.reason);
     }
+    // The end of the run is its last access: `list` sorts by it and `clean
+    // --older-than` measures age from it, so a long run's fresh result is
+    // not old the moment it is written.
+    if ending.completed_at > state.last_accessed() {
+        state.touch(ending.completed_at);
+    }
     write_atomic(&session.state(), state.to_toml_string().as_bytes())?;
     Ok(())
 }

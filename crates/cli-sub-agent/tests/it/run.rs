@@ -49,6 +49,29 @@ fn a_failing_command_ends_failed_with_its_exit_code_and_last_line() {
 }
 
 #[test]
+fn the_end_of_a_run_is_its_last_access() {
+    let env = Env::new();
+    let s = run(&env, &["sh", "-c", "sleep 1.2; echo late"]);
+    let created = s.state()["created_at"].as_str().unwrap().to_owned();
+    env.csa()
+        .args(["session", "wait", &s.id, "--timeout", "20"])
+        .assert()
+        .success();
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap();
+    let state = s.state();
+    let last = at(state["last_accessed"].as_str().unwrap());
+    let completed = at(s.result()["completed_at"].as_str().unwrap());
+    assert!(
+        last >= completed,
+        "last_accessed {last} before the end {completed}"
+    );
+    assert!(
+        last - at(&created) >= chrono::TimeDelta::seconds(1),
+        "moved on from the creation"
+    );
+}
+
+#[test]
 fn wait_times_out_with_124() {
     let env = Env::new();
     let s = run(&env, &["sleep", "100"]);
