@@ -68,10 +68,10 @@ pub fn finish(remover: &Remover<'_>, reports: &[Report]) {
     }
 }
 
-/// The reason a report gives; with `kill_hint`, a live session's says how to
-/// stop it.
+/// The reason a report gives; with `kill_hint`, an active session's says how
+/// to stop it.
 fn reason(report: &Report, kill_hint: bool) -> String {
-    if kill_hint && report.is_live() {
+    if kill_hint && report.is_kept_active() {
         format!(
             "{}; stop it with `csa session kill {}` first",
             report.reason, report.session_id

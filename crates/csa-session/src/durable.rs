@@ -319,6 +319,23 @@ fn sync_dir_io(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Open an existing `flock` target read-only, creating nothing (`None` when
+/// there is none); a symlink there is refused. For looking without touching.
+pub fn open_existing_lock_file(path: &Path) -> Result<Option<std::fs::File>, WriteError> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    match options.open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(WriteError::io(path, source)),
+    }
+}
+
 /// Open (creating it 0600 if needed) a file used only as a `flock` target.
 /// A symlink there is refused, so a lock can never be taken through one.
 pub fn open_lock_file(path: &Path) -> Result<std::fs::File, WriteError> {

@@ -46,7 +46,7 @@ fn unknown_session(env: &Env) -> Session {
 }
 
 #[test]
-fn delete_refuses_a_session_that_may_still_run_and_says_to_kill_it_first() {
+fn delete_refuses_a_session_that_may_still_run_and_says_to_kill_an_active_one_first() {
     let env = Env::new();
     let (active, _held) = live_session(&env, "active");
     let (ending, _held_too) = live_session(&env, "active");
@@ -59,10 +59,10 @@ fn delete_refuses_a_session_that_may_still_run_and_says_to_kill_it_first() {
         let text = stdout_of(&out);
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.starts_with(&format!("{} kept: ", s.id)), "{text}");
-        assert!(
-            text.contains(&format!("stop it with `csa session kill {}` first", s.id)),
-            "{text}"
-        );
+        // Kill is what stops an active session; a settled one whose lock a
+        // stray process holds is past what kill does, so no such advice.
+        let hint = format!("stop it with `csa session kill {}` first", s.id);
+        assert_eq!(text.contains(&hint), s.id != ending.id, "{text}");
         assert_eq!(s.snapshot(), before, "a refused session is not touched");
     }
     assert!(stdout_of(&csa(&env, &["session", "delete", &unknown.id])).contains("unknown"));
@@ -531,4 +531,44 @@ fn clean_racing_runs_and_lists_never_removes_a_live_session() {
         assert!(out.status.success(), "{}", stderr_of(&out));
         csa_session::list_sessions(&sessions).unwrap().is_empty()
     });
+}
+
+#[test]
+fn a_dry_run_says_kept_where_the_real_run_would_meet_another_csas_lock() {
+    let env = Env::new();
+    let settled = env.session("active").retired("success", 0, 30);
+    let dying = env.session("active").dead_pid();
+    let free = env.session("active").retired("success", 0, 30);
+    let holders: Vec<FlockHolder> = [&settled, &dying]
+        .iter()
+        .map(|s| FlockHolder::hold(&s.path(".reconcile.lock")))
+        .collect();
+    let before = free.snapshot();
+    for args in [
+        &["session", "clean", "--dry-run", "--json"][..],
+        &[
+            "session",
+            "delete",
+            "--dry-run",
+            "--json",
+            &settled.id,
+            &dying.id,
+            &free.id,
+        ][..],
+    ] {
+        let out = csa(&env, args);
+        let seen = actions(&out);
+        for s in [&settled, &dying] {
+            assert_eq!(seen[&s.id].0, "kept", "{args:?}: {:?}", seen[&s.id]);
+            assert!(
+                seen[&s.id].1.contains("locked by another csa"),
+                "{:?}",
+                seen[&s.id]
+            );
+        }
+        assert_eq!(seen[&free.id].0, "would-delete", "{args:?}");
+    }
+    assert_eq!(free.snapshot(), before, "the dry run wrote nothing");
+    assert!(!free.exists(".reconcile.lock"), "not even a lock file");
+    drop(holders);
 }

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use crate::completion::DaemonCompletion;
-use crate::durable::open_lock_file;
+use crate::durable::{open_existing_lock_file, open_lock_file};
 use crate::error::LoadError;
 use crate::liveness::{Check, Liveness, LivenessProbe, Verdict};
 use crate::load::{self, Loaded};
@@ -42,6 +42,19 @@ impl SessionGuard {
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(source)) => Err(ReconcileError::Lock { path, source }),
         }
+    }
+
+    /// Whether another csa holds the session's `.reconcile.lock` now, found
+    /// without creating the file or keeping a lock (for dry runs, which
+    /// write nothing). An unreadable lock file counts as not held.
+    pub fn held_elsewhere(loc: &SessionLocation) -> bool {
+        let Ok(Some(file)) = open_existing_lock_file(&loc.dir.reconcile_lock()) else {
+            return false;
+        };
+        matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        )
     }
 
     /// The lock file this guard holds.

@@ -132,6 +132,12 @@ impl Report {
     pub fn is_live(&self) -> bool {
         self.keep.as_ref().is_some_and(Keep::is_live)
     }
+
+    /// Kept because it is active: `csa session kill` is what stops it (a
+    /// settled session with a live process is past what kill does).
+    pub fn is_kept_active(&self) -> bool {
+        matches!(self.keep, Some(Keep::Active(_)))
+    }
 }
 
 /// Removes sessions for one command.
@@ -207,6 +213,10 @@ impl<'a> Remover<'a> {
             }
             locked = report.outcome == Outcome::SkippedLocked;
             error = report.error.map(RemoveError::from);
+        }
+        if self.dry_run {
+            // What the real run would meet: another csa holding the lock.
+            locked = SessionGuard::held_elsewhere(loc);
         }
         let mut read = self.read(loc, Check::PreCheck, preloaded);
         if read.facts.standing == Standing::Gone {
@@ -307,6 +317,9 @@ impl<'a> Remover<'a> {
                 }
                 let error = survey.error.take();
                 kept(&survey, keep, "", error)
+            }
+            Decision::Delete(_) if self.dry_run && survey.locked => {
+                kept(&survey, Keep::Locked, "", None)
             }
             Decision::Delete(standing) if self.dry_run => Report {
                 session_id: survey.loc.id.clone(),
