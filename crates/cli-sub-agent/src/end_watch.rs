@@ -121,7 +121,7 @@ impl EndWatch {
     /// arranged. Errors: its state cannot be read, or it is dead and could
     /// not be reconciled.
     pub fn check(&mut self, loc: &SessionLocation) -> anyhow::Result<Option<Ending>> {
-        let _span = tracing::debug_span!("check", session = %loc.id).entered();
+        let _span = tracing::info_span!("check", session = %loc.id).entered();
         self.rechecks.remove(&loc.id);
         match self.check_files(loc) {
             Err(err) if self.still_being_written(loc, &err) => {

@@ -27,6 +27,9 @@ const LABEL_WIDTH: usize = 14;
 pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project)?;
     let loc = ctx.resolve(&args.session.id)?;
+    // An unreadable state is the one error to report: nothing can be
+    // reconciled or shown, and a warning from the reconcile would repeat it.
+    csa_session::load_state(&loc.dir)?;
     let probe = ProbeContext::new();
     let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionShow);
     let state = csa_session::load_state(&loc.dir)?.value;

@@ -130,3 +130,19 @@ fn children_are_the_sessions_whose_state_names_this_one_as_parent() {
     );
     assert!(text.contains("parent        none\n"), "{text}");
 }
+
+#[test]
+fn an_unreadable_state_is_one_error_line() {
+    let env = Env::new();
+    let s = env.session("active").dead_pid();
+    s.write("state.toml", "phase = [unterminated");
+    let out = env.csa().args(["session", "show", &s.id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("csa: error: ") && err.contains("state.toml"),
+        "{err}"
+    );
+    assert!(stdout_of(&out).is_empty());
+}

@@ -199,7 +199,7 @@ impl<'a> Remover<'a> {
     /// Step 1 for one session: reconcile it if active, then read and judge
     /// it, unlocked.
     pub fn survey(&self, loc: &SessionLocation) -> Survey {
-        let _span = tracing::debug_span!("remove", session = %loc.id).entered();
+        let _span = tracing::info_span!("remove", session = %loc.id).entered();
         let mut note = String::new();
         let mut error = None;
         let mut locked = false;
@@ -300,7 +300,7 @@ impl<'a> Remover<'a> {
     /// dry run), carry out steps 2 and 3: it leaves `sessions/` for the
     /// trash. [`Remover::finish`] must follow.
     pub fn remove(&self, mut survey: Survey) -> Report {
-        let _span = tracing::debug_span!("remove", session = %survey.loc.id).entered();
+        let _span = tracing::info_span!("remove", session = %survey.loc.id).entered();
         let report = match decide(&survey.facts, &self.policy, self.now) {
             // Still active because another csa was reconciling it.
             Decision::Keep(Keep::Active(Verdict::Dead)) if survey.locked => {
@@ -348,7 +348,7 @@ impl<'a> Remover<'a> {
         match (&report.action, &report.error) {
             (_, Some(err)) => tracing::warn!(action = report.action.as_str(), "{}", chain(err)),
             (Action::Deleted, None) => {
-                tracing::info!(reason = %report.reason, "moved to the trash")
+                tracing::info!(reason = %report.reason, "deleted")
             }
             _ => tracing::debug!(action = report.action.as_str(), reason = %report.reason),
         }
@@ -430,7 +430,7 @@ impl<'a> Remover<'a> {
         let Some(Trashed { sessions, entry }) = report.trashed.take() else {
             return report;
         };
-        let _span = tracing::debug_span!("remove", session = %report.session_id).entered();
+        let _span = tracing::info_span!("remove", session = %report.session_id).entered();
         // Step 4: make the rename durable.
         let shard = entry.parent().unwrap_or(&entry);
         let synced = self
