@@ -572,3 +572,22 @@ fn a_dry_run_says_kept_where_the_real_run_would_meet_another_csas_lock() {
     assert!(!free.exists(".reconcile.lock"), "not even a lock file");
     drop(holders);
 }
+
+#[test]
+fn a_corrupt_state_goes_only_when_nothing_it_records_may_still_run() {
+    let env = Env::new();
+    // Its lock record is from another host: its process cannot be checked.
+    let elsewhere = unknown_session(&env);
+    elsewhere.write("state.toml", "phase = [unterminated");
+    let before = elsewhere.snapshot();
+    let out = csa(&env, &["session", "delete", &elsewhere.id]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+    assert!(stdout_of(&out).contains("cannot be checked"), "{}", stdout_of(&out));
+    assert_eq!(elsewhere.snapshot(), before);
+    // No pid record at all: nothing of it can run.
+    let bare = env.session("active");
+    bare.write("state.toml", "phase = [unterminated");
+    let out = csa(&env, &["session", "delete", &bare.id]);
+    assert!(out.status.success(), "{}", stdout_of(&out));
+    assert!(!bare.dir.exists());
+}

@@ -156,6 +156,10 @@ pub struct Facts {
     /// `state.toml` could not be read, so nothing says the session ended:
     /// recent output alone then holds it back too.
     pub state_unreadable: bool,
+    /// The verdict is unknown although the dir records a process (a pid
+    /// record or a lock record that cannot be checked, say from another
+    /// host), not merely because it records none.
+    pub unknown_despite_records: bool,
     /// How many sessions of the same project that the policy selects are
     /// newer than this one (set by [`rank`]).
     pub newer: usize,
@@ -169,6 +173,9 @@ pub enum Keep {
     /// Settled, but something of it is still alive: a held tool lock, a live
     /// recorded process, recent output.
     StillRunning,
+    /// Its `state.toml` cannot be read, so nothing says it ended, and the
+    /// process it records cannot be checked.
+    Unconfirmed,
     /// Available: it can be resumed.
     Available,
     /// Being created (no `state.toml` yet, younger than an hour).
@@ -196,7 +203,9 @@ impl Keep {
     pub fn is_live(&self) -> bool {
         matches!(
             self,
-            Keep::Active(Verdict::Alive | Verdict::Unknown) | Keep::StillRunning
+            Keep::Active(Verdict::Alive | Verdict::Unknown)
+                | Keep::StillRunning
+                | Keep::Unconfirmed
         )
     }
 
@@ -214,6 +223,10 @@ impl Keep {
             }
             Keep::Active(verdict) => format!("active (process is {})", verdict.as_str()),
             Keep::StillRunning => "a process of it is still alive".into(),
+            Keep::Unconfirmed => {
+                "its state.toml cannot be read and the process it records cannot be checked, so nothing says it ended"
+                    .into()
+            }
             Keep::Available => "available (it can be resumed), not settled".into(),
             Keep::Initializing => "being created (no state.toml yet, younger than 1h)".into(),
             Keep::Gone => "already removed by another csa".into(),
@@ -265,6 +278,10 @@ pub fn decide(facts: &Facts, policy: &Policy, now: DateTime<Utc>) -> Decision {
     let output_counts = facts.state_unreadable || !facts.alive_by_output_only;
     if facts.verdict == Verdict::Alive && output_counts {
         return Decision::Keep(Keep::StillRunning);
+    }
+    if facts.state_unreadable && facts.verdict == Verdict::Unknown && facts.unknown_despite_records
+    {
+        return Decision::Keep(Keep::Unconfirmed);
     }
     if facts.standing == Standing::Abandoned {
         // Never a session: removed by every clean once an hour old.
@@ -340,6 +357,7 @@ mod tests {
             alive_by_output_only: false,
             last_accessed: Some(now() - TimeDelta::days(age_days)),
             state_unreadable: false,
+            unknown_despite_records: false,
             newer: 0,
         }
     }
@@ -375,6 +393,26 @@ mod tests {
                 decide(&writing(false), &policy, now()),
                 Decision::Delete(Standing::Error),
                 "a readable retired state with a broken result said it ended"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_state_whose_recorded_process_cannot_be_checked_is_kept() {
+        let unknown = |unknown_despite_records| Facts {
+            state_unreadable: true,
+            unknown_despite_records,
+            ..facts(Standing::Error, Verdict::Unknown, 30)
+        };
+        for policy in [Policy::Named, sweep(StatusFilter::Error)] {
+            assert_eq!(
+                decide(&unknown(true), &policy, now()),
+                Decision::Keep(Keep::Unconfirmed)
+            );
+            assert_eq!(
+                decide(&unknown(false), &policy, now()),
+                Decision::Delete(Standing::Error),
+                "no record at all: nothing can run"
             );
         }
     }

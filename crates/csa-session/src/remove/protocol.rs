@@ -470,6 +470,7 @@ impl<'a> Remover<'a> {
             alive_by_output_only: liveness.is_some_and(|l| l.blocked_by_progress),
             last_accessed,
             state_unreadable: false,
+            unknown_despite_records: false,
             newer: 0,
         };
         match Snapshot::read_all(loc, self.probe, check, preloaded) {
@@ -503,6 +504,8 @@ impl<'a> Remover<'a> {
                 Read {
                     facts: Facts {
                         state_unreadable: true,
+                        unknown_despite_records: liveness.verdict == Verdict::Unknown
+                            && records_a_process(&loc.dir),
                         ..facts(Standing::Error, Some(&liveness), modified(&loc.dir))
                     },
                     evidence,
@@ -539,6 +542,7 @@ impl<'a> Remover<'a> {
             alive_by_output_only: liveness.as_ref().is_some_and(|l| l.blocked_by_progress),
             last_accessed: changed,
             state_unreadable: false,
+            unknown_despite_records: false,
             newer: 0,
         };
         let evidence = liveness.as_ref().map(Liveness::summary).unwrap_or_default();
@@ -566,7 +570,10 @@ fn kept(survey: &Survey, keep: Keep, suffix: &str, error: Option<RemoveError>) -
     let mut reason = format!("{}{suffix}", keep.describe());
     let explains = matches!(
         keep,
-        Keep::Active(_) | Keep::StillRunning | Keep::NotSelected(Standing::Error)
+        Keep::Active(_)
+            | Keep::StillRunning
+            | Keep::Unconfirmed
+            | Keep::NotSelected(Standing::Error)
     );
     for detail in [
         explains.then_some(survey.evidence.as_str()),
@@ -645,6 +652,21 @@ fn sessions_of(loc: &SessionLocation) -> Result<SessionsDir, RemoveError> {
     loc.sessions_dir().ok_or_else(|| RemoveError::Trash {
         path: loc.dir.path().to_path_buf(),
         source: std::io::Error::other("the session dir has no parent folder"),
+    })
+}
+
+/// Whether the session dir records a process: `daemon.pid`, `cmd.pid`, or
+/// a lock file with content.
+fn records_a_process(dir: &SessionDir) -> bool {
+    let non_empty =
+        |path: &std::path::Path| fs_err::symlink_metadata(path).is_ok_and(|meta| meta.len() > 0);
+    if non_empty(&dir.daemon_pid()) || non_empty(&dir.cmd_pid()) {
+        return true;
+    }
+    fs_err::read_dir(dir.locks()).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| SessionDir::is_lock_file(&entry.path()) && non_empty(&entry.path()))
     })
 }
 
