@@ -8,6 +8,7 @@ use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, S
 
 use crate::cli::ProjectArgs;
 use crate::output;
+use crate::pool::{self, Work};
 
 /// The state roots and the project a command works on.
 #[derive(Debug)]
@@ -123,23 +124,66 @@ pub fn is_active(loc: &SessionLocation) -> bool {
     csa_session::load_state(&loc.dir).is_ok_and(|s| s.value.phase() == csa_session::Phase::Active)
 }
 
-/// The project's sessions below `root` in levels, deepest first, `root`
-/// itself last (`csa_session::genealogy::Family::levels_below`).
-pub fn tree_levels(
-    sessions: &[SessionLocation],
-    root: &SessionLocation,
-) -> Vec<Vec<SessionLocation>> {
-    let family = csa_session::genealogy::Family::read(sessions);
-    let location = |id: &csa_session::SessionId| sessions.iter().find(|loc| &loc.id == id).cloned();
-    let levels: Vec<Vec<SessionLocation>> = family
-        .levels_below(&root.id)
-        .into_iter()
-        .map(|level| level.into_iter().filter_map(location).collect())
-        .collect();
-    if levels.is_empty() {
-        vec![vec![root.clone()]]
-    } else {
-        levels
+/// Every session under both state roots and the family they form: a
+/// session's children may live in other projects (a nested `csa run --cd`).
+/// Each state is read once, in parallel.
+#[derive(Debug)]
+pub struct Relatives {
+    sessions: Vec<SessionLocation>,
+    family: csa_session::genealogy::Family,
+}
+
+impl Relatives {
+    pub fn read(ctx: &Context) -> anyhow::Result<Relatives> {
+        let sessions = ctx.sessions(true)?;
+        let kin = pool::map(Work::Io, sessions.iter().collect(), csa_session::Kin::read);
+        Ok(Relatives {
+            sessions,
+            family: csa_session::genealogy::Family::new(kin),
+        })
+    }
+
+    fn location(&self, id: &csa_session::SessionId) -> Option<SessionLocation> {
+        self.sessions.iter().find(|loc| &loc.id == id).cloned()
+    }
+
+    /// The sessions whose parent is `id`, newest first.
+    pub fn children(&self, id: &csa_session::SessionId) -> Vec<SessionLocation> {
+        self.family
+            .children(id)
+            .into_iter()
+            .filter_map(|child| self.location(child))
+            .collect()
+    }
+
+    /// Every descendant of `id`.
+    pub fn descendants(&self, id: &csa_session::SessionId) -> Vec<SessionLocation> {
+        self.family
+            .descendants(id)
+            .into_iter()
+            .filter_map(|member| self.location(member))
+            .collect()
+    }
+
+    /// `root` and its descendants in levels, deepest first, `root` itself
+    /// last (`csa_session::genealogy::Family::levels_below`).
+    pub fn levels(&self, root: &SessionLocation) -> Vec<Vec<SessionLocation>> {
+        let levels: Vec<Vec<SessionLocation>> = self
+            .family
+            .levels_below(&root.id)
+            .into_iter()
+            .map(|level| {
+                level
+                    .into_iter()
+                    .filter_map(|id| self.location(id))
+                    .collect()
+            })
+            .collect();
+        if levels.is_empty() {
+            vec![vec![root.clone()]]
+        } else {
+            levels
+        }
     }
 }
 

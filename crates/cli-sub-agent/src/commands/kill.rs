@@ -23,7 +23,7 @@ use csa_session::stop_request::StopRequest;
 use csa_session::{Phase, ResultStatus, SessionId, SessionLocation, TerminationReason, Trigger};
 
 use crate::cli::KillArgs;
-use crate::context::{Context, is_active, tree_levels};
+use crate::context::{Context, Relatives, is_active};
 use crate::output;
 use crate::reconcile::reconcile_quietly;
 use crate::term::escape;
@@ -88,11 +88,11 @@ fn stop_trees(
     let mut handled: HashSet<SessionId> = HashSet::new();
     let mut outcomes = Vec::new();
     loop {
-        let sessions = ctx.sessions(false)?;
+        let relatives = Relatives::read(ctx)?;
         // levels[d]: the members at distance d from their root.
         let mut levels: Vec<Vec<SessionLocation>> = Vec::new();
         for root in roots {
-            for (distance, level) in tree_levels(&sessions, root).into_iter().rev().enumerate() {
+            for (distance, level) in relatives.levels(root).into_iter().rev().enumerate() {
                 if levels.len() <= distance {
                     levels.push(Vec::new());
                 }

@@ -14,12 +14,11 @@ use csa_session::{Phase, SessionId, SessionLocation, SessionResult, SessionState
 use serde::Serialize;
 
 use crate::cli::ShowArgs;
-use crate::context::Context;
+use crate::context::{Context, Relatives};
 use crate::output;
 use crate::reconcile;
 use crate::status::{LivenessView, Status};
 use crate::term::{Palette, escape, human_duration, relative_age, status_style};
-use csa_session::genealogy::Family;
 
 /// Width of the label column of the text output.
 const LABEL_WIDTH: usize = 14;
@@ -263,11 +262,10 @@ impl Lines {
 /// The ids of the project's sessions whose `[genealogy] parent_session_id`
 /// names `parent`, newest first (`csa_session::genealogy::Family`).
 fn children_of(ctx: &Context, parent: &SessionId) -> anyhow::Result<Vec<String>> {
-    let family = Family::read(&ctx.sessions(false)?);
-    Ok(family
+    Ok(Relatives::read(ctx)?
         .children(parent)
         .into_iter()
-        .map(ToString::to_string)
+        .map(|loc| loc.id.to_string())
         .collect())
 }
 

@@ -13,11 +13,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use csa_process::Wake;
-use csa_session::genealogy::Family;
 use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::WaitArgs;
-use crate::context::Context;
+use crate::context::{Context, Relatives};
 use crate::end_watch::{EndWatch, Ending};
 use crate::output;
 use crate::term::{escape, human_duration};
@@ -114,14 +113,12 @@ fn new_descendants(
     roots: &[SessionLocation],
     known: &[SessionLocation],
 ) -> anyhow::Result<Vec<SessionLocation>> {
-    let all = ctx.sessions(false)?;
-    let family = Family::read(&all);
+    let relatives = Relatives::read(ctx)?;
     let mut found: Vec<SessionLocation> = Vec::new();
     for root in roots {
-        for id in family.descendants(&root.id) {
-            let fresh = !known.iter().chain(&found).any(|loc| &loc.id == id);
-            if let Some(loc) = all.iter().find(|loc| &loc.id == id).filter(|_| fresh) {
-                found.push(loc.clone());
+        for loc in relatives.descendants(&root.id) {
+            if !known.iter().chain(&found).any(|seen| seen.id == loc.id) {
+                found.push(loc);
             }
         }
     }

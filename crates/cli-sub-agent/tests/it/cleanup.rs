@@ -582,7 +582,11 @@ fn a_corrupt_state_goes_only_when_nothing_it_records_may_still_run() {
     let before = elsewhere.snapshot();
     let out = csa(&env, &["session", "delete", &elsewhere.id]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
-    assert!(stdout_of(&out).contains("cannot be checked"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("cannot be checked"),
+        "{}",
+        stdout_of(&out)
+    );
     assert_eq!(elsewhere.snapshot(), before);
     // No pid record at all: nothing of it can run.
     let bare = env.session("active");

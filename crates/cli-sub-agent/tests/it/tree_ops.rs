@@ -187,3 +187,70 @@ fn wait_tree_waits_for_descendants_even_those_started_while_waiting() {
     }
     assert!(text.lines().last().unwrap().contains("exit 4"), "{text}");
 }
+
+#[test]
+fn a_child_started_in_another_project_is_in_the_tree() {
+    let env = Env::new();
+    let other = env.tmp.path().join("other-project");
+    fs_err::create_dir_all(&other).unwrap();
+    let script = format!(
+        "\"$CSA\" run --tool demo --cd '{}' -- sleep 100 >/dev/null; exec sleep 100",
+        other.display()
+    );
+    let root = env.run(&["sh", "-c", &script]);
+    root.cmd_pid();
+    let other_sessions = env
+        .state_home
+        .join("cli-sub-agent")
+        .join(
+            fs_err::canonicalize(&other)
+                .unwrap()
+                .strip_prefix("/")
+                .unwrap(),
+        )
+        .join("sessions");
+    let child_id = {
+        let mut found = None;
+        wait_until("the child in the other project", || {
+            found = fs_err::read_dir(&other_sessions)
+                .ok()
+                .and_then(|mut entries| {
+                    entries.find_map(|e| {
+                        let e = e.ok()?;
+                        e.path()
+                            .join("cmd.pid")
+                            .exists()
+                            .then(|| e.file_name().into_string().ok())?
+                    })
+                });
+            found.is_some()
+        });
+        found.unwrap()
+    };
+    let shown = stdout_of(
+        &env.csa()
+            .args(["session", "show", &root.id])
+            .output()
+            .unwrap(),
+    );
+    assert!(shown.contains(&child_id), "{shown}");
+
+    let out = env
+        .csa()
+        .args(["session", "kill", "--tree", &root.id])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.starts_with(&format!("{child_id} killed")),
+        "children first: {text}"
+    );
+    assert!(text.contains(&format!("{} killed", root.id)), "{text}");
+    let child_result =
+        fs_err::read_to_string(other_sessions.join(&child_id).join("result.toml")).unwrap();
+    assert!(
+        child_result.contains("status = \"killed\""),
+        "{child_result}"
+    );
+}
