@@ -140,7 +140,7 @@ fn stop_together(sessions: &[SessionLocation], grace: Duration) -> Vec<anyhow::R
 fn stop_session(loc: &SessionLocation, grace: Duration) -> anyhow::Result<String> {
     let state = csa_session::load_state(&loc.dir)?.value;
     if state.phase() != Phase::Active {
-        return ended_line(loc);
+        return ended_line(loc, false);
     }
     let refused =
         |refusal: Refusal| anyhow::anyhow!("refusing to signal session {}: {refusal}", loc.id);
@@ -188,7 +188,7 @@ fn stop_through_daemon(
         daemon.pid(),
         limit.as_secs()
     );
-    ended_line(loc)
+    ended_line(loc, true)
 }
 
 /// The daemon is gone: stop CMD's group if it still runs, and record how the
@@ -197,7 +197,7 @@ fn stop_without_daemon(loc: &SessionLocation, grace: Duration) -> anyhow::Result
     let command = match signal::verify_command(&loc.dir, loc.id.as_str()) {
         Ok(command) => command,
         // Nothing of the session runs any more: the reconciler settles it.
-        Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => return ended_line(loc),
+        Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => return ended_line(loc, false),
         Err(refusal) => {
             anyhow::bail!("refusing to signal session {}: {refusal}", loc.id)
         }
@@ -240,12 +240,13 @@ fn stop_command(
         completed_at: now,
     };
     ending::record_stopped(loc, &stopped)?;
-    ended_line(loc)
+    ended_line(loc, true)
 }
 
 /// Reconcile the session (its daemon may have died without a result), then
-/// say how it ended.
-fn ended_line(loc: &SessionLocation) -> anyhow::Result<String> {
+/// say how it ended: `killed` only when this kill `stopped` it, else
+/// `already ended` (a second kill of a killed session says so too).
+fn ended_line(loc: &SessionLocation, stopped: bool) -> anyhow::Result<String> {
     let probe = ProbeContext::new();
     let report = reconcile_quietly(loc, &probe, Trigger::SessionKill);
     if let Some(error) = &report.error {
@@ -256,7 +257,7 @@ fn ended_line(loc: &SessionLocation) -> anyhow::Result<String> {
         );
     }
     match csa_session::load_result_if_any(&loc.dir)? {
-        Some(result) if result.status() == ResultStatus::Killed => {
+        Some(result) if stopped && result.status() == ResultStatus::Killed => {
             Ok(format!("{} killed: exit {}\n", loc.id, result.exit_code()))
         }
         Some(result) => Ok(format!(

@@ -23,6 +23,13 @@ fn a_cooperative_command_ends_killed_with_143_recorded_by_its_daemon() {
     let took = started.elapsed();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), format!("{} killed: exit 143\n", s.id));
+    let again = kill(&env, &[&s.id], "5");
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(
+        stdout_of(&again),
+        format!("{} already ended: killed exit 143\n", s.id),
+        "a second kill stops nothing"
+    );
     assert!(
         took < Duration::from_secs(3),
         "a cooperative command stops at once: {took:?}"
