@@ -104,7 +104,8 @@ pub enum TreeNote<'r> {
     /// `(parent 01KAZ9X3 filtered out)`: the parent is a session of the
     /// listed scope that the filters left out (its short id).
     FilteredOut(&'r str),
-    /// `(parent 01KAZ9X3 not in this project)`: the parent is not a session
+    /// `(parent 01KAZ9X3 not in this project)`: the parent (cut where no
+    /// listed id shares its prefix) is not a session
     /// of this project (deleted, or in another one).
     NotInProject(&'r str),
     /// `(parent 01KAZ9X3 gone)`: with `--all-projects`, no session anywhere.
@@ -116,12 +117,10 @@ pub enum TreeNote<'r> {
 impl TreeNote<'_> {
     /// The note, not escaped yet.
     fn text(self) -> String {
-        // The parent id is what the file says: cut it by characters.
-        let short = |id: &str| -> String {
-            id.chars()
-                .take(csa_session::short_id::MIN_SHORT_ID_LEN)
-                .collect()
-        };
+        // The parent id is what the file says, cut by the caller where no
+        // listed id shares it (`ShortIds::outside`); a string that is no id
+        // is cut by characters at a ULID's length.
+        let short = |id: &str| -> String { id.chars().take(csa_session::id::ULID_LEN).collect() };
         match self {
             TreeNote::FilteredOut(id) => format!("(parent {id} filtered out)"),
             TreeNote::NotInProject(id) => format!("(parent {} not in this project)", short(id)),
@@ -566,11 +565,7 @@ mod tests {
             row(ID_B, "child", Status::Active),
             row("01KAZ9V0000000000000000000", "", Status::Retired),
         ];
-        let notes = [
-            None,
-            None,
-            Some(TreeNote::NotInProject("01KAZ8ZZZZZZZZZZZZZZZZZZZZ")),
-        ];
+        let notes = [None, None, Some(TreeNote::NotInProject("01KAZ8ZZ"))];
         let guides = ["", "└─ ", ""];
         let lines: Vec<Line<'_>> = rows
             .iter()
@@ -601,12 +596,12 @@ mod tests {
                 TreeNote::FilteredOut("01KAZ9X3M"),
                 "(parent 01KAZ9X3M filtered out)",
             ),
-            (
-                TreeNote::Gone("01KAZ8ZZZZZZZZZZZZZZZZZZZZ"),
-                "(parent 01KAZ8ZZ gone)",
-            ),
+            (TreeNote::Gone("01KAZ8ZZZ"), "(parent 01KAZ8ZZZ gone)"),
             (TreeNote::Gone("x"), "(parent x gone)"),
-            (TreeNote::Gone("ééééééééé\u{1b}"), "(parent éééééééé gone)"),
+            (
+                TreeNote::Gone("éééééééééééééééééééééééééééé\u{1b}"),
+                "(parent éééééééééééééééééééééééééé gone)",
+            ),
             (TreeNote::Cycle, "(parent cycle)"),
         ];
         for (note, text) in notes {

@@ -43,6 +43,27 @@ impl ShortIds {
         id.get(..len).unwrap_or(id)
     }
 
+    /// For an `id` that is not in the set: its shortest prefix (at least
+    /// [`MIN_SHORT_ID_LEN`] characters) that no id of the set starts with,
+    /// so it never reads as one of them. An id of the set, or a string that
+    /// is no id, is given whole.
+    pub fn outside<'i>(&self, id: &'i str) -> &'i str {
+        let Some(key) = Key::of(id) else {
+            return id;
+        };
+        let at = match self.sorted.binary_search_by(|(probe, _)| probe.cmp(&key)) {
+            Ok(_) => return id,
+            Err(at) => at,
+        };
+        let shared = |i: Option<usize>| {
+            i.and_then(|i| self.sorted.get(i))
+                .map_or(0, |(other, _)| key.shared_chars(*other))
+        };
+        let len =
+            (shared(at.checked_sub(1)).max(shared(Some(at))) + 1).clamp(MIN_SHORT_ID_LEN, ULID_LEN);
+        id.get(..len).unwrap_or(id)
+    }
+
     /// Whether `id` (in either case) is in the set.
     pub fn contains(&self, id: &str) -> bool {
         self.find(id).is_some()
@@ -130,6 +151,21 @@ mod tests {
     /// `prefix` padded with zeros to a full id.
     fn id(prefix: &str) -> String {
         format!("{prefix:0<26}")
+    }
+
+    #[test]
+    fn an_id_outside_the_set_is_cut_where_no_listed_id_shares_it() {
+        let listed = [id("01KAZ9X3M2QA"), id("01KAZ9X3M2QB"), id("01M8CFY5A")];
+        let set = ShortIds::new(listed.iter().map(String::as_str));
+        // Shares 11 characters with two listed ids: 12 tell them apart.
+        let parent = id("01KAZ9X3M2QC");
+        assert_eq!(set.outside(&parent), "01KAZ9X3M2QC");
+        // Shares 8 with the orphan it heads: 9.
+        let parent = id("01M8CFY5B");
+        assert_eq!(set.outside(&parent), "01M8CFY5B");
+        assert_eq!(set.outside(&id("7ZZ")), "7ZZ00000", "at least 8");
+        assert_eq!(set.outside(&listed[0]), listed[0], "a listed id is whole");
+        assert_eq!(set.outside("not an id"), "not an id");
     }
 
     fn shorts(ids: &[String]) -> Vec<String> {

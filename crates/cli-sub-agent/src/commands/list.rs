@@ -141,8 +141,8 @@ fn note<'r>(
         Link::Orphan if short_ids.contains(parent) => {
             Some(TreeNote::FilteredOut(short_ids.of(parent)))
         }
-        Link::Orphan if all_projects => Some(TreeNote::Gone(parent)),
-        Link::Orphan => Some(TreeNote::NotInProject(parent)),
+        Link::Orphan if all_projects => Some(TreeNote::Gone(short_ids.outside(parent))),
+        Link::Orphan => Some(TreeNote::NotInProject(short_ids.outside(parent))),
         Link::Root | Link::Child => None,
     }
 }
