@@ -22,6 +22,8 @@ pub struct ProbeContext {
     pub hostname: Option<String>,
     pub boot_id: Option<String>,
     pub pid_namespace: Option<String>,
+    /// [`facts::pids_visible`].
+    pub pids_visible: bool,
     pub held: HeldLocks,
 }
 
@@ -32,6 +34,7 @@ impl ProbeContext {
             hostname: facts::hostname(),
             boot_id: facts::boot_id(),
             pid_namespace: facts::pid_namespace(),
+            pids_visible: facts::pids_visible(),
             held: HeldLocks::new(),
         }
     }
@@ -44,6 +47,7 @@ impl ProbeContext {
             hostname: self.hostname.clone(),
             boot_id: self.boot_id.clone(),
             pid_namespace: self.pid_namespace.clone(),
+            pids_visible: self.pids_visible,
             held: HeldLocks::new(),
         }
     }
@@ -119,6 +123,9 @@ pub struct Evidence {
     pub this_host: Option<String>,
     pub this_boot: Option<String>,
     pub this_pid_namespace: Option<String>,
+    /// Whether this process can see the process table (see
+    /// [`facts::pids_visible`]); if not, no pid is judged gone.
+    pub pids_visible: bool,
     pub daemon_pid: RecordEvidence,
     /// `cmd.pid`: the command the daemon runs (alive while it lives, even
     /// if the daemon died).
@@ -182,6 +189,7 @@ pub fn gather(
         this_host: ctx.hostname.clone(),
         this_boot: ctx.boot_id.clone(),
         this_pid_namespace: ctx.pid_namespace.clone(),
+        pids_visible: ctx.pids_visible,
         daemon_pid,
         cmd_pid,
         locks,

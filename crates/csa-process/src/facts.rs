@@ -226,6 +226,21 @@ pub fn pid_namespace() -> Option<String> {
     None
 }
 
+/// Whether this process can see the process table its pids belong to. On
+/// Linux that takes a readable `/proc` of this pid namespace: without one
+/// (a sandbox that masks `/proc`, a new pid namespace without its own),
+/// `kill(pid, 0)` answers for a namespace whose pids may not be the ones
+/// recorded, so a pid it does not find is not known to be gone. Elsewhere
+/// the kernel's answer stands.
+pub fn pids_visible() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        pid_namespace().is_some() && fs_err::metadata("/proc/self/stat").is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    true
+}
+
 /// This machine's host name.
 #[cfg(unix)]
 pub fn hostname() -> Option<String> {
@@ -254,9 +269,14 @@ mod platform {
     pub fn probe_existing(pid: u32) -> ProcessFacts {
         let stat = match read(&format!("/proc/{pid}/stat")) {
             Ok(bytes) => bytes,
-            // Gone between kill() and the read.
+            // Gone between kill() and the read, or there but hidden from
+            // this reader (`hidepid`, a /proc that is not this namespace's):
+            // ask the kernel again, and never call a hidden process gone.
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return ProcessFacts::missing(pid);
+                return match super::existence(pid) {
+                    Existence::Missing => ProcessFacts::missing(pid),
+                    _ => ProcessFacts::unknown_existing(pid),
+                };
             }
             Err(_) => return ProcessFacts::unknown_existing(pid),
         };

@@ -54,6 +54,14 @@ fn judge_record(
             ),
         );
     }
+    if !ev.pids_visible {
+        return (
+            Verdict::Unknown,
+            format!(
+                "{label}: pid {pid} cannot be judged: /proc of this pid namespace is not readable here, so the process table seen may not be the one it was recorded in"
+            ),
+        );
+    }
     let Some(facts) = &rec.facts else {
         return (
             Verdict::Unknown,

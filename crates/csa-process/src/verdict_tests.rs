@@ -37,6 +37,7 @@ fn with_daemon(record: PidEvidence) -> Evidence {
         this_host: Some("here".into()),
         this_boot: Some("boot-1".into()),
         this_pid_namespace: Some("pid:[1]".into()),
+        pids_visible: true,
         daemon_pid: RecordEvidence::Record(record),
         cmd_pid: RecordEvidence::Absent,
         locks: Vec::new(),
@@ -90,6 +91,21 @@ fn records_with_a_start_time() {
     for (name, record, expected) in cases {
         assert_eq!(verdict(&with_daemon(record)).verdict, expected, "{name}");
     }
+}
+
+#[test]
+fn a_pid_not_found_where_the_process_table_cannot_be_seen_is_unknown() {
+    let gone = rec(Some(7), facts(Existence::Missing, ProcState::Unknown, None));
+    let mut ev = with_daemon(gone);
+    assert_eq!(verdict(&ev).verdict, Verdict::Dead, "seen: truly gone");
+    ev.pids_visible = false;
+    let judged = verdict(&ev);
+    assert_eq!(judged.verdict, Verdict::Unknown);
+    assert!(
+        judged.summary().contains("not readable"),
+        "{}",
+        judged.summary()
+    );
 }
 
 #[test]

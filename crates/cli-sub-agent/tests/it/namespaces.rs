@@ -64,3 +64,63 @@ fn a_list_in_a_child_pid_namespace_never_declares_a_live_session_dead() {
     assert_eq!(s.state()["termination_reason"].as_str(), Some("completed"));
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// Run `script` (with `$CSA` and the env's state dirs) under `unshare
+/// <flags>` after a tmpfs is mounted over `/proc`, as a sandbox without its
+/// own `/proc` does. `None` where that cannot be set up here.
+fn with_proc_masked(env: &Env, flags: &[&str], script: &str) -> Option<std::process::Output> {
+    let masked = format!("mount -t tmpfs none /proc || exit 99; {script}");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(flags).args(["sh", "-c", &masked]);
+    env.apply(&mut cmd);
+    let out = cmd.current_dir(&env.project).output().ok()?;
+    if out.status.code() == Some(99) || stderr_of(&out).contains("unshare failed") {
+        eprintln!("skipped: cannot mask /proc here: {}", stderr_of(&out));
+        return None;
+    }
+    Some(out)
+}
+
+#[test]
+fn where_proc_cannot_be_read_a_live_session_is_unknown_and_keeps_its_real_result() {
+    let env = Env::new();
+    let gate = env.tmp.path().join("go");
+    let script = format!(
+        "while [ ! -e '{}' ]; do sleep 0.05; done; echo real end",
+        gate.display()
+    );
+    let s = env.run(&["sh", "-c", &script]);
+    s.cmd_pid();
+    for log in ["output.log", "stderr.log"] {
+        wait_until(log, || s.exists(log));
+        backdate(&s.path(log), 120);
+    }
+    // A new pid namespace without its own /proc, and the same namespace
+    // with /proc masked: neither can see the daemon.
+    for flags in [&["--pid", "--fork", "--mount"][..], &["--mount"][..]] {
+        let Some(out) = with_proc_masked(
+            &env,
+            flags,
+            &format!(
+                "\"$CSA\" session is-alive {id}; \"$CSA\" session reconcile --all",
+                id = s.id
+            ),
+        ) else {
+            return;
+        };
+        let text = stdout_of(&out);
+        assert!(
+            text.starts_with("unknown"),
+            "{flags:?}: {text}{}",
+            stderr_of(&out)
+        );
+        assert!(text.contains("no-change"), "{flags:?}: {text}");
+        assert!(!s.exists("result.toml"), "{flags:?}: nothing synthesized");
+    }
+    fs_err::write(&gate, "").unwrap();
+    env.csa()
+        .args(["session", "wait", &s.id, "--timeout", "20"])
+        .assert()
+        .success();
+    assert_eq!(s.result()["summary"].as_str(), Some("real end"));
+}
