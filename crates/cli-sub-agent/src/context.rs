@@ -57,9 +57,21 @@ impl Context {
         Ok(walk.found)
     }
 
-    /// Every session of the project (or of every project).
+    /// Every session of the project (or of every project: there a folder
+    /// that cannot be read is skipped with a warning, the rest listed).
     pub fn sessions(&self, all_projects: bool) -> anyhow::Result<Vec<SessionLocation>> {
-        sessions_in(&self.scope(all_projects)?)
+        if all_projects {
+            Ok(sessions_in_each(&self.scope(true)?, Noise::Warn))
+        } else {
+            sessions_in(&self.sessions_dirs())
+        }
+    }
+
+    /// Every session of every project, skipping what cannot be read without
+    /// a word (for lookups such as a session's children, where another
+    /// project's unreadable folder is none of the command's business).
+    pub fn sessions_everywhere_quietly(&self) -> Vec<SessionLocation> {
+        sessions_in_each(&self.roots.all_sessions_dirs().found, Noise::Quiet)
     }
 
     /// The named sessions, each once, in the order first named. Any bad id
@@ -135,7 +147,7 @@ pub struct Relatives {
 
 impl Relatives {
     pub fn read(ctx: &Context) -> anyhow::Result<Relatives> {
-        let sessions = ctx.sessions(true)?;
+        let sessions = ctx.sessions_everywhere_quietly();
         let kin = pool::map(Work::Io, sessions.iter().collect(), csa_session::Kin::read);
         Ok(Relatives {
             sessions,
@@ -187,6 +199,28 @@ impl Relatives {
     }
 }
 
+/// Whether a folder that cannot be read is said on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noise {
+    Warn,
+    Quiet,
+}
+
+/// Every session in the folders that can be read; the others are skipped.
+pub fn sessions_in_each(dirs: &[SessionsDir], noise: Noise) -> Vec<SessionLocation> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        match csa_session::list_sessions(dir) {
+            Ok(sessions) => found.extend(sessions),
+            Err(err) if noise == Noise::Warn => {
+                output::warning(&format!("skipped: {}", output::chain(&err)));
+            }
+            Err(err) => tracing::debug!("skipped: {}", output::chain(&err)),
+        }
+    }
+    found
+}
+
 /// Every session in these folders.
 pub fn sessions_in(dirs: &[SessionsDir]) -> anyhow::Result<Vec<SessionLocation>> {
     let mut found = Vec::new();
@@ -194,4 +228,34 @@ pub fn sessions_in(dirs: &[SessionsDir]) -> anyhow::Result<Vec<SessionLocation>>
         found.extend(csa_session::list_sessions(dir)?);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_that_cannot_be_read_is_skipped_and_the_rest_listed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let good = tmp.path().join("good");
+        let id = csa_session::SessionId::generate();
+        fs_err::create_dir_all(good.join(id.as_str())).expect("session dir");
+        // A file where a folder should be: reading it fails, even as root.
+        let broken = tmp.path().join("broken");
+        fs_err::write(&broken, "not a folder").expect("file");
+        let dirs = [
+            SessionsDir {
+                path: broken,
+                legacy: false,
+            },
+            SessionsDir {
+                path: good,
+                legacy: false,
+            },
+        ];
+        assert!(sessions_in(&dirs).is_err(), "one project: an error");
+        let found = sessions_in_each(&dirs, Noise::Quiet);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, id);
+    }
 }

@@ -116,11 +116,15 @@ impl StateRoots {
     ) -> Vec<StoreError> {
         let mut skipped = Vec::new();
         for (root, legacy) in [(&self.primary, false), (&self.legacy, true)] {
-            let mut stack = vec![(root.clone(), false)];
-            while let Some((dir, in_sessions)) = stack.pop() {
+            // (folder, is a sessions folder, is named like a session)
+            let mut stack = vec![(root.clone(), false, false)];
+            while let Some((dir, in_sessions, session_like)) = stack.pop() {
                 let entries = match fs_err::read_dir(&dir) {
                     Ok(entries) => entries,
                     Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                    // A session dir that cannot be read is the listing's to
+                    // report (an Error row), not the walk's.
+                    Err(_) if session_like => continue,
                     Err(source) => {
                         skipped.push(StoreError::Io { path: dir, source });
                         continue;
@@ -145,7 +149,9 @@ impl StateRoots {
                             return skipped;
                         }
                     }
-                    stack.push((path, is_sessions));
+                    let session_like =
+                        in_sessions && name.to_str().is_some_and(|n| SessionId::parse(n).is_ok());
+                    stack.push((path, is_sessions, session_like));
                 }
             }
         }

@@ -10,7 +10,7 @@ use csa_session::reconcile::{CooldownMode, Reconciler};
 use csa_session::{Loaded, Phase, SessionLocation, SessionState, ShortIds, Trigger};
 
 use crate::cli::ListArgs;
-use crate::context::{Context, sessions_in};
+use crate::context::{Context, Noise, sessions_in, sessions_in_each};
 use crate::list_cache::{Folders, ListCache};
 use crate::list_table::{self, Layout, TreeMark, TreeNote};
 use crate::output;
@@ -20,7 +20,11 @@ use crate::status::SessionRow;
 pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let scope = ctx.scope(args.all_projects)?;
-    let sessions = sessions_in(&scope)?;
+    let sessions = if args.all_projects {
+        sessions_in_each(&scope, Noise::Warn)
+    } else {
+        sessions_in(&scope)?
+    };
     let scope_paths: Vec<_> = scope.iter().map(|d| d.path.clone()).collect();
     let cache = ListCache::load(&scope_paths);
     let folders = Folders::open(&scope_paths);
