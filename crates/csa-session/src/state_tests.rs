@@ -3,8 +3,8 @@ use crate::phase::PhaseEvent;
 use crate::vocab::TerminationReason;
 use proptest::prelude::*;
 
-const CLAUDE: &str = include_str!("testdata/claude-state.toml");
-const CODEX: &str = include_str!("testdata/codex-state.toml");
+const CLAUDE: &str = include_str!("../../csa-test-support/fixtures/claude-state.toml");
+const CODEX: &str = include_str!("../../csa-test-support/fixtures/codex-state.toml");
 
 const WITH_UNKNOWN: &str = r#"
 meta_session_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV"

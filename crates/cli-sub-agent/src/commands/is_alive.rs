@@ -17,6 +17,9 @@ pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let loc = ctx.resolve(&args.id)?;
     let probe = ProbeContext::new();
+    // An unreadable state is the one error to report, before any reconcile
+    // could warn about it too.
+    csa_session::load_state(&loc.dir)?;
     let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionIsAlive);
     let state = csa_session::load_state(&loc.dir)?.value;
     if state.phase() == Phase::Retired {

@@ -17,12 +17,18 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project)?;
     let loc = ctx.resolve(&args.session.id)?;
     let probe = ProbeContext::new();
-    let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionResult);
+    // A session whose state cannot be read is not reconciled (that would
+    // only warn about the same fault); its result, if any, is still shown.
+    let state = csa_session::load_state(&loc.dir);
+    let liveness = match &state {
+        Ok(_) => reconcile::reconcile_one(&loc, &probe, Trigger::SessionResult).liveness,
+        Err(_) => None,
+    };
     let loaded = match csa_session::load_result(&loc.dir) {
         Ok(loaded) => loaded,
         Err(err) if err.is_missing() => {
             let phase = csa_session::load_state(&loc.dir).map(|s| s.value.phase());
-            let why = match (phase, &report.liveness) {
+            let why = match (phase, &liveness) {
                 (Ok(Phase::Retired), _) => "it was retired without one".to_owned(),
                 (Ok(phase), Some(liveness)) => format!(
                     "it is {} and its process is {} ({})",
@@ -31,7 +37,7 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
                     liveness.summary()
                 ),
                 (Ok(phase), None) => format!("it is {}", phase.as_str()),
-                (Err(err), _) => err.to_string(),
+                (Err(err), _) => format!("its state cannot be read: {}", output::chain(&err)),
             };
             anyhow::bail!("session {} has no result yet: {why}", loc.id);
         }

@@ -1,5 +1,7 @@
 //! Tracing logs on stderr: `-v` info, `-vv` debug, `-vvv` trace; without
-//! `-v`, `RUST_LOG` when set, else warnings only.
+//! `-v`, `RUST_LOG` when set, else none. What a user must know reaches them
+//! as one `csa: warning:` or `csa: error:` line from the command itself, so a
+//! fault never prints twice (a log line and the command's own line).
 //!
 //! Log lines are coloured only when stderr is (see [`super::style`]), and are
 //! escaped like every other text meant for a terminal: a log field may quote
@@ -15,7 +17,7 @@ use super::escape::escape;
 /// Start logging to stderr.
 pub fn init(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "off",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -248,7 +248,7 @@ fn warnings_in_a_pipe_have_no_colour_and_debug_logs_name_the_session() {
     .unwrap();
     let out = env
         .csa()
-        .args(["--color", "always", "session", "reconcile", &s.id])
+        .args(["-v", "--color", "always", "session", "reconcile", &s.id])
         .output()
         .unwrap();
     let err = stderr_of(&out);
@@ -256,6 +256,22 @@ fn warnings_in_a_pipe_have_no_colour_and_debug_logs_name_the_session() {
         err.contains("\x1b[33m WARN\x1b[0m") || err.contains("\x1b[33mWARN"),
         "{err:?}"
     );
+
+    // Without -v there are no log lines: the repaired marker is no news.
+    let s = env.session("active").dead_pid();
+    s.old_log("output.log", "bye\n");
+    fs_err::write(
+        env.sessions_dir().join("cooldown-marker.toml"),
+        "not toml [",
+    )
+    .unwrap();
+    let out = env
+        .csa()
+        .args(["session", "reconcile", &s.id])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(stderr_of(&out), "", "no log line without -v");
 }
 
 #[test]
