@@ -178,6 +178,12 @@ fn a_dir_being_created_is_not_an_error_until_it_is_old() {
     let out = run_bounded(&env, &["session", "list", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows[0]["status"], "Error");
+    // Old and empty: listed as Error, but nothing for reconcile to fail on,
+    // so `reconcile --all` does not exit 1 forever because of it.
+    let out = run_bounded(&env, &["session", "reconcile", "--all"]);
+    assert!(out.status.success(), "{}", stdout_of(&out));
+    assert!(stdout_of(&out).contains("no-change no state.toml"), "{}", stdout_of(&out));
+    assert!(creating.exists(), "left for clean --status error");
 }
 
 #[test]

@@ -160,6 +160,14 @@ impl<'a> Reconciler<'a> {
                 let evidence = "initializing: the session has no state.toml yet".to_owned();
                 return Ok(Report::new(loc.id.clone(), Outcome::NoChange, evidence));
             }
+            // A dir that never got its state.toml (an older install's failed
+            // run): nothing to reconcile, and not an error of this command.
+            Err(err)
+                if err.is_missing() && err.path() == loc.dir.state() && loc.dir.path().is_dir() =>
+            {
+                let evidence = "no state.toml, for over an hour: not a session to reconcile (`csa session clean --status error` removes it)".to_owned();
+                return Ok(Report::new(loc.id.clone(), Outcome::NoChange, evidence));
+            }
             Err(err) => return Err(err.into()),
         };
         let plan = match decide(&first.facts()) {
