@@ -103,7 +103,7 @@ pub fn print(reports: &[Report], json: bool, kill_hint: bool) -> anyhow::Result<
                 r.session_id,
                 escape(&reason(r, kill_hint))
             )),
-            action => text.push_str(&format!("{} {}\n", r.session_id, action.words())),
+            action => text.push_str(&format!("{} {}\n", r.session_id, action.as_str())),
         }
     }
     output::stdout(&text)

@@ -566,7 +566,7 @@ fn a_dry_run_says_kept_where_the_real_run_would_meet_another_csas_lock() {
                 seen[&s.id]
             );
         }
-        assert_eq!(seen[&free.id].0, "would-delete", "{args:?}");
+        assert_eq!(seen[&free.id].0, "would delete", "{args:?}");
     }
     assert_eq!(free.snapshot(), before, "the dry run wrote nothing");
     assert!(!free.exists(".reconcile.lock"), "not even a lock file");

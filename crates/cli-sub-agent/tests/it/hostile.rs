@@ -182,7 +182,11 @@ fn a_dir_being_created_is_not_an_error_until_it_is_old() {
     // so `reconcile --all` does not exit 1 forever because of it.
     let out = run_bounded(&env, &["session", "reconcile", "--all"]);
     assert!(out.status.success(), "{}", stdout_of(&out));
-    assert!(stdout_of(&out).contains("no-change no state.toml"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("no-change no state.toml"),
+        "{}",
+        stdout_of(&out)
+    );
     assert!(creating.exists(), "left for clean --status error");
 }
 

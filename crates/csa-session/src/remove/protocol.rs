@@ -63,17 +63,9 @@ pub enum Action {
 }
 
 impl Action {
-    /// The word `--json` uses.
+    /// The words of a text line (`<ULID> would delete`), which `--json`
+    /// uses too.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Deleted => "deleted",
-            Action::WouldDelete => "would-delete",
-            Action::Kept => "kept",
-        }
-    }
-
-    /// The words of a text line (`<ULID> would delete`).
-    pub fn words(self) -> &'static str {
         match self {
             Action::Deleted => "deleted",
             Action::WouldDelete => "would delete",
