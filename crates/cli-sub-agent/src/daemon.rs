@@ -5,7 +5,8 @@
 //! In order: close every inherited descriptor but the readiness pipe and the
 //! tool lock `csa run` handed on (already locked: the lock is held without a
 //! gap from creation to the end), rewrite the lock record with this process,
-//! become a subreaper, install the stop handlers, start CMD in its own process
+//! replace `daemon.pid` (the launcher's record) with this process's, become a
+//! subreaper, install the stop handlers, start CMD in its own process
 //! group in the project dir with the `CSA_*` environment, write `cmd.pid`,
 //! tell `csa run` it started, supervise it (stop on SIGTERM/SIGINT/SIGHUP or
 //! at `--timeout`), stop every descendant it left (other sessions' daemons are
@@ -20,6 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 #[cfg(unix)]
 use csa_process::LockRecord;
+use csa_session::durable::write_atomic;
 use csa_session::ending::{self, NOT_STARTED_EXIT, RunEnding, TIMEOUT_EXIT};
 #[cfg(unix)]
 use csa_session::stop_request::StopRequest;
@@ -134,6 +136,29 @@ fn write_lock_record(mut lock: &File, tool: &ToolName) -> std::io::Result<()> {
     lock.seek(SeekFrom::Start(0))?;
     lock.write_all(own_lock_record(tool).to_json().as_bytes())?;
     lock.sync_all()
+}
+
+/// Name this process in `daemon.pid`, replacing the launcher's record.
+/// Done before `csa run` hears that CMD started, so from then on the record
+/// names the daemon whatever happens to the launcher (`kill` verifies the
+/// daemon by it). A failure stops the daemon before CMD starts: a session
+/// whose daemon cannot be named could not be stopped.
+fn write_daemon_pid(session: &SessionDir) -> anyhow::Result<()> {
+    let record = csa_process::DaemonPid {
+        pid: std::process::id(),
+        start_time_ticks: csa_process::facts::own_start_time_ticks(),
+    };
+    match write_atomic(&session.daemon_pid(), format!("{record}\n").as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.is_in_place() => {
+            append(
+                &session.stderr_log(),
+                &format!("csa daemon: {}\n", crate::output::chain(&err)),
+            );
+            Ok(())
+        }
+        Err(err) => Err(anyhow::Error::new(err).context("cannot record the daemon's pid")),
+    }
 }
 
 /// Open a log for appending: 0600, never through a symlink.
@@ -260,6 +285,7 @@ mod platform {
             )
         })?;
         write_lock_record(&lock, &run.tool)?;
+        super::write_daemon_pid(&run.session)?;
         supervise(&run, ready)?;
         drop(lock);
         Ok(ExitCode::SUCCESS)
@@ -380,6 +406,7 @@ mod platform {
 
     pub fn daemon(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         let run = Run::load(session, args)?;
+        super::write_daemon_pid(&run.session)?;
         let started_at = Utc::now();
         let (program, rest) = run
             .cmd

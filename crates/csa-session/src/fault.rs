@@ -46,6 +46,8 @@ pub enum FaultPoint {
     CreateStaged,
     /// `csa run`: the session exists, before its daemon is started.
     RunCreated,
+    /// `csa run`: its daemon was started, before `csa run` hears from it.
+    RunSpawned,
     /// Removal: after `.reconcile.lock` is taken, before the re-check.
     RemoveLocked,
     /// Removal: after the dir was renamed into `.trash`, before the fsyncs.
@@ -101,6 +103,7 @@ impl FaultPoint {
             FaultPoint::DurableDirSync => "durable:dir-sync",
             FaultPoint::CreateStaged => "create:staged",
             FaultPoint::RunCreated => "run:created",
+            FaultPoint::RunSpawned => "run:spawned",
             FaultPoint::RemoveLocked => "remove:locked",
             FaultPoint::RemoveRenamed => "remove:renamed",
             FaultPoint::RemoveSynced => "remove:synced",

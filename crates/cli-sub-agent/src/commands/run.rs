@@ -7,8 +7,10 @@
 //! lock, locked by this launcher and handed to the daemon as an inherited
 //! descriptor. If the launcher dies before the daemon exists, the lock goes
 //! with it and `daemon.pid` names a dead process: the session is reconciled,
-//! never left active forever. The daemon reports through a readiness pipe
-//! (`csa_process::ready`) whether CMD started.
+//! never left active forever. The daemon replaces `daemon.pid` with its own
+//! record before it reports, through a readiness pipe (`csa_process::ready`),
+//! whether CMD started; the launcher never writes it again, so a launcher
+//! killed at any moment after the spawn cannot leave it naming the launcher.
 
 use std::process::ExitCode;
 #[cfg(unix)]
@@ -147,9 +149,9 @@ mod platform {
     use std::os::fd::AsFd;
 
     use anyhow::Context as _;
-    use csa_process::{DaemonPid, Ready, ReadyError, ready_pipe, spawn_detached};
+    use csa_process::{Ready, ReadyError, ready_pipe, spawn_detached};
     use csa_session::create::Created;
-    use csa_session::durable::write_atomic;
+    use csa_session::fault::FaultPoint;
     use csa_session::{SessionId, ToolName};
 
     use super::{READY_TIMEOUT, daemon_args};
@@ -184,17 +186,11 @@ mod platform {
                 return Err(err);
             }
         };
-        let record = DaemonPid {
-            pid: child.id(),
-            start_time_ticks: csa_process::facts::start_time_ticks(child.id()),
-        };
-        if let Err(err) = write_atomic(&dir.daemon_pid(), format!("{record}\n").as_bytes()) {
-            // The daemon holds the lock: the session stays alive regardless.
-            crate::output::warning(&format!(
-                "session {id}: cannot record the daemon's pid: {}",
-                crate::output::chain(&err)
-            ));
-        }
+        tracing::debug!(session = %id, pid = child.id(), "daemon started");
+        // The daemon records its own pid in daemon.pid before it reports:
+        // nothing this launcher does (or fails to do) from here on can leave
+        // daemon.pid naming the launcher while the daemon runs.
+        csa_session::fault::hit(FaultPoint::RunSpawned)?;
         match reader.wait(READY_TIMEOUT) {
             Ok(Ready::Started { .. }) => Ok(()),
             Ok(Ready::Failed(why)) => {
