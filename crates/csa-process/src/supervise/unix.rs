@@ -131,6 +131,10 @@ impl Supervisor {
                 .filter(ProcInfo::is_live)
                 .collect();
             if live.is_empty() {
+                // Descendants that exited between the reap above and the
+                // snapshot are zombies, not live: reap them too, or they
+                // would wait for this process to exit.
+                reap()?;
                 return Ok(cleanup);
             }
             let now = Instant::now();
