@@ -240,16 +240,22 @@ fn every_descendant_is_terminated_and_reaped_after_the_command_exits() {
 }
 
 #[test]
-fn the_daemon_of_another_session_and_its_subtree_are_spared() {
+fn the_daemon_of_another_session_and_its_subtree_are_spared_but_not_a_look_alike() {
     let dir = tempfile::tempdir().unwrap();
     let other = "01BX5ZZKBKACTAV9WEVGEMMVRZ";
+    let spoof = "01BX5ZZKBKACTAV9WEVGEMMVS0";
+    let sessions = dir.path().join("sessions");
     let script = dir.path().join("cmd.sh");
+    // A real (fake) daemon whose daemon.pid names it, and one with the same
+    // command line shape whose session dir has no record of it.
     fs_err::write(
         &script,
         format!(
-            "\"{HARNESS}\" daemon --session-id {other} --pidfile nested & \n\
+            "\"{HARNESS}\" daemon --session-dir {s}/{other} --session-id {other} --pidfile nested & \n\
+             \"{HARNESS}\" daemon --session-dir {s}/{spoof} --session-id {spoof} --no-record --pidfile spoof & \n\
              sleep 300 & echo $! >> pids\n\
-             while [ ! -s nested ]; do sleep 0.01; done\n"
+             while [ ! -s nested ] || [ ! -s spoof ]; do sleep 0.01; done\n",
+            s = sessions.display()
         ),
     )
     .unwrap();
@@ -268,11 +274,19 @@ fn the_daemon_of_another_session_and_its_subtree_are_spared() {
     assert_eq!(h.expect("cleanup")[1], "0");
     let stray = read_pids(&dir.path().join("pids"), 1)[0];
     let nested = read_pids(&dir.path().join("nested"), 2);
+    let spoofed = read_pids(&dir.path().join("spoof"), 2);
     let ticks: Vec<Option<u64>> = nested
         .iter()
         .map(|pid| csa_process::facts::start_time_ticks(*pid))
         .collect();
     assert!(reaped(stray), "the stray sleep {stray} was not terminated");
+    for pid in spoofed {
+        assert!(
+            reaped(pid),
+            "the look-alike daemon pid {pid} was spared: {:?}",
+            proc_state(pid)
+        );
+    }
     for (pid, ticks) in nested.iter().zip(&ticks) {
         assert!(
             ticks.is_some_and(|t| same_process_alive(*pid, t)),
