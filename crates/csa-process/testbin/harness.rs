@@ -5,7 +5,8 @@
 //! change the whole process. Results are printed as lines on stdout.
 //!
 //! - `supervise [--timeout-ms N] [--grace-ms N] [--cleanup-grace-ms N]
-//!   [--session-id ID] [--log PATH] -- CMD...`: subreaper + Supervisor; prints
+//!   [--session-id ID] [--log PATH] -- CMD...` (`max` for N: the longest
+//!   duration there is): subreaper + Supervisor; prints
 //!   `spawned <pid>`, `ending <exit code> <stop>`, `cleanup <pids> <survivors>`,
 //!   then waits for stdin to close.
 //! - `daemon --session-dir DIR --session-id ID --pidfile PATH [--no-record]`:
@@ -64,11 +65,13 @@ mod unix {
         args.iter().take_while(|a| *a != "--").any(|a| a == name)
     }
 
+    /// A number of milliseconds, or `max` for the longest duration there is.
     fn millis(args: &[String], name: &str, default: u64) -> Result<Duration> {
-        Ok(Duration::from_millis(match opt(args, name) {
-            Some(v) => v.parse()?,
-            None => default,
-        }))
+        Ok(match opt(args, name) {
+            Some("max") => Duration::MAX,
+            Some(v) => Duration::from_millis(v.parse()?),
+            None => Duration::from_millis(default),
+        })
     }
 
     fn say(line: &str) {

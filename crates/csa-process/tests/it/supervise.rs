@@ -297,3 +297,29 @@ fn the_daemon_of_another_session_and_its_subtree_are_spared_but_not_a_look_alike
         kill_if_same(*pid, ticks);
     }
 }
+
+#[test]
+fn a_timeout_or_grace_too_long_to_represent_never_expires_and_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    // Duration::MAX: no moment that far can be represented.
+    let forever = "max";
+    let h = supervise(
+        dir.path(),
+        &["--timeout-ms", forever, "--cleanup-grace-ms", forever],
+        &["sh", "-c", "sleep 300 & exit 7"],
+    );
+    h.expect("spawned");
+    assert_eq!(h.expect("ending"), ["7", "none"]);
+    let cleanup = h.expect("cleanup");
+    assert_ne!(cleanup[0], "-", "the leftover sleep got SIGTERM");
+    assert_eq!(cleanup[1], "0");
+
+    let h = supervise(dir.path(), &["--grace-ms", forever], &["sleep", "100"]);
+    let cmd: u32 = h.expect("spawned")[0].parse().unwrap();
+    wait_until("sleep exec'd", || {
+        csa_process::facts::cmdline(cmd).is_some_and(|c| c.starts_with("sleep"))
+    });
+    h.signal(libc::SIGTERM);
+    assert_eq!(h.expect("ending"), ["143", "requested"]);
+    assert_eq!(h.expect("cleanup"), ["-", "0"]);
+}
