@@ -62,7 +62,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     state.set_run(&RunSpec {
         command: args.cmd.clone(),
         cwd: project.clone(),
-        timeout_secs: args.timeout.map(|t| t.as_secs().max(1)),
+        timeout_secs: args.timeout.map(|t| t.as_secs()),
     });
     if let Some(parent) = &nesting.parent {
         state.set_genealogy(Some(parent), nesting.depth);
@@ -285,7 +285,7 @@ fn daemon_args(
     }
     if let Some(timeout) = args.timeout {
         out.push("--timeout-secs".into());
-        out.push(timeout.as_secs().max(1).to_string().into());
+        out.push(timeout.as_secs().to_string().into());
     }
     out.push("--".into());
     out.extend(args.cmd.iter().map(Into::into));

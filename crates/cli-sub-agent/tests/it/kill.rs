@@ -349,3 +349,31 @@ fn kill_pid_one_in_private_namespace(env: &Env, s: &Session) -> Option<String> {
         .unwrap();
     Some(format!("{}{}", stdout_of(&out), stderr_of(&out)))
 }
+
+#[test]
+fn the_longest_timeouts_and_grace_csa_accepts_work_without_a_panic() {
+    let env = Env::new();
+    let s = env.run_with(&["--timeout", "3650d"], &["sleep", "100"]);
+    s.cmd_pid();
+    assert_eq!(
+        s.state()["run"]["timeout_secs"].as_integer(),
+        Some(315_360_000)
+    );
+    let out = kill(&env, &[&s.id], "315360000");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 143\n", s.id));
+    assert!(
+        s.result()["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("killed by csa session kill"),
+        "the daemon lived to record the stop: {}",
+        s.read("result.toml")
+    );
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "315360000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr_of(&out));
+}
