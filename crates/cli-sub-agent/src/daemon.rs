@@ -42,11 +42,36 @@ pub use csa_session::consts::{
 
 pub fn run(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let session = SessionDir::new(&args.session_dir);
+    report_panics_in(&session);
     let outcome = platform::daemon(&session, args);
     if let Err(err) = &outcome {
         log_error(&session, err);
     }
     outcome
+}
+
+/// Record a panic of the daemon as one line of the session's `stderr.log`.
+/// The daemon's own stderr is `/dev/null`: without this, a panic (a bug)
+/// would end the daemon, leave CMD unsupervised and say nothing anywhere.
+fn report_panics_in(session: &SessionDir) {
+    let log = session.stderr_log();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        let at = info
+            .location()
+            .map(|at| format!(" at {}:{}", at.file(), at.line()))
+            .unwrap_or_default();
+        let line: String = format!("csa daemon: panic: {message}{at}")
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        append(&log, &format!("{line}\n"));
+    }));
 }
 
 /// What the daemon knows about its run, from its arguments and `state.toml`.

@@ -8,7 +8,7 @@
 //! so is never faulted by its environment),
 //! `CSA_FAULT=<point>:<mode>[,<point>:<mode>...]` acts at the named point:
 //! `error` makes that step fail, `abort` kills the process there (a crash),
-//! `pause` creates `$CSA_FAULT_DIR/<point>.paused` and waits (up to 60 s) for
+//! `panic` panics there (a bug), `pause` creates `$CSA_FAULT_DIR/<point>.paused` and waits (up to 60 s) for
 //! `<point>.resume`, so a test can act in the window. Without the feature,
 //! [`hit`] is an empty inline function: release builds cannot be faulted.
 
@@ -129,6 +129,7 @@ pub enum FaultMode {
     Error,
     Abort,
     Pause,
+    Panic,
 }
 
 impl FaultMode {
@@ -137,6 +138,7 @@ impl FaultMode {
             FaultMode::Error => "error",
             FaultMode::Abort => "abort",
             FaultMode::Pause => "pause",
+            FaultMode::Panic => "panic",
         }
     }
 }
@@ -180,6 +182,7 @@ pub fn hit(point: FaultPoint) -> Result<(), InjectedFault> {
                 std::process::abort();
             }
             "pause" => pause(point)?,
+            "panic" => panic!("injected panic at {point}"),
             _ => {
                 return Err(InjectedFault {
                     point,
