@@ -379,6 +379,10 @@ pub struct DaemonArgs {
     /// Stop CMD after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout_secs: Option<u64>,
+    /// The session's depth (the CSA_DEPTH csa run was started with, 0 when
+    /// unset); CMD gets this + 1.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<u32>,
     /// The command to run.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,

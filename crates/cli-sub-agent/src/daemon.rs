@@ -82,11 +82,20 @@ struct Run {
     state: SessionState,
     cmd: Vec<String>,
     timeout: Option<Duration>,
+    /// The session's depth in a tree of sessions (0 at the top).
+    depth: u32,
 }
 
 impl Run {
     fn load(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<Run> {
         let state = csa_session::load_state(session)?.value;
+        // `csa run` says; a daemon started without --depth falls back on
+        // what `[genealogy]` recorded (written only for a nested run).
+        let recorded = || {
+            let depth = state.genealogy().depth.unwrap_or(0);
+            u32::try_from(depth.max(0)).unwrap_or(u32::MAX)
+        };
+        let depth = args.depth.unwrap_or_else(recorded);
         Ok(Run {
             session: session.clone(),
             id: SessionId::parse(&args.session_id)?,
@@ -94,6 +103,7 @@ impl Run {
             state,
             cmd: args.cmd.clone(),
             timeout: args.timeout_secs.map(Duration::from_secs),
+            depth,
         })
     }
 
@@ -108,7 +118,7 @@ impl Run {
 
     /// `CSA_*` for CMD: its session, and its depth (this session's + 1).
     fn env(&self) -> Vec<(String, String)> {
-        let depth = self.state.genealogy().depth.unwrap_or(0).max(0) + 1;
+        let depth = self.depth.saturating_add(1);
         vec![
             (ENV_SESSION_ID.into(), self.id.to_string()),
             (

@@ -93,13 +93,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     tracing::info!(session = %id, dir = %created.dir.path().display(), "session created");
     csa_session::fault::hit(FaultPoint::RunCreated)?;
-    platform::start_daemon(&created, &id, &tool, args)?;
+    platform::start_daemon(&created, &id, &tool, args, nesting.depth)?;
     output::stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Where this run sits in a tree of sessions: the session it runs inside (from
-/// `CSA_SESSION_ID`) and its depth (`CSA_DEPTH`, 0 at the top).
+/// `CSA_SESSION_ID`) and its depth (`CSA_DEPTH`, 0 when unset), which counts
+/// whether or not there is a parent: it is what the limit is checked against
+/// and what the daemon gives CMD (+ 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Nesting {
     parent: Option<SessionId>,
@@ -164,6 +166,7 @@ mod platform {
         id: &SessionId,
         tool: &ToolName,
         args: &RunArgs,
+        depth: u32,
     ) -> anyhow::Result<()> {
         let dir = &created.dir;
         let launched = (|| -> anyhow::Result<_> {
@@ -174,7 +177,7 @@ mod platform {
                 ("--ready-fd", writer.raw_fd()),
                 ("--lock-fd", std::os::fd::AsRawFd::as_raw_fd(&lock)),
             ];
-            let daemon_args = daemon_args(created, id, tool, args, &handed);
+            let daemon_args = daemon_args(created, id, tool, args, depth, &handed);
             let child = spawn_detached(exe, &daemon_args, writer, Some(lock))?;
             Ok((reader, child))
         })()
@@ -236,10 +239,11 @@ mod platform {
         id: &SessionId,
         tool: &ToolName,
         args: &RunArgs,
+        depth: u32,
     ) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("cannot find the csa executable")?;
         let mut cmd = Command::new(exe);
-        cmd.args(super::daemon_args(created, id, tool, args, &[]))
+        cmd.args(super::daemon_args(created, id, tool, args, depth, &[]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -261,13 +265,15 @@ mod platform {
 }
 
 /// The daemon's command line: `daemon --session-dir ... --session-id ...
-/// --tool ... [<fd option> <fd>]... [--timeout-secs N] -- CMD...` (the
-/// session id on it is what `kill` verifies the daemon by).
+/// --tool ... --depth N [<fd option> <fd>]... [--timeout-secs N] -- CMD...`
+/// (the session id on it is what `kill` verifies the daemon by; the depth is
+/// this run's, from `CSA_DEPTH`, whether or not it runs inside a session).
 fn daemon_args(
     created: &csa_session::create::Created,
     id: &SessionId,
     tool: &ToolName,
     args: &RunArgs,
+    depth: u32,
     handed_fds: &[(&str, i32)],
 ) -> Vec<std::ffi::OsString> {
     let mut out: Vec<std::ffi::OsString> = vec![
@@ -278,6 +284,8 @@ fn daemon_args(
         id.as_str().into(),
         "--tool".into(),
         tool.as_str().into(),
+        "--depth".into(),
+        depth.to_string().into(),
     ];
     for (option, fd) in handed_fds {
         out.push((*option).into());
