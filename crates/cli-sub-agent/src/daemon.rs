@@ -209,9 +209,11 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 }
 
 /// The ending of a run, from how CMD ended and whether the daemon stopped it.
+/// A stopped CMD that exited by itself (a TERM trap that exits 0) records
+/// 128 + the last signal the daemon sent (`Ending::exit_code`).
 fn ending_of(run: &Run, ending: csa_process::Ending, started_at: DateTime<Utc>) -> RunEnding {
     use csa_process::{Exit, StopCause};
-    let exit_code = ending.exit.exit_code();
+    let exit_code = ending.exit_code();
     let last_line = csa_session::log_tail::output_tail(&run.session, 1);
     let with_last = |what: String| {
         if last_line.is_empty() {
@@ -220,10 +222,17 @@ fn ending_of(run: &Run, ending: csa_process::Ending, started_at: DateTime<Utc>) 
             format!("{what}; last output: {last_line}")
         }
     };
-    let how = match ending.exit {
-        Exit::Signal(9) => "SIGKILL",
-        Exit::Signal(15) => "SIGTERM",
-        _ => "its own exit",
+    let signal_name = |signal: i32| match signal {
+        9 => "SIGKILL".to_owned(),
+        15 => "SIGTERM".to_owned(),
+        other => format!("signal {other}"),
+    };
+    let how = match (ending.exit, ending.last_signal) {
+        (Exit::Signal(signal), _) => signal_name(signal),
+        (Exit::Code(code), Some(sent)) => {
+            format!("its own exit {code} after {}", signal_name(sent))
+        }
+        (Exit::Code(code), None) => format!("its own exit {code}"),
     };
     let (status, exit_code, reason, summary) = match ending.stop {
         Some(StopCause::Requested) => (
@@ -468,7 +477,11 @@ mod platform {
             Some(code) => csa_process::Exit::Code(code),
             None => csa_process::Exit::Code(1),
         };
-        let end = csa_process::Ending { exit, stop: None };
+        let end = csa_process::Ending {
+            exit,
+            stop: None,
+            last_signal: None,
+        };
         ending::finish_run(&run.session, &run.tool, &ending_of(&run, end, started_at))?;
         Ok(ExitCode::SUCCESS)
     }

@@ -149,7 +149,7 @@ mod unix {
             Some(StopCause::Requested) => "requested",
             Some(StopCause::Timeout) => "timeout",
         };
-        say(&format!("ending {} {stop}", ending.exit.exit_code()));
+        say(&format!("ending {} {stop}", ending.exit_code()));
         let cleanup =
             supervisor.terminate_descendants(millis(args, "--cleanup-grace-ms", 2000)?, spare)?;
         let pids: Vec<String> = cleanup

@@ -82,6 +82,23 @@ pub enum StopCause {
 pub struct Ending {
     pub exit: Exit,
     pub stop: Option<StopCause>,
+    /// The last signal the supervisor sent the command while stopping it
+    /// (15 for SIGTERM, 9 for SIGKILL), if it sent any.
+    pub last_signal: Option<i32>,
+}
+
+impl Ending {
+    /// The exit code to record for the command. One that the supervisor
+    /// stopped and that then exited by itself (a TERM trap that exits 0)
+    /// was ended by csa's signal: 128 + the last signal sent (contract §8.3:
+    /// a killed result carries 128+N of the signal that ended the command).
+    /// Otherwise the shell's convention ([`Exit::exit_code`]).
+    pub fn exit_code(&self) -> i32 {
+        match (self.stop, self.exit, self.last_signal) {
+            (Some(_), Exit::Code(_), Some(signal)) => 128 + signal,
+            _ => self.exit.exit_code(),
+        }
+    }
 }
 
 /// Limits of one run.
@@ -251,6 +268,29 @@ mod tests {
         assert_eq!(Exit::Code(3).exit_code(), 3);
         assert_eq!(Exit::Signal(15).exit_code(), 143);
         assert_eq!(Exit::Signal(9).exit_code(), 137);
+    }
+
+    #[test]
+    fn a_stopped_command_that_exits_by_itself_was_ended_by_the_last_signal_sent() {
+        let ending = |exit, stop, last_signal| {
+            Ending {
+                exit,
+                stop,
+                last_signal,
+            }
+            .exit_code()
+        };
+        let requested = Some(StopCause::Requested);
+        let timeout = Some(StopCause::Timeout);
+        assert_eq!(ending(Exit::Code(0), requested, Some(15)), 143);
+        assert_eq!(ending(Exit::Code(3), timeout, Some(15)), 143);
+        assert_eq!(ending(Exit::Code(0), requested, Some(9)), 137);
+        assert_eq!(ending(Exit::Signal(9), requested, Some(9)), 137);
+        assert_eq!(ending(Exit::Signal(2), requested, Some(15)), 130);
+        // Not stopped by csa: its own code or signal.
+        assert_eq!(ending(Exit::Code(0), None, None), 0);
+        assert_eq!(ending(Exit::Code(3), None, None), 3);
+        assert_eq!(ending(Exit::Signal(15), None, None), 143);
     }
 
     #[cfg(target_os = "linux")]

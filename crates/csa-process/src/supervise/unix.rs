@@ -59,12 +59,17 @@ impl Supervisor {
             .and_then(|timeout| started.checked_add(timeout));
         let mut stop: Option<StopCause> = None;
         let mut killed = false;
+        let mut last_signal: Option<Sig> = None;
         loop {
             self.wakeup.drain();
             for (pid, exit) in reap()? {
                 if pid == cmd.pid {
                     tracing::debug!(pid, ?exit, ?stop, "command reaped");
-                    return Ok(Ending { exit, stop });
+                    return Ok(Ending {
+                        exit,
+                        stop,
+                        last_signal: last_signal.map(Sig::number),
+                    });
                 }
                 tracing::debug!(pid, ?exit, "reaped a descendant");
             }
@@ -83,11 +88,13 @@ impl Supervisor {
                     stop = Some(cause);
                     self.kill_at = now.checked_add(options.grace_for(cause));
                     signal_tree(&leader, Sig::Term, spare);
+                    last_signal = Some(Sig::Term);
                 }
             }
             if stop.is_some() && !killed && self.kill_at.is_some_and(|at| now >= at) {
                 tracing::debug!("grace period over: SIGKILL");
                 signal_tree(&leader, Sig::Kill, spare);
+                last_signal = Some(Sig::Kill);
                 killed = true;
             }
             let next = match stop {

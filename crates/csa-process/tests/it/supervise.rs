@@ -323,3 +323,24 @@ fn a_timeout_or_grace_too_long_to_represent_never_expires_and_never_panics() {
     assert_eq!(h.expect("ending"), ["143", "requested"]);
     assert_eq!(h.expect("cleanup"), ["-", "0"]);
 }
+
+#[test]
+fn a_command_that_exits_zero_on_sigterm_ends_with_128_plus_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = supervise(
+        dir.path(),
+        &["--grace-ms", "5000"],
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+        ],
+    );
+    let cmd: u32 = h.expect("spawned")[0].parse().unwrap();
+    wait_until("trap installed", || {
+        csa_process::descendants_of(cmd).is_some_and(|d| !d.is_empty())
+    });
+    h.signal(libc::SIGTERM);
+    assert_eq!(h.expect("ending"), ["143", "requested"]);
+    h.expect("cleanup");
+}
