@@ -249,9 +249,9 @@ pub struct WaitArgs {
     pub targets: Targets,
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Give up after this many seconds and exit 124.
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
+    /// Give up after this many seconds (at most 10 years) and exit 124.
+    #[arg(long, value_name = "SECS", value_parser = crate::duration::parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -284,9 +284,9 @@ pub struct KillArgs {
     pub targets: Targets,
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Seconds between SIGTERM and SIGKILL.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    pub grace: f64,
+    /// Seconds between SIGTERM and SIGKILL (at most 10 years).
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = crate::duration::parse_seconds)]
+    pub grace: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -319,7 +319,7 @@ pub enum CleanStatus {
 pub struct CleanArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Remove sessions last accessed at least this long ago: `90s`, `15m`, `2h`, `7d`, or seconds.
+    /// Remove sessions last accessed at least this long ago: `90s`, `15m`, `2h`, `7d`, or seconds (at most 10 years).
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::duration::parse)]
     pub older_than: std::time::Duration,
     /// Only sessions with this status (default: retired and failed).
@@ -350,8 +350,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Stop CMD (as `csa session kill` does) when it runs longer than this:
-    /// `90`, `90s`, `15m`, `2h`. Its result is then `timeout`, exit 124.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// `90`, `90s`, `15m`, `2h` (at least 1 s, at most 10 years). Its result
+    /// is then `timeout`, exit 124.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
@@ -378,36 +379,13 @@ pub struct DaemonArgs {
     /// Stop CMD after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub timeout_secs: Option<u64>,
+    /// The session's depth (the CSA_DEPTH csa run was started with, 0 when
+    /// unset); CMD gets this + 1.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<u32>,
     /// The command to run.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,
-}
-
-/// A duration on the command line: `90` (seconds), `90s`, `15m`, `2h`, `7d`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let seconds_per_unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "{text:?} is not a duration: use 90, 90s, 15m, 2h or 7d"
-            ));
-        }
-    };
-    let count: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: use 90, 90s, 15m, 2h or 7d"))?;
-    count
-        .checked_mul(seconds_per_unit)
-        .map(std::time::Duration::from_secs)
-        .ok_or_else(|| format!("{text:?} is too long a duration"))
 }
 
 #[derive(Debug, Args)]
@@ -428,28 +406,6 @@ pub struct ManArgs {
 mod tests {
     use super::*;
     use clap::CommandFactory;
-
-    #[test]
-    fn durations_take_seconds_minutes_hours_and_days() {
-        use std::time::Duration;
-        for (text, secs) in [
-            ("90", 90),
-            ("90s", 90),
-            ("15m", 900),
-            ("2h", 7200),
-            ("7d", 604_800),
-            ("0s", 0),
-        ] {
-            assert_eq!(
-                parse_duration(text),
-                Ok(Duration::from_secs(secs)),
-                "{text}"
-            );
-        }
-        for bad in ["", "s", "1.5h", "-3", "3w", "h2", "99999999999999999999d"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -5,7 +5,8 @@
 //! In order: close every inherited descriptor but the readiness pipe and the
 //! tool lock `csa run` handed on (already locked: the lock is held without a
 //! gap from creation to the end), rewrite the lock record with this process,
-//! become a subreaper, install the stop handlers, start CMD in its own process
+//! replace `daemon.pid` (the launcher's record) with this process's, become a
+//! subreaper, install the stop handlers, start CMD in its own process
 //! group in the project dir with the `CSA_*` environment, write `cmd.pid`,
 //! tell `csa run` it started, supervise it (stop on SIGTERM/SIGINT/SIGHUP or
 //! at `--timeout`), stop every descendant it left (other sessions' daemons are
@@ -20,6 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 #[cfg(unix)]
 use csa_process::LockRecord;
+use csa_session::durable::write_atomic;
 use csa_session::ending::{self, NOT_STARTED_EXIT, RunEnding, TIMEOUT_EXIT};
 #[cfg(unix)]
 use csa_session::stop_request::StopRequest;
@@ -40,11 +42,36 @@ pub use csa_session::consts::{
 
 pub fn run(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let session = SessionDir::new(&args.session_dir);
+    report_panics_in(&session);
     let outcome = platform::daemon(&session, args);
     if let Err(err) = &outcome {
         log_error(&session, err);
     }
     outcome
+}
+
+/// Record a panic of the daemon as one line of the session's `stderr.log`.
+/// The daemon's own stderr is `/dev/null`: without this, a panic (a bug)
+/// would end the daemon, leave CMD unsupervised and say nothing anywhere.
+fn report_panics_in(session: &SessionDir) {
+    let log = session.stderr_log();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        let at = info
+            .location()
+            .map(|at| format!(" at {}:{}", at.file(), at.line()))
+            .unwrap_or_default();
+        let line: String = format!("csa daemon: panic: {message}{at}")
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        append(&log, &format!("{line}\n"));
+    }));
 }
 
 /// What the daemon knows about its run, from its arguments and `state.toml`.
@@ -55,11 +82,20 @@ struct Run {
     state: SessionState,
     cmd: Vec<String>,
     timeout: Option<Duration>,
+    /// The session's depth in a tree of sessions (0 at the top).
+    depth: u32,
 }
 
 impl Run {
     fn load(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<Run> {
         let state = csa_session::load_state(session)?.value;
+        // `csa run` says; a daemon started without --depth falls back on
+        // what `[genealogy]` recorded (written only for a nested run).
+        let recorded = || {
+            let depth = state.genealogy().depth.unwrap_or(0);
+            u32::try_from(depth.max(0)).unwrap_or(u32::MAX)
+        };
+        let depth = args.depth.unwrap_or_else(recorded);
         Ok(Run {
             session: session.clone(),
             id: SessionId::parse(&args.session_id)?,
@@ -67,6 +103,7 @@ impl Run {
             state,
             cmd: args.cmd.clone(),
             timeout: args.timeout_secs.map(Duration::from_secs),
+            depth,
         })
     }
 
@@ -81,7 +118,7 @@ impl Run {
 
     /// `CSA_*` for CMD: its session, and its depth (this session's + 1).
     fn env(&self) -> Vec<(String, String)> {
-        let depth = self.state.genealogy().depth.unwrap_or(0).max(0) + 1;
+        let depth = self.depth.saturating_add(1);
         vec![
             (ENV_SESSION_ID.into(), self.id.to_string()),
             (
@@ -136,6 +173,29 @@ fn write_lock_record(mut lock: &File, tool: &ToolName) -> std::io::Result<()> {
     lock.sync_all()
 }
 
+/// Name this process in `daemon.pid`, replacing the launcher's record.
+/// Done before `csa run` hears that CMD started, so from then on the record
+/// names the daemon whatever happens to the launcher (`kill` verifies the
+/// daemon by it). A failure stops the daemon before CMD starts: a session
+/// whose daemon cannot be named could not be stopped.
+fn write_daemon_pid(session: &SessionDir) -> anyhow::Result<()> {
+    let record = csa_process::DaemonPid {
+        pid: std::process::id(),
+        start_time_ticks: csa_process::facts::own_start_time_ticks(),
+    };
+    match write_atomic(&session.daemon_pid(), format!("{record}\n").as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.is_in_place() => {
+            append(
+                &session.stderr_log(),
+                &format!("csa daemon: {}\n", crate::output::chain(&err)),
+            );
+            Ok(())
+        }
+        Err(err) => Err(anyhow::Error::new(err).context("cannot record the daemon's pid")),
+    }
+}
+
 /// Open a log for appending: 0600, never through a symlink.
 fn open_log(path: &Path) -> std::io::Result<File> {
     let mut options = fs_err::OpenOptions::new();
@@ -149,9 +209,11 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 }
 
 /// The ending of a run, from how CMD ended and whether the daemon stopped it.
+/// A stopped CMD that exited by itself (a TERM trap that exits 0) records
+/// 128 + the last signal the daemon sent (`Ending::exit_code`).
 fn ending_of(run: &Run, ending: csa_process::Ending, started_at: DateTime<Utc>) -> RunEnding {
     use csa_process::{Exit, StopCause};
-    let exit_code = ending.exit.exit_code();
+    let exit_code = ending.exit_code();
     let last_line = csa_session::log_tail::output_tail(&run.session, 1);
     let with_last = |what: String| {
         if last_line.is_empty() {
@@ -160,10 +222,17 @@ fn ending_of(run: &Run, ending: csa_process::Ending, started_at: DateTime<Utc>) 
             format!("{what}; last output: {last_line}")
         }
     };
-    let how = match ending.exit {
-        Exit::Signal(9) => "SIGKILL",
-        Exit::Signal(15) => "SIGTERM",
-        _ => "its own exit",
+    let signal_name = |signal: i32| match signal {
+        9 => "SIGKILL".to_owned(),
+        15 => "SIGTERM".to_owned(),
+        other => format!("signal {other}"),
+    };
+    let how = match (ending.exit, ending.last_signal) {
+        (Exit::Signal(signal), _) => signal_name(signal),
+        (Exit::Code(code), Some(sent)) => {
+            format!("its own exit {code} after {}", signal_name(sent))
+        }
+        (Exit::Code(code), None) => format!("its own exit {code}"),
     };
     let (status, exit_code, reason, summary) = match ending.stop {
         Some(StopCause::Requested) => (
@@ -260,6 +329,7 @@ mod platform {
             )
         })?;
         write_lock_record(&lock, &run.tool)?;
+        super::write_daemon_pid(&run.session)?;
         supervise(&run, ready)?;
         drop(lock);
         Ok(ExitCode::SUCCESS)
@@ -380,6 +450,7 @@ mod platform {
 
     pub fn daemon(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         let run = Run::load(session, args)?;
+        super::write_daemon_pid(&run.session)?;
         let started_at = Utc::now();
         let (program, rest) = run
             .cmd
@@ -406,7 +477,11 @@ mod platform {
             Some(code) => csa_process::Exit::Code(code),
             None => csa_process::Exit::Code(1),
         };
-        let end = csa_process::Ending { exit, stop: None };
+        let end = csa_process::Ending {
+            exit,
+            stop: None,
+            last_signal: None,
+        };
         ending::finish_run(&run.session, &run.tool, &ending_of(&run, end, started_at))?;
         Ok(ExitCode::SUCCESS)
     }

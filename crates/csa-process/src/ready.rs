@@ -109,7 +109,7 @@ fn report_in(buf: &[u8], eof: bool) -> Option<Result<Ready, ReadyError>> {
 mod unix {
     use std::io::{self, Write};
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use rustix::io::{Errno, FdFlags};
 
@@ -167,13 +167,13 @@ mod unix {
     impl ReadyReader {
         /// Wait for the daemon's report, at most `timeout`.
         pub fn wait(self, timeout: Duration) -> Result<Ready, ReadyError> {
-            let deadline = Instant::now() + timeout;
+            let deadline = crate::watch::deadline_after(timeout);
             let mut buf = Vec::new();
             loop {
                 if let Some(report) = report_in(&buf, false) {
                     return report;
                 }
-                if !crate::watch::wait_readable(&[self.fd.as_fd()], Some(deadline))? {
+                if !crate::watch::wait_readable(&[self.fd.as_fd()], deadline)? {
                     return Err(ReadyError::Timeout(timeout));
                 }
                 let mut chunk = [0u8; 512];

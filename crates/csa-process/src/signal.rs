@@ -406,11 +406,23 @@ pub fn is_daemon_of(args: &[String], session_id: &str) -> bool {
             .any(|a| a.strip_prefix("--session-id=").is_some_and(matches))
 }
 
-/// The session id a csa daemon's command line names: `<csa> daemon ...
-/// --session-id <id> ...` (or `--session-id=<id>`) before any `--`; `None`
-/// for any other command line. The nested-session exception of contract §8.1
-/// uses it to recognise the daemon of another session.
-pub fn daemon_session_id(args: &[String]) -> Option<&str> {
+/// What a csa daemon's command line says about it: `<csa> daemon ...
+/// --session-dir <dir> ... --session-id <id> ...` (either option also as
+/// `--option=value`), before any `--`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaemonArgv<'a> {
+    /// `--session-dir`, if given.
+    pub session_dir: Option<&'a str>,
+    /// `--session-id`.
+    pub session_id: &'a str,
+}
+
+/// The options a csa daemon's command line names, or `None` for any command
+/// line that is not `<csa> daemon ... --session-id <id> ...` (only the
+/// arguments before `--` count). A command line proves nothing by itself:
+/// the nested-session exception of contract §8.1 also checks the session's
+/// `daemon.pid` (see `crate::supervise::spare_other_sessions`).
+pub fn daemon_argv(args: &[String]) -> Option<DaemonArgv<'_>> {
     let mut own = args
         .iter()
         .skip(1)
@@ -419,15 +431,24 @@ pub fn daemon_session_id(args: &[String]) -> Option<&str> {
     if own.next() != Some("daemon") {
         return None;
     }
+    let (mut session_dir, mut session_id) = (None, None);
     while let Some(arg) = own.next() {
-        if arg == "--session-id" {
-            return own.next();
-        }
-        if let Some(id) = arg.strip_prefix("--session-id=") {
-            return Some(id);
+        match arg {
+            "--session-id" => session_id = own.next(),
+            "--session-dir" => session_dir = own.next(),
+            _ => {
+                if let Some(id) = arg.strip_prefix("--session-id=") {
+                    session_id = Some(id);
+                } else if let Some(dir) = arg.strip_prefix("--session-dir=") {
+                    session_dir = Some(dir);
+                }
+            }
         }
     }
-    None
+    Some(DaemonArgv {
+        session_dir,
+        session_id: session_id?,
+    })
 }
 
 fn own_process_group() -> Option<i64> {
@@ -580,24 +601,38 @@ mod tests {
     }
 
     #[test]
-    fn the_session_id_a_daemon_command_line_names() {
-        let id = |line: &str| daemon_session_id(&args(line)).map(str::to_owned);
+    fn the_session_dir_and_id_a_daemon_command_line_names() {
+        let argv = |line: &str| {
+            daemon_argv(&args(line))
+                .map(|d| (d.session_dir.map(str::to_owned), d.session_id.to_owned()))
+        };
+        let dir = format!("/s/{ID}");
         assert_eq!(
-            id(&format!("csa daemon --session-id {ID} -- x")),
-            Some(ID.into())
+            argv(&format!(
+                "csa daemon --session-dir {dir} --session-id {ID} -- x"
+            )),
+            Some((Some(dir), ID.to_owned()))
         );
         assert_eq!(
-            id(&format!("/bin/csa daemon --tool t --session-id={ID}")),
-            Some(ID.into())
+            argv(&format!(
+                "/bin/csa daemon --tool t --session-id={ID} --session-dir=/d"
+            )),
+            Some((Some("/d".to_owned()), ID.to_owned()))
+        );
+        assert_eq!(
+            argv(&format!("sh daemon --session-id {ID}")),
+            Some((None, ID.to_owned())),
+            "the shape alone, which is all a spoof needs"
         );
         for line in [
             format!("csa run --session-id {ID}"),
             format!("csa daemon -- --session-id {ID}"),
+            format!("csa daemon --session-dir /d -- --session-id {ID}"),
             format!("sleep 60 daemon --session-id {ID}"),
             "csa daemon --session-id".to_owned(),
             "csa".to_owned(),
         ] {
-            assert_eq!(id(&line), None, "{line}");
+            assert_eq!(argv(&line), None, "{line}");
         }
     }
 

@@ -20,23 +20,24 @@ use std::time::{Duration, Instant};
 use crate::consts::AFTER_KILL_LIMIT;
 use crate::facts::{self, Existence, ProcState};
 use crate::signal::{self, Refusal, Sig, Verified};
-use crate::watch::Backoff;
+use crate::watch::{Backoff, deadline_after, passed};
 
 /// SIGTERM the process group `target` leads, wait until no live member is
 /// left, SIGKILL whatever is left after `grace`, and wait again (at most
 /// [`AFTER_KILL_LIMIT`]). `Err(Refusal::Survived)` if members outlive that.
+/// A grace too long to represent as a deadline means no SIGKILL.
 pub fn stop_group(target: &Verified, grace: Duration) -> Result<(), Refusal> {
     let pgid = target.group().ok_or(Refusal::NotGroupLeader {
         pid: target.pid(),
         pgid: 0,
     })?;
     signal_members(target, pgid, Sig::Term)?;
-    if wait_group_gone(pgid, Instant::now() + grace) {
+    if wait_group_gone(pgid, deadline_after(grace)) {
         return Ok(());
     }
     tracing::debug!(pgid, "process group outlived its grace period: SIGKILL");
     signal_members(target, pgid, Sig::Kill)?;
-    if wait_group_gone(pgid, Instant::now() + AFTER_KILL_LIMIT) {
+    if wait_group_gone(pgid, deadline_after(AFTER_KILL_LIMIT)) {
         return Ok(());
     }
     Err(Refusal::Survived { pgid })
@@ -73,22 +74,22 @@ fn signal_members(target: &Verified, pgid: i64, sig: Sig) -> Result<(), Refusal>
 }
 
 /// True once process group `pgid` has no live (non-zombie) member, false if
-/// `deadline` passed first.
-pub fn wait_group_gone(pgid: i64, deadline: Instant) -> bool {
+/// `deadline` (`None`: none) passed first.
+pub fn wait_group_gone(pgid: i64, deadline: Option<Instant>) -> bool {
     platform::wait_group_gone(pgid, deadline)
 }
 
 impl Verified {
     /// Wait until the verified process has exited (a zombie has exited), at
-    /// most `timeout`. True if it did. Event-driven with the pidfd opened at
-    /// verification (Linux); elsewhere a bounded probe of the pid and its
-    /// start time.
+    /// most `timeout` (one too long to represent: no limit). True if it did.
+    /// Event-driven with the pidfd opened at verification (Linux); elsewhere
+    /// a bounded probe of the pid and its start time.
     pub fn wait_for_exit(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         #[cfg(target_os = "linux")]
         if let Some(fd) = self.pidfd() {
             use std::os::fd::AsFd;
-            match crate::watch::wait_readable(&[fd.as_fd()], Some(deadline)) {
+            match crate::watch::wait_readable(&[fd.as_fd()], deadline) {
                 Ok(exited) => return exited,
                 Err(err) => tracing::debug!(%err, "poll on a pidfd failed; probing instead"),
             }
@@ -98,7 +99,7 @@ impl Verified {
             if self.has_exited() {
                 return true;
             }
-            if Instant::now() >= deadline {
+            if passed(deadline) {
                 return false;
             }
             backoff.pause(deadline);
@@ -127,9 +128,9 @@ mod platform {
     use std::time::Instant;
 
     use crate::consts::PROBE_INTERVAL_MAX;
-    use crate::watch::{self, Backoff};
+    use crate::watch::{self, Backoff, at_most, passed};
 
-    pub fn wait_group_gone(pgid: i64, deadline: Instant) -> bool {
+    pub fn wait_group_gone(pgid: i64, deadline: Option<Instant>) -> bool {
         let Ok(pgid) = i32::try_from(pgid) else {
             return true;
         };
@@ -147,14 +148,14 @@ mod platform {
             if live.is_empty() {
                 return true;
             }
-            if Instant::now() >= deadline {
+            if passed(deadline) {
                 return false;
             }
             let fds: Vec<OwnedFd> = live.iter().filter_map(|pid| watch::pidfd(*pid)).collect();
             if fds.len() < live.len() {
                 // Some member cannot be watched (exited already, or no
                 // pidfds here): look again soon, but not in a busy loop.
-                let soon = deadline.min(Instant::now() + PROBE_INTERVAL_MAX);
+                let soon = at_most(deadline, PROBE_INTERVAL_MAX);
                 if fds.is_empty() {
                     backoff.pause(soon);
                     continue;
@@ -166,21 +167,21 @@ mod platform {
         }
     }
 
-    fn wait_any(fds: &[OwnedFd], deadline: Instant) {
+    fn wait_any(fds: &[OwnedFd], deadline: Option<Instant>) {
         let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-        if let Err(err) = watch::wait_readable(&borrowed, Some(deadline)) {
+        if let Err(err) = watch::wait_readable(&borrowed, deadline) {
             tracing::debug!(%err, "poll on pidfds failed");
-            Backoff::new().pause(deadline.min(Instant::now() + PROBE_INTERVAL_MAX));
+            Backoff::new().pause(at_most(deadline, PROBE_INTERVAL_MAX));
         }
     }
 
-    fn probe_until(pgid: i32, deadline: Instant) -> bool {
+    fn probe_until(pgid: i32, deadline: Option<Instant>) -> bool {
         let mut backoff = Backoff::new();
         loop {
             if crate::facts::group_has_live_members(pgid) != Some(true) {
                 return true;
             }
-            if Instant::now() >= deadline {
+            if passed(deadline) {
                 return false;
             }
             backoff.pause(deadline);
@@ -192,12 +193,12 @@ mod platform {
 mod platform {
     use std::time::Instant;
 
-    use crate::watch::Backoff;
+    use crate::watch::{Backoff, passed};
 
     /// Without a process table, `kill(-pgid, 0)` tells whether the group has
     /// members at all; zombies cannot be told apart, so they delay the answer
     /// until their parent reaps them.
-    pub fn wait_group_gone(pgid: i64, deadline: Instant) -> bool {
+    pub fn wait_group_gone(pgid: i64, deadline: Option<Instant>) -> bool {
         let Some(group) = i32::try_from(pgid)
             .ok()
             .and_then(rustix::process::Pid::from_raw)
@@ -209,7 +210,7 @@ mod platform {
             if rustix::process::test_kill_process_group(group) == Err(rustix::io::Errno::SRCH) {
                 return true;
             }
-            if Instant::now() >= deadline {
+            if passed(deadline) {
                 return false;
             }
             backoff.pause(deadline);
@@ -222,7 +223,7 @@ mod platform {
     use std::time::Instant;
 
     /// No process groups here: nothing can be known, so never "gone".
-    pub fn wait_group_gone(_pgid: i64, _deadline: Instant) -> bool {
+    pub fn wait_group_gone(_pgid: i64, _deadline: Option<Instant>) -> bool {
         false
     }
 }

@@ -5,6 +5,11 @@
 //! no event source exists (no pidfd on this platform or kernel), callers fall
 //! back to [`Backoff`], a bounded probe whose pauses grow to
 //! [`PROBE_INTERVAL_MAX`].
+//!
+//! A deadline is an `Option<Instant>`, `None` for none. Deadlines are made
+//! with [`deadline_after`], never by adding to an `Instant`: a timeout too
+//! large to represent (a `--grace` of 1e19 seconds) is no deadline, not a
+//! panic.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +18,26 @@ use crate::consts::PROBE_INTERVAL_MAX;
 /// Time left until `deadline`; zero once it has passed.
 pub(crate) fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
+}
+
+/// The moment `timeout` from now; `None` (no deadline) when that moment
+/// cannot be represented, which only a timeout of centuries reaches.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// Whether `deadline` has passed (never, for no deadline).
+pub(crate) fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// The earlier of `deadline` and `soon` from now.
+#[cfg(unix)]
+pub(crate) fn at_most(deadline: Option<Instant>, soon: Duration) -> Option<Instant> {
+    match (deadline, deadline_after(soon)) {
+        (Some(deadline), Some(soon)) => Some(deadline.min(soon)),
+        (deadline, soon) => deadline.or(soon),
+    }
 }
 
 /// Pauses of a bounded-probe fallback: 1 ms, doubling up to [`PROBE_INTERVAL_MAX`].
@@ -29,8 +54,8 @@ impl Backoff {
     }
 
     /// Pause for the next step, but never past `deadline`.
-    pub(crate) fn pause(&mut self, deadline: Instant) {
-        std::thread::sleep(self.step.min(remaining(deadline)));
+    pub(crate) fn pause(&mut self, deadline: Option<Instant>) {
+        std::thread::sleep(deadline.map_or(self.step, |d| self.step.min(remaining(d))));
         self.step = (self.step * 2).min(PROBE_INTERVAL_MAX);
     }
 }
@@ -79,7 +104,7 @@ mod unix {
                 .collect();
             match poll(&mut polled, timeout.as_ref()) {
                 Ok(0) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                    if super::passed(deadline) {
                         return Ok(Vec::new());
                     }
                 }
@@ -111,6 +136,19 @@ mod tests {
     use std::os::fd::AsFd;
 
     use super::*;
+
+    #[test]
+    fn a_deadline_too_far_to_represent_is_no_deadline() {
+        assert_eq!(deadline_after(Duration::MAX), None);
+        assert!(!passed(None));
+        let soon = at_most(None, Duration::from_millis(5)).unwrap();
+        assert!(soon <= Instant::now() + Duration::from_millis(5));
+        let near = deadline_after(Duration::from_millis(1));
+        assert_eq!(at_most(near, Duration::from_secs(60)), near);
+        let mut backoff = Backoff::new();
+        backoff.pause(None);
+        backoff.pause(deadline_after(Duration::MAX));
+    }
 
     #[test]
     fn a_deadline_ends_the_wait_and_data_ends_it_early() {

@@ -5,11 +5,14 @@
 //! change the whole process. Results are printed as lines on stdout.
 //!
 //! - `supervise [--timeout-ms N] [--grace-ms N] [--cleanup-grace-ms N]
-//!   [--session-id ID] [--log PATH] -- CMD...`: subreaper + Supervisor; prints
+//!   [--session-id ID] [--log PATH] -- CMD...` (`max` for N: the longest
+//!   duration there is): subreaper + Supervisor; prints
 //!   `spawned <pid>`, `ending <exit code> <stop>`, `cleanup <pids> <survivors>`,
 //!   then waits for stdin to close.
-//! - `daemon --session-id ID --pidfile PATH`: a fake csa daemon of session ID
-//!   (its argv[1] is `daemon`); starts `sleep 300` and writes
+//! - `daemon --session-dir DIR --session-id ID --pidfile PATH [--no-record]`:
+//!   a fake csa daemon of session ID (its argv[1] is `daemon`); creates DIR
+//!   and, unless `--no-record` (a spoof), writes `DIR/daemon.pid` naming
+//!   itself, as a real daemon does; then starts `sleep 300` and writes
 //!   `<own pid> <child pid>` to PATH.
 //! - `ready --ready-fd N [--report-fds]`: claims the readiness pipe and
 //!   reports `started <own pid> <ticks>`, or with `--report-fds` a `failed`
@@ -62,11 +65,13 @@ mod unix {
         args.iter().take_while(|a| *a != "--").any(|a| a == name)
     }
 
+    /// A number of milliseconds, or `max` for the longest duration there is.
     fn millis(args: &[String], name: &str, default: u64) -> Result<Duration> {
-        Ok(Duration::from_millis(match opt(args, name) {
-            Some(v) => v.parse()?,
-            None => default,
-        }))
+        Ok(match opt(args, name) {
+            Some("max") => Duration::MAX,
+            Some(v) => Duration::from_millis(v.parse()?),
+            None => Duration::from_millis(default),
+        })
     }
 
     fn say(line: &str) {
@@ -144,7 +149,7 @@ mod unix {
             Some(StopCause::Requested) => "requested",
             Some(StopCause::Timeout) => "timeout",
         };
-        say(&format!("ending {} {stop}", ending.exit.exit_code()));
+        say(&format!("ending {} {stop}", ending.exit_code()));
         let cleanup =
             supervisor.terminate_descendants(millis(args, "--cleanup-grace-ms", 2000)?, spare)?;
         let pids: Vec<String> = cleanup
@@ -170,6 +175,16 @@ mod unix {
 
     fn fake_daemon(args: &[String]) -> Result<()> {
         let pidfile = opt(args, "--pidfile").ok_or("--pidfile is required")?;
+        let dir = opt(args, "--session-dir").ok_or("--session-dir is required")?;
+        fs_err::create_dir_all(dir)?;
+        if !flag(args, "--no-record") {
+            let me = std::process::id();
+            let ticks = csa_process::facts::start_time_ticks(me).ok_or("no start time")?;
+            fs_err::write(
+                std::path::Path::new(dir).join("daemon.pid"),
+                format!("{me} {ticks}\n"),
+            )?;
+        }
         let mut child = std::process::Command::new("sleep").arg("300").spawn()?;
         let tmp = format!("{pidfile}.tmp");
         fs_err::write(&tmp, format!("{} {}\n", std::process::id(), child.id()))?;

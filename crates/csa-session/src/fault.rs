@@ -8,7 +8,7 @@
 //! so is never faulted by its environment),
 //! `CSA_FAULT=<point>:<mode>[,<point>:<mode>...]` acts at the named point:
 //! `error` makes that step fail, `abort` kills the process there (a crash),
-//! `pause` creates `$CSA_FAULT_DIR/<point>.paused` and waits (up to 60 s) for
+//! `panic` panics there (a bug), `pause` creates `$CSA_FAULT_DIR/<point>.paused` and waits (up to 60 s) for
 //! `<point>.resume`, so a test can act in the window. Without the feature,
 //! [`hit`] is an empty inline function: release builds cannot be faulted.
 
@@ -46,6 +46,8 @@ pub enum FaultPoint {
     CreateStaged,
     /// `csa run`: the session exists, before its daemon is started.
     RunCreated,
+    /// `csa run`: its daemon was started, before `csa run` hears from it.
+    RunSpawned,
     /// Removal: after `.reconcile.lock` is taken, before the re-check.
     RemoveLocked,
     /// Removal: after the dir was renamed into `.trash`, before the fsyncs.
@@ -101,6 +103,7 @@ impl FaultPoint {
             FaultPoint::DurableDirSync => "durable:dir-sync",
             FaultPoint::CreateStaged => "create:staged",
             FaultPoint::RunCreated => "run:created",
+            FaultPoint::RunSpawned => "run:spawned",
             FaultPoint::RemoveLocked => "remove:locked",
             FaultPoint::RemoveRenamed => "remove:renamed",
             FaultPoint::RemoveSynced => "remove:synced",
@@ -126,6 +129,7 @@ pub enum FaultMode {
     Error,
     Abort,
     Pause,
+    Panic,
 }
 
 impl FaultMode {
@@ -134,6 +138,7 @@ impl FaultMode {
             FaultMode::Error => "error",
             FaultMode::Abort => "abort",
             FaultMode::Pause => "pause",
+            FaultMode::Panic => "panic",
         }
     }
 }
@@ -177,6 +182,7 @@ pub fn hit(point: FaultPoint) -> Result<(), InjectedFault> {
                 std::process::abort();
             }
             "pause" => pause(point)?,
+            "panic" => panic!("injected panic at {point}"),
             _ => {
                 return Err(InjectedFault {
                     point,

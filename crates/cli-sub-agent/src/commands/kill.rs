@@ -33,12 +33,7 @@ use crate::term::escape;
 const DAEMON_FINISH: Duration = Duration::from_secs(15);
 
 pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.grace.is_finite() && args.grace >= 0.0,
-        "--grace must be a non-negative number of seconds, not {}",
-        args.grace
-    );
-    let grace = Duration::from_secs_f64(args.grace);
+    let grace = args.grace;
     let ctx = Context::new(&args.project)?;
     let targets = if args.targets.all {
         ctx.active_sessions()?

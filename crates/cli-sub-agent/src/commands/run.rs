@@ -7,8 +7,10 @@
 //! lock, locked by this launcher and handed to the daemon as an inherited
 //! descriptor. If the launcher dies before the daemon exists, the lock goes
 //! with it and `daemon.pid` names a dead process: the session is reconciled,
-//! never left active forever. The daemon reports through a readiness pipe
-//! (`csa_process::ready`) whether CMD started.
+//! never left active forever. The daemon replaces `daemon.pid` with its own
+//! record before it reports, through a readiness pipe (`csa_process::ready`),
+//! whether CMD started; the launcher never writes it again, so a launcher
+//! killed at any moment after the spawn cannot leave it naming the launcher.
 
 use std::process::ExitCode;
 #[cfg(unix)]
@@ -60,7 +62,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     state.set_run(&RunSpec {
         command: args.cmd.clone(),
         cwd: project.clone(),
-        timeout_secs: args.timeout.map(|t| t.as_secs().max(1)),
+        timeout_secs: args.timeout.map(|t| t.as_secs()),
     });
     if let Some(parent) = &nesting.parent {
         state.set_genealogy(Some(parent), nesting.depth);
@@ -91,13 +93,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     tracing::info!(session = %id, dir = %created.dir.path().display(), "session created");
     csa_session::fault::hit(FaultPoint::RunCreated)?;
-    platform::start_daemon(&created, &id, &tool, args)?;
+    platform::start_daemon(&created, &id, &tool, args, nesting.depth)?;
     output::stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Where this run sits in a tree of sessions: the session it runs inside (from
-/// `CSA_SESSION_ID`) and its depth (`CSA_DEPTH`, 0 at the top).
+/// `CSA_SESSION_ID`) and its depth (`CSA_DEPTH`, 0 when unset), which counts
+/// whether or not there is a parent: it is what the limit is checked against
+/// and what the daemon gives CMD (+ 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Nesting {
     parent: Option<SessionId>,
@@ -147,9 +151,9 @@ mod platform {
     use std::os::fd::AsFd;
 
     use anyhow::Context as _;
-    use csa_process::{DaemonPid, Ready, ReadyError, ready_pipe, spawn_detached};
+    use csa_process::{Ready, ReadyError, ready_pipe, spawn_detached};
     use csa_session::create::Created;
-    use csa_session::durable::write_atomic;
+    use csa_session::fault::FaultPoint;
     use csa_session::{SessionId, ToolName};
 
     use super::{READY_TIMEOUT, daemon_args};
@@ -162,6 +166,7 @@ mod platform {
         id: &SessionId,
         tool: &ToolName,
         args: &RunArgs,
+        depth: u32,
     ) -> anyhow::Result<()> {
         let dir = &created.dir;
         let launched = (|| -> anyhow::Result<_> {
@@ -172,7 +177,7 @@ mod platform {
                 ("--ready-fd", writer.raw_fd()),
                 ("--lock-fd", std::os::fd::AsRawFd::as_raw_fd(&lock)),
             ];
-            let daemon_args = daemon_args(created, id, tool, args, &handed);
+            let daemon_args = daemon_args(created, id, tool, args, depth, &handed);
             let child = spawn_detached(exe, &daemon_args, writer, Some(lock))?;
             Ok((reader, child))
         })()
@@ -184,17 +189,11 @@ mod platform {
                 return Err(err);
             }
         };
-        let record = DaemonPid {
-            pid: child.id(),
-            start_time_ticks: csa_process::facts::start_time_ticks(child.id()),
-        };
-        if let Err(err) = write_atomic(&dir.daemon_pid(), format!("{record}\n").as_bytes()) {
-            // The daemon holds the lock: the session stays alive regardless.
-            crate::output::warning(&format!(
-                "session {id}: cannot record the daemon's pid: {}",
-                crate::output::chain(&err)
-            ));
-        }
+        tracing::debug!(session = %id, pid = child.id(), "daemon started");
+        // The daemon records its own pid in daemon.pid before it reports:
+        // nothing this launcher does (or fails to do) from here on can leave
+        // daemon.pid naming the launcher while the daemon runs.
+        csa_session::fault::hit(FaultPoint::RunSpawned)?;
         match reader.wait(READY_TIMEOUT) {
             Ok(Ready::Started { .. }) => Ok(()),
             Ok(Ready::Failed(why)) => {
@@ -240,10 +239,11 @@ mod platform {
         id: &SessionId,
         tool: &ToolName,
         args: &RunArgs,
+        depth: u32,
     ) -> anyhow::Result<()> {
         let exe = std::env::current_exe().context("cannot find the csa executable")?;
         let mut cmd = Command::new(exe);
-        cmd.args(super::daemon_args(created, id, tool, args, &[]))
+        cmd.args(super::daemon_args(created, id, tool, args, depth, &[]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -265,13 +265,15 @@ mod platform {
 }
 
 /// The daemon's command line: `daemon --session-dir ... --session-id ...
-/// --tool ... [<fd option> <fd>]... [--timeout-secs N] -- CMD...` (the
-/// session id on it is what `kill` verifies the daemon by).
+/// --tool ... --depth N [<fd option> <fd>]... [--timeout-secs N] -- CMD...`
+/// (the session id on it is what `kill` verifies the daemon by; the depth is
+/// this run's, from `CSA_DEPTH`, whether or not it runs inside a session).
 fn daemon_args(
     created: &csa_session::create::Created,
     id: &SessionId,
     tool: &ToolName,
     args: &RunArgs,
+    depth: u32,
     handed_fds: &[(&str, i32)],
 ) -> Vec<std::ffi::OsString> {
     let mut out: Vec<std::ffi::OsString> = vec![
@@ -282,6 +284,8 @@ fn daemon_args(
         id.as_str().into(),
         "--tool".into(),
         tool.as_str().into(),
+        "--depth".into(),
+        depth.to_string().into(),
     ];
     for (option, fd) in handed_fds {
         out.push((*option).into());
@@ -289,7 +293,7 @@ fn daemon_args(
     }
     if let Some(timeout) = args.timeout {
         out.push("--timeout-secs".into());
-        out.push(timeout.as_secs().max(1).to_string().into());
+        out.push(timeout.as_secs().to_string().into());
     }
     out.push("--".into());
     out.extend(args.cmd.iter().map(Into::into));

@@ -1,5 +1,6 @@
 //! Bad ids, ambiguous prefixes, missing sessions and bad directories: one
-//! clear line on stderr, exit 1.
+//! clear line on stderr, exit 1. Durations out of range: clap's usage error,
+//! exit 2.
 
 use csa_test_support::*;
 
@@ -161,4 +162,74 @@ fn help_and_completions_come_from_the_clap_definition() {
     let out = env.csa().args(["completions", "bash"]).output().unwrap();
     assert!(out.status.success());
     assert!(stdout_of(&out).contains("is-alive"));
+}
+
+#[test]
+fn a_duration_out_of_range_is_one_usage_error_and_starts_or_signals_nothing() {
+    let env = Env::new();
+    let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    let run = |timeout: &str| {
+        [
+            "run",
+            "--tool",
+            "demo",
+            "--timeout",
+            timeout,
+            "--",
+            "sleep",
+            "100",
+        ]
+        .map(str::to_owned)
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (run("9223372036854775807").into(), "at most 10 years"),
+        (run("3651d").into(), "at most 10 years"),
+        (run("0").into(), "at least 1s"),
+        (run("0s").into(), "at least 1s"),
+        (
+            ["session", "kill", "--grace", "1e30", id]
+                .map(str::to_owned)
+                .into(),
+            "at most 10 years",
+        ),
+        (
+            ["session", "kill", "--grace", "1e19", id]
+                .map(str::to_owned)
+                .into(),
+            "at most 10 years",
+        ),
+        (
+            ["session", "kill", "--grace", "NaN", id]
+                .map(str::to_owned)
+                .into(),
+            "not a number of seconds",
+        ),
+        (
+            ["session", "wait", "--timeout", "1e30", id]
+                .map(str::to_owned)
+                .into(),
+            "at most 10 years",
+        ),
+        (
+            ["session", "clean", "--older-than", "99999d"]
+                .map(str::to_owned)
+                .into(),
+            "at most 10 years",
+        ),
+    ];
+    for (args, reason) in cases {
+        let out = env.csa().args(&args).output().unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(stdout_of(&out).is_empty(), "{args:?}");
+        // One error line; the rest is clap's pointer to --help.
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {err}");
+        assert!(
+            errors[0].contains("invalid value") && errors[0].contains(reason),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert!(!env.sessions_dir().exists(), "nothing was created");
 }

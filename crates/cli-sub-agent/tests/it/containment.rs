@@ -118,3 +118,42 @@ fn a_nested_sessions_daemon_survives_its_parents_ending() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(stdout_of(&out).contains("killed: exit 143"));
 }
+
+#[test]
+fn a_process_that_only_looks_like_another_sessions_daemon_does_not_survive() {
+    let env = Env::new();
+    let other = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    // A session dir named by the id, with a daemon.pid the look-alike wrote
+    // itself (a pid without its start time).
+    let other_dir = env.tmp.path().join("elsewhere").join(other);
+    fs_err::create_dir_all(&other_dir).unwrap();
+    // `sh daemon --session-id <id>` has a csa daemon's command line shape.
+    fs_err::write(
+        env.project.join("daemon"),
+        "[ \"$1\" = --session-dir ] && echo $$ > \"$2/daemon.pid\"\n\
+         echo $$ >> \"$CSA_SESSION_DIR/pids\"\n\
+         sleep 300\n",
+    )
+    .unwrap();
+    let script = format!(
+        "sh daemon --session-id {other} &\n\
+         sh daemon --session-dir {dir} --session-id {other} &\n\
+         while [ \"$(wc -l < \"$CSA_SESSION_DIR/pids\" 2>/dev/null)\" != 2 ]; do sleep 0.01; done\n\
+         echo spawned\n",
+        dir = other_dir.display()
+    );
+    let s = env.run(&["sh", "-c", &script]);
+    let pids = pids_in(&s, "pids", 2);
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    for pid in pids {
+        assert!(
+            !alive(pid),
+            "the look-alike daemon {pid} survived the session's result"
+        );
+    }
+}

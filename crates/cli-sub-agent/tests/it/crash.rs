@@ -273,3 +273,33 @@ fn a_run_killed_while_staging_the_session_leaves_nothing_visible() {
         "only hidden staging dirs are left: {hidden:?}"
     );
 }
+
+#[test]
+fn a_panic_in_the_daemon_is_one_line_of_stderr_log() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .env(FAULT_ENV, FaultPoint::DaemonResult.spec(FaultMode::Panic))
+        .args(["run", "--tool", "demo", "--", "sh", "-c", "echo real line"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let s = env.session_of(stdout_of(&out).trim());
+    let panics = || -> Vec<String> {
+        fs_err::read_to_string(s.path("stderr.log"))
+            .unwrap_or_default()
+            .split_inclusive('\n')
+            .filter(|line| line.contains("panic"))
+            .map(str::to_owned)
+            .collect()
+    };
+    wait_until("the daemon's panic in stderr.log", || {
+        panics().iter().any(|line| line.ends_with('\n'))
+    });
+    let lines = panics();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("csa daemon: panic: injected panic at daemon:result at "),
+        "{lines:?}"
+    );
+}

@@ -356,3 +356,67 @@ fn kill_pid_one_in_private_namespace(env: &Env, s: &Session) -> Option<String> {
         .unwrap();
     Some(format!("{}{}", stdout_of(&out), stderr_of(&out)))
 }
+
+#[test]
+fn the_longest_timeouts_and_grace_csa_accepts_work_without_a_panic() {
+    let env = Env::new();
+    let s = env.run_with(&["--timeout", "3650d"], &["sleep", "100"]);
+    s.cmd_pid();
+    assert_eq!(
+        s.state()["run"]["timeout_secs"].as_integer(),
+        Some(315_360_000)
+    );
+    let out = kill(&env, &[&s.id], "315360000");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 143\n", s.id));
+    assert!(
+        s.result()["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("killed by csa session kill"),
+        "the daemon lived to record the stop: {}",
+        s.read("result.toml")
+    );
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "315360000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_command_that_exits_zero_on_sigterm_is_still_killed_with_143() {
+    let script = "trap 'exit 0' TERM; echo ready; while :; do sleep 0.2; done";
+    let env = Env::new();
+    let s = env.run(&["sh", "-c", script]);
+    s.cmd_pid();
+    wait_until("the trap is set", || {
+        s.exists("output.log") && s.read("output.log").contains("ready")
+    });
+    let out = kill(&env, &[&s.id], "5");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 143\n", s.id));
+    let result = s.result();
+    assert_eq!(result["status"].as_str(), Some("killed"));
+    assert_eq!(result["exit_code"].as_integer(), Some(143));
+    assert!(
+        result["summary"]
+            .as_str()
+            .unwrap()
+            .contains("its own exit 0 after SIGTERM"),
+        "{}",
+        s.read("result.toml")
+    );
+
+    // The same command stopped by --timeout: a timeout, exit 124.
+    let s = env.run_with(&["--timeout", "1"], &["sh", "-c", script]);
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124), "{}", stdout_of(&out));
+    assert_eq!(s.result()["status"].as_str(), Some("timeout"));
+    assert_eq!(s.result()["exit_code"].as_integer(), Some(124));
+}

@@ -142,3 +142,55 @@ fn the_depth_limit_refuses_and_creates_nothing_and_csa_max_depth_raises_it() {
     let below = run("4", None);
     assert!(below.status.success(), "{}", stderr_of(&below));
 }
+
+#[test]
+fn csa_depth_counts_without_a_parent_session_and_records_no_genealogy() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .env("CSA_DEPTH", "3")
+        .args([
+            "run",
+            "--tool",
+            "demo",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$CSA_DEPTH\"",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let s = env.session_of(stdout_of(&out).trim());
+    env.csa()
+        .args(["session", "wait", &s.id, "--timeout", "20"])
+        .assert()
+        .success();
+    assert_eq!(
+        s.read("output.log"),
+        "4\n",
+        "CMD's depth is csa run's CSA_DEPTH + 1"
+    );
+    assert!(
+        s.state().get("genealogy").is_none(),
+        "no parent, no [genealogy]: {}",
+        s.read("state.toml")
+    );
+
+    let refused = env
+        .csa()
+        .env("CSA_DEPTH", "5")
+        .args(["run", "--tool", "demo", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr_of(&refused);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("maximum of 5"), "{err}");
+    let sessions = fs_err::read_dir(env.sessions_dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(sessions, 1, "the refused run created nothing");
+}

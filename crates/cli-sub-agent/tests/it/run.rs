@@ -281,13 +281,7 @@ fn a_launch_interrupted_before_the_daemon_exists_converges() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the launcher was aborted");
-    let ids: Vec<String> = fs_err::read_dir(env.sessions_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    assert_eq!(ids.len(), 1, "the session exists: {ids:?}");
-    let s = env.session_of(&ids[0]);
+    let s = the_only_session(&env);
     // The launcher's pid is dead and its lock went with it: not unknown
     // forever, but dead, and settled by the next reconcile.
     let out = env
@@ -340,4 +334,70 @@ fn a_session_dir_never_appears_without_its_state() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(watcher.join().unwrap() > 0);
     });
+}
+
+/// The one session of `env`'s project (a run whose launcher died prints no id).
+fn the_only_session(env: &Env) -> Session {
+    let ids: Vec<String> = fs_err::read_dir(env.sessions_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(ids.len(), 1, "one session: {ids:?}");
+    env.session_of(&ids[0])
+}
+
+/// `daemon.pid` names the live `csa daemon` of this very session.
+#[cfg(target_os = "linux")]
+fn assert_daemon_pid_names_the_daemon(s: &Session) {
+    let (pid, ticks) = s.daemon_pid();
+    assert_eq!(
+        csa_process::facts::start_time_ticks(pid),
+        Some(ticks),
+        "daemon.pid names pid {pid}, which is not running with that start time"
+    );
+    let args = csa_process::facts::cmdline_args(pid).unwrap_or_default();
+    assert!(
+        csa_process::signal::is_daemon_of(&args, &s.id),
+        "daemon.pid names pid {pid}, whose command line is {args:?}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn daemon_pid_names_the_daemon_even_when_the_launcher_dies_right_after_starting_it() {
+    let env = Env::new();
+    let s = run(&env, &["sleep", "100"]);
+    assert_daemon_pid_names_the_daemon(&s);
+    env.csa()
+        .args(["session", "kill", &s.id, "--grace", "0"])
+        .assert()
+        .success();
+
+    // The launcher dies the moment the daemon exists, before it hears from
+    // it: the daemon must have named itself, or kill would find only the
+    // dead launcher.
+    let env = Env::new();
+    let out = env
+        .csa()
+        .env(FAULT_ENV, FaultPoint::RunSpawned.spec(FaultMode::Abort))
+        .args(["run", "--tool", "demo", "--", "sleep", "100"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the launcher was aborted");
+    let s = the_only_session(&env);
+    s.cmd_pid();
+    assert_daemon_pid_names_the_daemon(&s);
+    let out = env
+        .csa()
+        .args(["session", "kill", &s.id, "--grace", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 143\n", s.id));
+    let summary = s.result()["summary"].as_str().unwrap().to_owned();
+    assert!(
+        summary.starts_with("killed by csa session kill (ended by SIGTERM"),
+        "the daemon stopped its command and wrote the result: {summary}"
+    );
 }

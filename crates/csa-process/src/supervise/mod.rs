@@ -22,7 +22,8 @@
 //! what is left after `grace`. [`Supervisor::terminate_descendants`] then
 //! clears out every descendant still running (SIGTERM, SIGKILL after its
 //! grace, repeated passes until none is left), except spared subtrees: the
-//! daemon of another csa session and everything under it
+//! daemon of another csa session (its command line names its session dir,
+//! whose `daemon.pid` names it) and everything under it
 //! ([`spare_other_sessions`]). Spared processes that exit while the
 //! supervisor still runs are reaped; those still running when the daemon
 //! exits are reparented as usual.
@@ -36,8 +37,11 @@
 //! [`Cleanup::complete`] is false; elsewhere [`Supervisor::new`] is
 //! `Unsupported`.
 
+use std::ffi::OsStr;
+use std::path::Path;
 use std::time::Duration;
 
+use csa_session::SessionDir;
 use serde::Serialize;
 
 use crate::proctable::ProcInfo;
@@ -78,6 +82,23 @@ pub enum StopCause {
 pub struct Ending {
     pub exit: Exit,
     pub stop: Option<StopCause>,
+    /// The last signal the supervisor sent the command while stopping it
+    /// (15 for SIGTERM, 9 for SIGKILL), if it sent any.
+    pub last_signal: Option<i32>,
+}
+
+impl Ending {
+    /// The exit code to record for the command. One that the supervisor
+    /// stopped and that then exited by itself (a TERM trap that exits 0)
+    /// was ended by csa's signal: 128 + the last signal sent (contract §8.3:
+    /// a killed result carries 128+N of the signal that ended the command).
+    /// Otherwise the shell's convention ([`Exit::exit_code`]).
+    pub fn exit_code(&self) -> i32 {
+        match (self.stop, self.exit, self.last_signal) {
+            (Some(_), Exit::Code(_), Some(signal)) => 128 + signal,
+            _ => self.exit.exit_code(),
+        }
+    }
 }
 
 /// Limits of one run.
@@ -145,16 +166,44 @@ pub enum SuperviseError {
 /// termination.
 pub type Spare<'a> = dyn Fn(&ProcInfo) -> bool + 'a;
 
-/// Spare the daemon of any csa session other than `own_session_id`: a
-/// process whose command line is `<csa> daemon ... --session-id <other> ...`
-/// (contract §8.1: it and everything under it belong to that session).
+/// Spare the daemon of any csa session other than `own_session_id` (contract
+/// §8.1: it and everything under it belong to that session). See
+/// [`is_other_sessions_daemon`] for what makes a process one.
 pub fn spare_other_sessions(own_session_id: &str) -> impl Fn(&ProcInfo) -> bool + '_ {
-    move |info: &ProcInfo| {
-        crate::facts::cmdline_args(info.pid).is_some_and(|args| {
-            signal::daemon_session_id(&args)
-                .is_some_and(|id| !id.eq_ignore_ascii_case(own_session_id))
-        })
+    move |info: &ProcInfo| is_other_sessions_daemon(info, own_session_id)
+}
+
+/// Whether `info` really is the daemon of a csa session other than
+/// `own_session_id`. Its command line must be `<csa> daemon ...
+/// --session-dir <D> ... --session-id <id> ...` with `<id>` a session id
+/// that is not `own_session_id`, `D` an absolute path whose file name is
+/// `<id>`, and `D/daemon.pid` naming exactly this process (its pid and start
+/// time; a daemon writes that record before its `csa run` returns). A
+/// command line alone is not enough: any command can take that shape
+/// (`sh daemon --session-id <id>`) to escape the cleanup of its session.
+pub fn is_other_sessions_daemon(info: &ProcInfo, own_session_id: &str) -> bool {
+    let Some(args) = crate::facts::cmdline_args(info.pid) else {
+        return false;
+    };
+    let Some(daemon) = signal::daemon_argv(&args) else {
+        return false;
+    };
+    let Some(dir) = daemon.session_dir.map(Path::new) else {
+        return false;
+    };
+    let id = daemon.session_id;
+    if id.eq_ignore_ascii_case(own_session_id)
+        || csa_session::SessionId::parse(id).is_err()
+        || !dir.is_absolute()
+        || dir.file_name() != Some(OsStr::new(id))
+    {
+        return false;
     }
+    matches!(
+        crate::record::read_daemon_pid(&SessionDir::new(dir)),
+        Ok(Some(record)) if record.pid == info.pid
+            && record.start_time_ticks == Some(info.start_time_ticks)
+    )
 }
 
 /// Spare nothing.
@@ -219,6 +268,29 @@ mod tests {
         assert_eq!(Exit::Code(3).exit_code(), 3);
         assert_eq!(Exit::Signal(15).exit_code(), 143);
         assert_eq!(Exit::Signal(9).exit_code(), 137);
+    }
+
+    #[test]
+    fn a_stopped_command_that_exits_by_itself_was_ended_by_the_last_signal_sent() {
+        let ending = |exit, stop, last_signal| {
+            Ending {
+                exit,
+                stop,
+                last_signal,
+            }
+            .exit_code()
+        };
+        let requested = Some(StopCause::Requested);
+        let timeout = Some(StopCause::Timeout);
+        assert_eq!(ending(Exit::Code(0), requested, Some(15)), 143);
+        assert_eq!(ending(Exit::Code(3), timeout, Some(15)), 143);
+        assert_eq!(ending(Exit::Code(0), requested, Some(9)), 137);
+        assert_eq!(ending(Exit::Signal(9), requested, Some(9)), 137);
+        assert_eq!(ending(Exit::Signal(2), requested, Some(15)), 130);
+        // Not stopped by csa: its own code or signal.
+        assert_eq!(ending(Exit::Code(0), None, None), 0);
+        assert_eq!(ending(Exit::Code(3), None, None), 3);
+        assert_eq!(ending(Exit::Signal(15), None, None), 143);
     }
 
     #[cfg(target_os = "linux")]

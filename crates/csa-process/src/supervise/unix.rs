@@ -13,13 +13,15 @@ use crate::proctable::{self, ProcInfo};
 use crate::record::DaemonPid;
 use crate::signal::{self, Refusal, Sig, Verified};
 use crate::spawn::Spawned;
+use crate::watch::{at_most, passed};
 
 /// Waits for the command, reaps every child, and stops and cleans up the
 /// process tree. See the module docs of [`crate::supervise`].
 #[derive(Debug)]
 pub struct Supervisor {
     wakeup: Wakeup,
-    /// When a stop is in progress: the moment SIGKILL is due.
+    /// When a stop is in progress: the moment SIGKILL is due (`None` also
+    /// when the stop's grace is too long to represent: no SIGKILL).
     kill_at: Option<Instant>,
 }
 
@@ -41,6 +43,7 @@ impl Supervisor {
     /// Wait until the command exits, reaping every child on the way, and
     /// stop it (and every descendant not spared) on a stop request or when
     /// `options.timeout` expires: SIGTERM, then SIGKILL after `options.grace`.
+    /// A timeout or grace too long to represent as a moment never expires.
     /// Returns as soon as the command itself has been reaped; its remaining
     /// descendants are [`Supervisor::terminate_descendants`]'s work.
     pub fn run(
@@ -51,15 +54,22 @@ impl Supervisor {
     ) -> Result<Ending, SuperviseError> {
         let leader = verify_leader(cmd)?;
         let started = Instant::now();
-        let timeout_at = options.timeout.map(|timeout| started + timeout);
+        let timeout_at = options
+            .timeout
+            .and_then(|timeout| started.checked_add(timeout));
         let mut stop: Option<StopCause> = None;
         let mut killed = false;
+        let mut last_signal: Option<Sig> = None;
         loop {
             self.wakeup.drain();
             for (pid, exit) in reap()? {
                 if pid == cmd.pid {
                     tracing::debug!(pid, ?exit, ?stop, "command reaped");
-                    return Ok(Ending { exit, stop });
+                    return Ok(Ending {
+                        exit,
+                        stop,
+                        last_signal: last_signal.map(Sig::number),
+                    });
                 }
                 tracing::debug!(pid, ?exit, "reaped a descendant");
             }
@@ -76,13 +86,15 @@ impl Supervisor {
                 };
                 if let Some(cause) = cause {
                     stop = Some(cause);
-                    self.kill_at = Some(now + options.grace_for(cause));
+                    self.kill_at = now.checked_add(options.grace_for(cause));
                     signal_tree(&leader, Sig::Term, spare);
+                    last_signal = Some(Sig::Term);
                 }
             }
             if stop.is_some() && !killed && self.kill_at.is_some_and(|at| now >= at) {
                 tracing::debug!("grace period over: SIGKILL");
                 signal_tree(&leader, Sig::Kill, spare);
+                last_signal = Some(Sig::Kill);
                 killed = true;
             }
             let next = match stop {
@@ -107,11 +119,13 @@ impl Supervisor {
         spare: &Spare<'_>,
     ) -> Result<Cleanup, SuperviseError> {
         let own = std::process::id();
-        let start = Instant::now();
-        let kill_at = self
-            .kill_at
-            .map_or(start + grace, |at| at.min(start + grace));
-        let give_up_at = kill_at + AFTER_KILL_LIMIT;
+        // The earlier of the SIGKILL moments of a stop in progress and of this
+        // grace; none if neither can be represented.
+        let kill_at = match (self.kill_at, Instant::now().checked_add(grace)) {
+            (Some(stop), Some(this)) => Some(stop.min(this)),
+            (stop, this) => stop.or(this),
+        };
+        let give_up_at = kill_at.and_then(|at| at.checked_add(AFTER_KILL_LIMIT));
         let mut cleanup = Cleanup {
             complete: true,
             ..Cleanup::default()
@@ -131,15 +145,19 @@ impl Supervisor {
                 .filter(ProcInfo::is_live)
                 .collect();
             if live.is_empty() {
+                // Descendants that exited between the reap above and the
+                // snapshot are zombies, not live: reap them too, or they
+                // would wait for this process to exit.
+                reap()?;
                 return Ok(cleanup);
             }
-            let now = Instant::now();
-            if now >= give_up_at {
+            if passed(give_up_at) {
                 tracing::debug!(count = live.len(), "descendants survived SIGKILL");
                 cleanup.survivors = live;
                 return Ok(cleanup);
             }
-            let (sig, sent) = if now >= kill_at {
+            let killing = passed(kill_at);
+            let (sig, sent) = if killing {
                 (Sig::Kill, &mut killed)
             } else {
                 (Sig::Term, &mut termed)
@@ -159,27 +177,28 @@ impl Supervisor {
                     Err(refusal) => tracing::debug!(pid = info.pid, %refusal, "not signalled"),
                 }
             }
-            let deadline = if now >= kill_at { give_up_at } else { kill_at };
+            let deadline = if killing { give_up_at } else { kill_at };
             self.wait_for_any_exit(&live, deadline)?;
         }
     }
 
     /// Wait for a signal or for any of `procs` to exit, at most until
-    /// `deadline`. Processes without a pidfd are looked at again soon.
+    /// `deadline` (`None`: none). Processes without a pidfd are looked at
+    /// again soon.
     fn wait_for_any_exit(
         &self,
         procs: &[ProcInfo],
-        deadline: Instant,
+        deadline: Option<Instant>,
     ) -> Result<(), SuperviseError> {
         let fds: Vec<OwnedFd> = procs.iter().filter_map(|p| pidfd(p.pid)).collect();
         let deadline = if fds.len() < procs.len() {
-            deadline.min(Instant::now() + PROBE_INTERVAL_MAX)
+            at_most(deadline, PROBE_INTERVAL_MAX)
         } else {
             deadline
         };
         let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
         self.wakeup
-            .wait(&borrowed, Some(deadline))
+            .wait(&borrowed, deadline)
             .map_err(SuperviseError::Wait)
     }
 }

@@ -138,3 +138,23 @@ fn a_group_leader_that_csa_did_not_start_for_the_session_is_refused() {
         "{refused}"
     );
 }
+
+#[test]
+fn a_grace_or_timeout_too_long_to_represent_is_no_limit_not_a_panic() {
+    let leader = spawn_session_group("sleep", &["300"]);
+    let session = ScratchSession::new();
+    record_cmd(&session, leader.pid());
+    let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
+    stop_group(&verified, Duration::MAX).expect("stopped by SIGTERM");
+    assert_eq!(group_members(leader.pid()), 0);
+
+    let child = sleeper();
+    let record = DaemonPid {
+        pid: child.pid(),
+        start_time_ticks: facts::start_time_ticks(child.pid()),
+    };
+    let verified = signal::verify(&record, |_| Ok(())).expect("verified");
+    verified.signal(signal::Sig::Kill).expect("signalled");
+    assert!(verified.wait_for_exit(Duration::MAX));
+    drop(child);
+}

@@ -240,16 +240,22 @@ fn every_descendant_is_terminated_and_reaped_after_the_command_exits() {
 }
 
 #[test]
-fn the_daemon_of_another_session_and_its_subtree_are_spared() {
+fn the_daemon_of_another_session_and_its_subtree_are_spared_but_not_a_look_alike() {
     let dir = tempfile::tempdir().unwrap();
     let other = "01BX5ZZKBKACTAV9WEVGEMMVRZ";
+    let spoof = "01BX5ZZKBKACTAV9WEVGEMMVS0";
+    let sessions = dir.path().join("sessions");
     let script = dir.path().join("cmd.sh");
+    // A real (fake) daemon whose daemon.pid names it, and one with the same
+    // command line shape whose session dir has no record of it.
     fs_err::write(
         &script,
         format!(
-            "\"{HARNESS}\" daemon --session-id {other} --pidfile nested & \n\
+            "\"{HARNESS}\" daemon --session-dir {s}/{other} --session-id {other} --pidfile nested & \n\
+             \"{HARNESS}\" daemon --session-dir {s}/{spoof} --session-id {spoof} --no-record --pidfile spoof & \n\
              sleep 300 & echo $! >> pids\n\
-             while [ ! -s nested ]; do sleep 0.01; done\n"
+             while [ ! -s nested ] || [ ! -s spoof ]; do sleep 0.01; done\n",
+            s = sessions.display()
         ),
     )
     .unwrap();
@@ -268,11 +274,19 @@ fn the_daemon_of_another_session_and_its_subtree_are_spared() {
     assert_eq!(h.expect("cleanup")[1], "0");
     let stray = read_pids(&dir.path().join("pids"), 1)[0];
     let nested = read_pids(&dir.path().join("nested"), 2);
+    let spoofed = read_pids(&dir.path().join("spoof"), 2);
     let ticks: Vec<Option<u64>> = nested
         .iter()
         .map(|pid| csa_process::facts::start_time_ticks(*pid))
         .collect();
     assert!(reaped(stray), "the stray sleep {stray} was not terminated");
+    for pid in spoofed {
+        assert!(
+            reaped(pid),
+            "the look-alike daemon pid {pid} was spared: {:?}",
+            proc_state(pid)
+        );
+    }
     for (pid, ticks) in nested.iter().zip(&ticks) {
         assert!(
             ticks.is_some_and(|t| same_process_alive(*pid, t)),
@@ -282,4 +296,51 @@ fn the_daemon_of_another_session_and_its_subtree_are_spared() {
     for (pid, ticks) in nested.iter().zip(ticks).rev() {
         kill_if_same(*pid, ticks);
     }
+}
+
+#[test]
+fn a_timeout_or_grace_too_long_to_represent_never_expires_and_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    // Duration::MAX: no moment that far can be represented.
+    let forever = "max";
+    let h = supervise(
+        dir.path(),
+        &["--timeout-ms", forever, "--cleanup-grace-ms", forever],
+        &["sh", "-c", "sleep 300 & exit 7"],
+    );
+    h.expect("spawned");
+    assert_eq!(h.expect("ending"), ["7", "none"]);
+    let cleanup = h.expect("cleanup");
+    assert_ne!(cleanup[0], "-", "the leftover sleep got SIGTERM");
+    assert_eq!(cleanup[1], "0");
+
+    let h = supervise(dir.path(), &["--grace-ms", forever], &["sleep", "100"]);
+    let cmd: u32 = h.expect("spawned")[0].parse().unwrap();
+    wait_until("sleep exec'd", || {
+        csa_process::facts::cmdline(cmd).is_some_and(|c| c.starts_with("sleep"))
+    });
+    h.signal(libc::SIGTERM);
+    assert_eq!(h.expect("ending"), ["143", "requested"]);
+    assert_eq!(h.expect("cleanup"), ["-", "0"]);
+}
+
+#[test]
+fn a_command_that_exits_zero_on_sigterm_ends_with_128_plus_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = supervise(
+        dir.path(),
+        &["--grace-ms", "5000"],
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while :; do sleep 0.05; done",
+        ],
+    );
+    let cmd: u32 = h.expect("spawned")[0].parse().unwrap();
+    wait_until("trap installed", || {
+        csa_process::descendants_of(cmd).is_some_and(|d| !d.is_empty())
+    });
+    h.signal(libc::SIGTERM);
+    assert_eq!(h.expect("ending"), ["143", "requested"]);
+    h.expect("cleanup");
 }
