@@ -44,8 +44,8 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
 /// a line, and the final newline does not start an empty one. 0 when there
 /// are no more than `lines` lines; `len` for `lines == 0`.
 ///
-/// Reads backwards from `len` in chunks of 64 KiB, so the cost is that of the
-/// lines found, never of the whole file.
+/// Reads backwards from `len` in chunks of 64 KiB, searching each with
+/// `memrchr`, so the cost is that of the lines found, never of the whole file.
 pub fn last_lines_start<F: Read + Seek>(file: &mut F, len: u64, lines: usize) -> io::Result<u64> {
     if lines == 0 || len == 0 {
         return Ok(len);
@@ -53,26 +53,24 @@ pub fn last_lines_start<F: Read + Seek>(file: &mut F, len: u64, lines: usize) ->
     let mut buffer = vec![0u8; BACKWARD_CHUNK];
     let mut end = len;
     let mut found = 0usize;
-    let mut last_byte = true;
+    let mut first_chunk = true;
     while end > 0 {
         let size = usize::try_from(end.min(BACKWARD_CHUNK as u64)).unwrap_or(BACKWARD_CHUNK);
         let start = end - size as u64;
         file.seek(SeekFrom::Start(start))?;
         let chunk = &mut buffer[..size];
         file.read_exact(chunk)?;
-        for (at, byte) in chunk.iter().enumerate().rev() {
-            if *byte != b'\n' {
-                last_byte = false;
-                continue;
-            }
-            // The file's final newline ends the last line; it starts none.
-            if std::mem::take(&mut last_byte) {
-                continue;
-            }
+        let mut rest = &chunk[..];
+        // The file's final newline ends the last line; it starts none.
+        if std::mem::take(&mut first_chunk) && rest.last() == Some(&b'\n') {
+            rest = &rest[..rest.len() - 1];
+        }
+        while let Some(at) = memchr::memrchr(b'\n', rest) {
             found += 1;
             if found == lines {
                 return Ok(start + at as u64 + 1);
             }
+            rest = &rest[..at];
         }
         end = start;
     }
