@@ -140,6 +140,50 @@ fn follow_waits_for_a_log_to_appear_and_stops_when_the_session_ends() {
     let _ = sleeper.child.kill();
 }
 
+#[test]
+fn follow_across_the_daemons_death_prints_the_output_and_exits_with_the_synthetic_failure() {
+    let env = Env::new();
+    let s = env.run_with(&[], &["sh", "-c", "echo before the crash; exec sleep 100"]);
+    let (pid, _) = s.daemon_pid();
+    let (cmd, _) = s.cmd_pid();
+    let mut follow = env.csa_std();
+    follow
+        .args(["session", "logs", "-f", &s.id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: follow.spawn().unwrap(),
+        group: false,
+    };
+    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "before the crash\n");
+    // The logs are old: nothing holds the reconcile back once all is dead.
+    for log in ["output.log", "stderr.log"] {
+        wait_until(log, || s.exists(log));
+        backdate(&s.path(log), 120);
+    }
+    // The daemon and its command both die (a crash of everything).
+    kill_group(pid);
+    kill_group(cmd);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "", "nothing more was written");
+    let status = child.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "the synthetic failure's exit code");
+    assert_eq!(
+        s.state()["termination_reason"].as_str(),
+        Some("orphaned_process")
+    );
+    let summary = s.result()["summary"].as_str().unwrap().to_owned();
+    assert!(
+        summary.starts_with("synthetic failure by session logs: process dead")
+            && summary.contains("before the crash"),
+        "{summary}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_or_a_link_to_dev_zero_as_the_log_is_refused_at_once() {
