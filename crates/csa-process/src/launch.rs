@@ -18,7 +18,9 @@
 //! ```
 //!
 //! [`spawn_detached`] starts the daemon in a new session (so it has no
-//! controlling terminal and is in no group of its caller), with stdin, stdout
+//! controlling terminal and is in no group of its caller), without the
+//! caller's `CSA_SESSION_ID` (a nested daemon must not pass for a command
+//! of its parent session), with stdin, stdout
 //! and stderr on `/dev/null` and no inherited descriptor except the readiness
 //! pipe's write end, at the number [`ReadyWriter::raw_fd`] named, and one more
 //! descriptor the caller hands on on purpose (the session's locked tool lock:
@@ -106,6 +108,10 @@ mod platform {
         let mut command = Command::new(program);
         command
             .args(args)
+            // The daemon is no command of the session that launched it: a
+            // process whose environment names a session is taken for that
+            // session's command when it is stopped (`signal::verify_command`).
+            .env_remove(csa_session::consts::ENV_SESSION_ID)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

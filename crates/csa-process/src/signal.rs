@@ -89,6 +89,10 @@ pub enum Refusal {
         var = csa_session::consts::ENV_SESSION_ID
     )]
     NotTheCommand { pid: u32, session_id: String },
+    #[error(
+        "pid {pid} is the csa daemon of session {session_id}, never the command of another session"
+    )]
+    ADaemon { pid: u32, session_id: String },
     #[error("pid {pid} does not lead its own process group (its group is {pgid})")]
     NotGroupLeader { pid: u32, pgid: i64 },
     #[error("cannot read {what}: {reason}")]
@@ -244,7 +248,7 @@ pub fn verify_daemon(session: &SessionDir, session_id: &str) -> Result<Verified,
         .ok_or(Refusal::NoRecord {
             record: "daemon.pid",
         })?;
-    check_lock_records(session, Some(record.pid))?;
+    check_lock_records(session)?;
     verify(&record, |pid| {
         // A daemon that was killed and not yet reaped is dead: it has no
         // command line, and signalling it would do nothing.
@@ -271,19 +275,30 @@ pub fn verify_command(session: &SessionDir, session_id: &str) -> Result<Verified
         .ok_or(Refusal::NoRecord { record: "cmd.pid" })?;
     // The lock records name the daemon, not the command; the command runs on
     // the daemon's host and boot, so every record must be of this machine.
-    check_lock_records(session, None)?;
+    check_lock_records(session)?;
     verify(&record.as_pid_record(), |pid| {
         let pgid = facts::probe(pid).pgid.map_or(0, i64::from);
         if pgid != i64::from(pid) {
             return Err(Refusal::NotGroupLeader { pid, pgid });
         }
+        // A csa daemon is never a session's command: a nested session's
+        // daemon belongs to that session (stopped only through `--tree`).
+        if let Some(args) = facts::cmdline_args(pid)
+            && let Some(daemon) = daemon_argv(&args)
+        {
+            return Err(Refusal::ADaemon {
+                pid,
+                session_id: daemon.session_id.to_owned(),
+            });
+        }
         check_command_environment(pid, session_id)
     })
 }
 
-/// Lock records (those naming `pid`, or all of them for `None`) must come
-/// from this host, this boot and this pid namespace.
-fn check_lock_records(session: &SessionDir, pid: Option<u32>) -> Result<(), Refusal> {
+/// Every lock record of the session must come from this host, this boot and
+/// this pid namespace (whichever pid it names: a session with a record of
+/// another machine is not this machine's to signal).
+fn check_lock_records(session: &SessionDir) -> Result<(), Refusal> {
     let Ok(entries) = fs_err::read_dir(session.locks()) else {
         return Ok(());
     };
@@ -298,9 +313,6 @@ fn check_lock_records(session: &SessionDir, pid: Option<u32>) -> Result<(), Refu
         let Ok(Some(lock)) = record::read_lock_record(&path) else {
             continue;
         };
-        if pid.is_some_and(|pid| lock.pid != pid) {
-            continue;
-        }
         let name = SessionDir::lock_label(&path);
         if let Some(recorded) = lock.hostname
             && here.as_ref() != Some(&recorded)

@@ -183,6 +183,16 @@ fn stop_through_daemon(
         daemon.pid(),
         limit.as_secs()
     );
+    // A daemon that died without recording the end (it crashed, or was
+    // SIGKILLed meanwhile) leaves its command to stop from here.
+    if csa_session::load_result_if_any(&loc.dir)
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        tracing::info!(session = %loc.id, "the daemon ended without a result; stopping its command");
+        return stop_without_daemon(loc, grace);
+    }
     ended_line(loc, true)
 }
 

@@ -420,3 +420,90 @@ fn a_command_that_exits_zero_on_sigterm_is_still_killed_with_143() {
     assert_eq!(s.result()["status"].as_str(), Some("timeout"));
     assert_eq!(s.result()["exit_code"].as_integer(), Some(124));
 }
+
+#[test]
+fn a_nested_sessions_daemon_is_never_taken_for_the_command_of_its_parent() {
+    let env = Env::new();
+    // Session A's daemon is gone; its cmd.pid is made to name the daemon of
+    // session B, which A's command started (so B was launched with A's id
+    // in its environment).
+    let parent = env.session("active");
+    let out = env
+        .csa()
+        .env("CSA_SESSION_ID", &parent.id)
+        .env("CSA_DEPTH", "1")
+        .args(["run", "--tool", "demo", "--", "sleep", "100"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let child = env.session_of(stdout_of(&out).trim());
+    let (daemon, ticks) = child.daemon_pid();
+    let environ = fs_err::read(format!("/proc/{daemon}/environ")).unwrap();
+    assert!(
+        !environ
+            .split(|b| *b == 0)
+            .any(|var| var.starts_with(b"CSA_SESSION_ID=")),
+        "a daemon carries no session id of its launcher"
+    );
+    parent.write("cmd.pid", &format!("{daemon} {ticks}\n"));
+
+    let out = kill(&env, &[&parent.id], "0");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("is the csa daemon of session {}", child.id)),
+        "{err}"
+    );
+    assert!(group_alive(daemon), "nothing may be signalled");
+    assert_eq!(child.phase(), "active");
+    let out = kill(&env, &[&child.id], "0");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn kill_refuses_a_session_with_a_lock_record_from_another_host() {
+    let env = Env::new();
+    let s = env.run(&["sleep", "100"]);
+    let (pid, _) = s.daemon_pid();
+    let (cmd, _) = s.cmd_pid();
+    // A record naming another pid still says where the session runs.
+    s.write(
+        "locks/other.lock",
+        r#"{"pid": 12345, "hostname": "elsewhere.example"}"#,
+    );
+    let out = kill(&env, &[&s.id], "0");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("written on host elsewhere.example"), "{err}");
+    assert!(
+        group_alive(pid) && group_alive(cmd),
+        "nothing may be signalled"
+    );
+    fs_err::remove_file(s.path("locks/other.lock")).unwrap();
+    let out = kill(&env, &[&s.id], "0");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn kill_stops_the_command_itself_when_the_daemon_dies_while_stopping_it() {
+    let env = Env::new();
+    let s = env.run(&["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]);
+    let (daemon, _) = s.daemon_pid();
+    let (cmd, _) = s.cmd_pid();
+    let mut kill = env.csa_std();
+    kill.args(["session", "kill", &s.id, "--grace", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let running = kill.spawn().unwrap();
+    // The stop request is written just before the daemon is signalled.
+    wait_until("stop request", || s.exists("stop-request.toml"));
+    kill_group(daemon);
+    let out = running.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 137\n", s.id));
+    wait_until("command gone", || {
+        proc_state(cmd).is_none_or(|state| state == 'Z')
+    });
+    assert_eq!(s.phase(), "retired");
+    assert_eq!(s.result()["status"].as_str(), Some("killed"));
+}
