@@ -73,8 +73,23 @@ pub struct StatFields {
     pub cutime: u64,
     pub cstime: u64,
     pub start_time_ticks: u64,
+    /// Field 20: the threads of the process.
+    pub threads: u64,
     /// Field 24: resident set size in pages.
     pub rss_pages: u64,
+}
+
+impl StatFields {
+    /// The process's state. A thread-group leader whose main thread has
+    /// exited while other threads run shows `Z` with more than one thread:
+    /// the process is running, not a zombie (it can still be signalled, and
+    /// it would outlive a session that took it for dead).
+    pub fn proc_state(&self) -> ProcState {
+        match state_from_char(self.state) {
+            ProcState::Zombie if self.threads > 1 => ProcState::Running,
+            state => state,
+        }
+    }
 }
 
 /// Parse `/proc/<pid>/stat`. The command name (field 2) may hold spaces and
@@ -122,6 +137,7 @@ pub fn parse_proc_stat(text: &str) -> Result<StatFields, String> {
         cutime: u64::try_from(signed_long(field(16)?, 16)?).unwrap_or(0),
         cstime: u64::try_from(signed_long(field(17)?, 17)?).unwrap_or(0),
         start_time_ticks: number(22, "starttime")?,
+        threads: number(20, "num_threads")?,
         rss_pages: u64::try_from(rss_pages).unwrap_or(0),
     })
 }
@@ -256,7 +272,7 @@ pub fn hostname() -> Option<String> {
 
 #[cfg(target_os = "linux")]
 mod platform {
-    use super::{Existence, ProcState, ProcessFacts, parse_proc_stat, state_from_char};
+    use super::{Existence, ProcState, ProcessFacts, parse_proc_stat};
 
     fn read(path: &str) -> std::io::Result<Vec<u8>> {
         #[allow(
@@ -284,7 +300,7 @@ mod platform {
             Ok(fields) => ProcessFacts {
                 pid,
                 existence: Existence::Exists,
-                state: state_from_char(fields.state),
+                state: fields.proc_state(),
                 start_time_ticks: Some(fields.start_time_ticks),
                 pgid: Some(fields.pgid),
             },
@@ -319,7 +335,7 @@ mod platform {
             };
             if let Ok(fields) = parse_proc_stat(&String::from_utf8_lossy(&stat))
                 && fields.pgid == pgid
-                && state_from_char(fields.state) == ProcState::Running
+                && fields.proc_state() == ProcState::Running
             {
                 found.push(pid);
             }

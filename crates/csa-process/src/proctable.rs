@@ -128,7 +128,7 @@ pub fn descendants_of(pid: u32) -> Option<Vec<ProcInfo>> {
 #[cfg(target_os = "linux")]
 mod platform {
     use super::{Cost, ProcInfo, ProcTable};
-    use crate::facts::{parse_proc_stat, state_from_char};
+    use crate::facts::parse_proc_stat;
 
     pub fn snapshot() -> Option<ProcTable> {
         #[allow(
@@ -154,7 +154,7 @@ mod platform {
                 ppid: fields.ppid,
                 pgid: fields.pgid,
                 start_time_ticks: fields.start_time_ticks,
-                state: state_from_char(fields.state),
+                state: fields.proc_state(),
             };
             let cost = Cost {
                 cpu_ticks: fields.utime + fields.stime + fields.cutime + fields.cstime,

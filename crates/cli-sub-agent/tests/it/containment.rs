@@ -157,3 +157,40 @@ fn a_process_that_only_looks_like_another_sessions_daemon_does_not_survive() {
         );
     }
 }
+
+/// A descendant whose main thread has exited while another thread runs
+/// shows `Z` in /proc, but it is running: it must be stopped like any other.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_descendant_whose_main_thread_exited_does_not_survive() {
+    let env = Env::new();
+    let script = r#"
+import ctypes, os, signal, threading, time
+if os.fork() == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with open(os.environ["CSA_SESSION_DIR"] + "/pids", "a") as f:
+        f.write("%d\n" % os.getpid())
+    threading.Thread(target=lambda: time.sleep(300)).start()
+    ctypes.CDLL(None).pthread_exit(None)
+time.sleep(0.5)
+print("spawned")
+"#;
+    let s = env.run(&["python3", "-c", script]);
+    let pid = pids_in(&s, "pids", 1)[0];
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    let threads = |pid: u32| {
+        fs_err::read_dir(format!("/proc/{pid}/task"))
+            .map(|tasks| tasks.count())
+            .unwrap_or(0)
+    };
+    assert!(
+        threads(pid) <= 1,
+        "descendant {pid} still runs {} threads after the session's result",
+        threads(pid)
+    );
+}
