@@ -58,9 +58,20 @@ pub enum CreateError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the new session's state.toml would take {bytes} bytes, more than the {limit} a new session may (csa reads at most {read_limit} bytes of it, and later writes add to it): shorten the command or the description",
+        read_limit = crate::read::MAX_FILE_BYTES
+    )]
+    TooLarge { bytes: usize, limit: usize },
     #[error(transparent)]
     Fault(#[from] InjectedFault),
 }
+
+/// The largest `state.toml` a new session may start with: a quarter of what
+/// any reader accepts ([`crate::read::MAX_FILE_BYTES`]), leaving room for
+/// what the daemon and the reconciler add, and well under the size of an
+/// argument list the daemon's command line (which repeats CMD) may have.
+pub const MAX_NEW_STATE_BYTES: usize = 256 * 1024;
 
 /// Create the session `new` in `sessions`: stage it completely under a
 /// hidden name, then publish it with one rename.
@@ -68,13 +79,20 @@ pub fn create_session(
     sessions: &SessionsDir,
     new: &NewSession<'_>,
 ) -> Result<Created, CreateError> {
+    let state = new.state.to_toml_string();
+    if state.len() > MAX_NEW_STATE_BYTES {
+        return Err(CreateError::TooLarge {
+            bytes: state.len(),
+            limit: MAX_NEW_STATE_BYTES,
+        });
+    }
     create_private_dir_all(&sessions.path)?;
     let staged = SessionDir::new(
         sessions
             .path
             .join(format!("{CREATING_PREFIX}{}", new.id.as_str())),
     );
-    let result = stage(&staged, new).and_then(|lock| {
+    let result = stage(&staged, new, &state).and_then(|lock| {
         fault::hit(FaultPoint::CreateStaged)?;
         let target = sessions.session(new.id);
         publish(&staged, &target, new.id)?;
@@ -87,9 +105,9 @@ pub fn create_session(
 }
 
 /// Every file of the new session, fsynced, and its tool lock taken.
-fn stage(staged: &SessionDir, new: &NewSession<'_>) -> Result<File, CreateError> {
+fn stage(staged: &SessionDir, new: &NewSession<'_>, state: &str) -> Result<File, CreateError> {
     create_private_dir_all(staged.path())?;
-    write_atomic(&staged.state(), new.state.to_toml_string().as_bytes())?;
+    write_atomic(&staged.state(), state.as_bytes())?;
     write_atomic(&staged.daemon_pid(), new.daemon_pid.as_bytes())?;
     create_private_dir_all(&staged.locks())?;
     let lock_path = staged.lock(new.tool);

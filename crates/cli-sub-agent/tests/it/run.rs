@@ -187,6 +187,28 @@ fn a_tool_name_that_is_not_a_plain_name_is_refused_and_creates_nothing() {
 }
 
 #[test]
+fn a_command_too_large_for_a_state_csa_can_read_back_is_refused_and_creates_nothing() {
+    let env = Env::new();
+    // 11 arguments of 100,000 bytes: over a megabyte, which no reader of
+    // state.toml would take back, yet a valid argument list.
+    let big = "a".repeat(100_000);
+    let out = env
+        .csa()
+        .args(["run", "--tool", "demo", "--", "true"])
+        .args(std::iter::repeat_n(&big, 11))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("shorten the command"), "{err}");
+    let left = fs_err::read_dir(env.sessions_dir())
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "nothing was created");
+}
+
+#[test]
 fn a_daemon_killed_alone_leaves_its_command_alive_and_the_session_active() {
     let env = Env::new();
     let s = run(&env, &["sleep", "100"]);
