@@ -329,8 +329,14 @@ mod platform {
             )
         })?;
         write_lock_record(&lock, &run.tool)?;
+        // The stop signals are caught before daemon.pid names this process:
+        // from then on `csa session kill` may verify it and send SIGTERM,
+        // which must be a stop request, never the default action (death
+        // without a result).
+        let supervisor = Supervisor::new()?;
         super::write_daemon_pid(&run.session)?;
-        supervise(&run, ready)?;
+        csa_session::fault::hit(csa_session::fault::FaultPoint::DaemonPidWritten)?;
+        supervise(&run, ready, supervisor)?;
         drop(lock);
         Ok(ExitCode::SUCCESS)
     }
@@ -342,7 +348,11 @@ mod platform {
         )?)
     }
 
-    fn supervise(run: &Run, ready: Option<ReadyWriter>) -> anyhow::Result<()> {
+    fn supervise(
+        run: &Run,
+        ready: Option<ReadyWriter>,
+        mut supervisor: Supervisor,
+    ) -> anyhow::Result<()> {
         let started_at = Utc::now();
         match become_subreaper() {
             Ok(()) => {}
@@ -354,7 +364,6 @@ mod platform {
                 return Err(anyhow::Error::new(err).context("cannot become a child subreaper"));
             }
         }
-        let mut supervisor = Supervisor::new()?;
         let spec = || -> std::io::Result<CommandSpec> {
             let (program, rest) = run
                 .cmd

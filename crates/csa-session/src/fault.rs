@@ -48,6 +48,8 @@ pub enum FaultPoint {
     RunCreated,
     /// `csa run`: its daemon was started, before `csa run` hears from it.
     RunSpawned,
+    /// Daemon: `daemon.pid` names it, before it starts the command.
+    DaemonPidWritten,
     /// Removal: after `.reconcile.lock` is taken, before the re-check.
     RemoveLocked,
     /// Removal: after the dir was renamed into `.trash`, before the fsyncs.
@@ -104,6 +106,7 @@ impl FaultPoint {
             FaultPoint::CreateStaged => "create:staged",
             FaultPoint::RunCreated => "run:created",
             FaultPoint::RunSpawned => "run:spawned",
+            FaultPoint::DaemonPidWritten => "daemon:pid-written",
             FaultPoint::RemoveLocked => "remove:locked",
             FaultPoint::RemoveRenamed => "remove:renamed",
             FaultPoint::RemoveSynced => "remove:synced",

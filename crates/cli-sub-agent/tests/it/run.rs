@@ -423,3 +423,33 @@ fn daemon_pid_names_the_daemon_even_when_the_launcher_dies_right_after_starting_
         "the daemon stopped its command and wrote the result: {summary}"
     );
 }
+
+#[test]
+fn a_kill_while_the_daemon_starts_is_a_stop_request_not_its_death() {
+    let env = Env::new();
+    let point = FaultPoint::DaemonPidWritten;
+    let mut run = env.csa_std();
+    run.env(FAULT_ENV, point.spec(FaultMode::Pause))
+        .args(["run", "--tool", "demo", "--", "sleep", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let run = run.spawn().unwrap();
+    // daemon.pid names the daemon; it has not started the command yet.
+    env.wait_for_pause(point);
+    let s = the_only_session(&env);
+    assert_daemon_pid_names_the_daemon(&s);
+    let mut kill = env.csa_std();
+    kill.args(["session", "kill", &s.id, "--grace", "5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let kill = kill.spawn().unwrap();
+    wait_until("stop request", || s.exists("stop-request.toml"));
+    std::thread::sleep(Duration::from_millis(200));
+    env.resume(point);
+    let out = kill.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{} killed: exit 143\n", s.id));
+    let out = run.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(s.result()["status"].as_str(), Some("killed"));
+}
