@@ -42,6 +42,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let id = SessionId::generate();
     let now = Utc::now();
     let project_dir = ctx.project.project_dir();
+    check_enterable(project_dir)?;
     let project = project_dir.to_string_lossy().into_owned();
     let mut state = SessionState::new(
         &id,
@@ -96,6 +97,23 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     platform::start_daemon(&created, &id, &tool, args, nesting.depth)?;
     output::stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// CMD runs in the project dir: one this user cannot enter is refused here,
+/// before a session exists, rather than reported as a command that cannot
+/// start.
+fn check_enterable(dir: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    rustix::fs::access(dir, rustix::fs::Access::EXEC_OK).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot run in {}: {}",
+            dir.display(),
+            std::io::Error::from(err)
+        )
+    })?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Where this run sits in a tree of sessions: the session it runs inside (from

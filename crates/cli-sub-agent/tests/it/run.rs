@@ -453,3 +453,58 @@ fn a_kill_while_the_daemon_starts_is_a_stop_request_not_its_death() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(s.result()["status"].as_str(), Some("killed"));
 }
+
+/// A project dir this user cannot enter is refused before a session exists
+/// (not reported as a command that cannot start). As root, which enters
+/// anything, the run is made as `nobody` through `setpriv`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_project_dir_the_user_cannot_enter_is_refused_and_creates_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let open = |path: &std::path::Path, mode| {
+        fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    open(tmp.path(), 0o777);
+    let csa = tmp.path().join("csa");
+    fs_err::copy(assert_cmd::cargo::cargo_bin("csa"), &csa).unwrap();
+    open(&csa, 0o755);
+    let closed = tmp.path().join("closed");
+    fs_err::create_dir(&closed).unwrap();
+    open(&closed, 0o000);
+    let state = tmp.path().join("state");
+    let mut cmd = if rustix::process::geteuid().is_root() {
+        let setpriv = std::process::Command::new("setpriv")
+            .arg("--version")
+            .output();
+        if !setpriv.is_ok_and(|out| out.status.success()) {
+            eprintln!("skipped: running as root without setpriv to drop privileges");
+            return;
+        }
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&csa);
+        cmd
+    } else {
+        std::process::Command::new(&csa)
+    };
+    let out = cmd
+        .env_clear()
+        .env("HOME", tmp.path())
+        .env("XDG_STATE_HOME", &state)
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+        .current_dir(tmp.path())
+        .args(["run", "--tool", "demo", "--cd"])
+        .arg(&closed)
+        .args(["--", "pwd"])
+        .output()
+        .unwrap();
+    open(&closed, 0o755);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("cannot run in {}", closed.display())),
+        "{err}"
+    );
+    assert!(!state.exists(), "nothing was created");
+}
