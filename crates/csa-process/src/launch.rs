@@ -112,6 +112,10 @@ mod platform {
             // process whose environment names a session is taken for that
             // session's command when it is stopped (`signal::verify_command`).
             .env_remove(csa_session::consts::ENV_SESSION_ID)
+            // The daemon outlives its caller: it must not pin the caller's
+            // working directory (and its mount) for an hour. Every path it
+            // is given is absolute.
+            .current_dir("/")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

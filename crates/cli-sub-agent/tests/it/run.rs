@@ -257,7 +257,7 @@ fn a_daemon_killed_alone_leaves_its_command_alive_and_the_session_active() {
 }
 
 #[test]
-fn a_callers_pipe_sees_end_of_file_as_soon_as_run_returns() {
+fn a_callers_pipe_sees_end_of_file_as_soon_as_run_returns_and_its_cwd_is_not_pinned() {
     let env = Env::new();
     // The caller's stdout and stderr are pipes; `csa run` must not let the
     // daemon or the command keep them open.
@@ -287,6 +287,14 @@ fn a_callers_pipe_sees_end_of_file_as_soon_as_run_returns() {
         eof.saturating_duration_since(returned)
     );
     let s = env.session_of(text.trim());
+    // Nor does the daemon keep the caller's working directory.
+    if cfg!(target_os = "linux") {
+        let (daemon, _) = s.daemon_pid();
+        assert_eq!(
+            fs_err::read_link(format!("/proc/{daemon}/cwd")).unwrap(),
+            std::path::Path::new("/")
+        );
+    }
     env.csa()
         .args(["session", "kill", &s.id, "--grace", "0"])
         .assert()
