@@ -43,7 +43,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     let project_dir = ctx.project.project_dir();
     check_enterable(project_dir)?;
-    let project = project_dir.to_string_lossy().into_owned();
+    // state.toml holds the path as a string: a lossy copy would name
+    // another directory, in which CMD could not run.
+    let project = project_dir
+        .to_str()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "cannot run in {}: its path is not valid UTF-8, which state.toml cannot record",
+                project_dir.display()
+            )
+        })?
+        .to_owned();
     let mut state = SessionState::new(
         &id,
         &project,

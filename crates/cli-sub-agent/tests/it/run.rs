@@ -516,3 +516,39 @@ fn a_project_dir_the_user_cannot_enter_is_refused_and_creates_nothing() {
     );
     assert!(!state.exists(), "nothing was created");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_project_dir_whose_path_is_not_utf8_is_refused_and_creates_nothing() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let odd = env
+        .tmp
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"proj-\xff"));
+    fs_err::create_dir(&odd).unwrap();
+    let out = env
+        .csa()
+        .arg("run")
+        .arg("--cd")
+        .arg(&odd)
+        .args(["--tool", "demo", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("is not valid UTF-8"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    fn files_under(dir: &std::path::Path) -> usize {
+        fs_err::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() { files_under(&path) } else { 1 }
+                })
+                .sum()
+        })
+    }
+    assert_eq!(files_under(&env.state_home), 0, "nothing was created");
+}
