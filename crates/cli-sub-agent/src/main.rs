@@ -9,6 +9,7 @@ mod context;
 mod daemon;
 mod duration;
 mod end_watch;
+mod json;
 mod list_cache;
 mod list_table;
 mod output;
