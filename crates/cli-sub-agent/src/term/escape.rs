@@ -65,6 +65,48 @@ pub fn escape_lines(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` escaped like [`escape`] except its SGR sequences (`ESC [ 0-9; m`),
+/// which are kept: for text csa styled itself (log lines, clap's messages)
+/// whose values were escaped before styling. Any other escape sequence is
+/// escaped. Borrowed when there is nothing to escape.
+pub fn escape_styled(text: &str) -> Cow<'_, str> {
+    if !text.contains('\x1b') {
+        return escape(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(at) = rest.find('\x1b') {
+        out.push_str(&escape(&rest[..at]));
+        let after = &rest[at..];
+        let sgr_len = sgr_len(after);
+        if sgr_len > 0 {
+            out.push_str(&after[..sgr_len]);
+            rest = &after[sgr_len..];
+        } else {
+            out.push_str("\\x1b");
+            rest = &after[1..];
+        }
+    }
+    out.push_str(&escape(rest));
+    Cow::Owned(out)
+}
+
+/// The length of the SGR sequence `text` starts with, or 0.
+fn sgr_len(text: &str) -> usize {
+    let Some(params) = text.strip_prefix("\x1b[") else {
+        return 0;
+    };
+    let digits = params
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b';')
+        .count();
+    if params.as_bytes().get(digits) == Some(&b'm') {
+        2 + digits + 1
+    } else {
+        0
+    }
+}
+
 /// One character of the source text as it is shown: itself, or its escape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Piece<'a> {
