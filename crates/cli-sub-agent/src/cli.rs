@@ -143,6 +143,41 @@ pub enum ColorWhen {
     Never,
 }
 
+impl ColorWhen {
+    /// The `--color` given in `args` (the whole command line), read before
+    /// clap parses it so that clap's own help and usage errors follow it
+    /// too: the last `--color WHEN` or `--color=WHEN` before a `--`; `None`
+    /// when there is none or its value is not one clap would accept (clap
+    /// then reports that).
+    pub fn from_args<I>(args: I) -> Option<ColorWhen>
+    where
+        I: IntoIterator,
+        I::Item: Into<std::ffi::OsString>,
+    {
+        let mut found = None;
+        let mut args = args.into_iter().map(Into::into).skip(1);
+        while let Some(arg) = args.next() {
+            let Some(arg) = arg.to_str() else { continue };
+            let value = match arg {
+                "--" => break,
+                "--color" => args.next(),
+                _ => match arg.strip_prefix("--color=") {
+                    Some(value) => Some(value.into()),
+                    None => continue,
+                },
+            };
+            let parsed = value
+                .as_deref()
+                .and_then(std::ffi::OsStr::to_str)
+                .and_then(|v| ColorWhen::from_str(v, false).ok());
+            if parsed.is_some() {
+                found = parsed;
+            }
+        }
+        found
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusFilter {
     Active,
@@ -410,5 +445,31 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn color_is_found_before_clap_parses() {
+        let table: &[(&[&str], Option<ColorWhen>)] = &[
+            (&["csa", "session", "list"], None),
+            (
+                &["csa", "--color", "never", "session"],
+                Some(ColorWhen::Never),
+            ),
+            (
+                &["csa", "session", "list", "--color=always"],
+                Some(ColorWhen::Always),
+            ),
+            (
+                &["csa", "--color=never", "--color", "auto"],
+                Some(ColorWhen::Auto),
+            ),
+            (&["csa", "--color", "purple"], None),
+            (&["csa", "--color"], None),
+            (&["csa", "run", "--", "ls", "--color=never"], None),
+            (&["--color=never"], None),
+        ];
+        for (args, expected) in table {
+            assert_eq!(ColorWhen::from_args(args.iter()), *expected, "{args:?}");
+        }
     }
 }

@@ -13,6 +13,8 @@
 
 use std::time::Duration;
 
+use crate::term::escape;
+
 /// The longest duration any argument takes: 10 years of 365 days.
 pub const MAX: Duration = Duration::from_secs(MAX_DAYS * 86_400);
 /// [`MAX`] in days, as a `DURATION` spells it.
@@ -20,12 +22,20 @@ const MAX_DAYS: u64 = 3_650;
 
 /// The refusal of `text`, longer than [`MAX`] (spelt `max` in its own form).
 fn too_long(text: &str, max: &str) -> String {
-    format!("'{text}' is too long: csa takes at most 10 years ({max})")
+    format!(
+        "'{}' is too long: csa takes at most 10 years ({max})",
+        escape(text)
+    )
 }
 
 /// Parse a `DURATION`; zero is allowed (`clean --older-than 0s`).
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a duration: use 90s, 15m, 2h, 7d or plain seconds");
+    let bad = || {
+        format!(
+            "'{}' is not a duration: use 90s, 15m, 2h, 7d or plain seconds",
+            escape(text)
+        )
+    };
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
         None => (text, "s"),
@@ -58,7 +68,8 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     let duration = parse(text)?;
     if duration.is_zero() {
         return Err(format!(
-            "'{text}' would stop the command before it starts: give at least 1s, or no --timeout"
+            "'{}' would stop the command before it starts: give at least 1s, or no --timeout",
+            escape(text)
         ));
     }
     Ok(duration)
@@ -66,7 +77,12 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 /// Parse `SECS`: a non-negative, finite number of seconds.
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a number of seconds: use for example 5 or 0.5");
+    let bad = || {
+        format!(
+            "'{}' is not a number of seconds: use for example 5 or 0.5",
+            escape(text)
+        )
+    };
     let secs: f64 = text.parse().map_err(|_| bad())?;
     if secs.is_nan() || secs < 0.0 {
         return Err(bad());
@@ -145,6 +161,20 @@ mod tests {
         for text in ["1e19", "1e30", "inf", "315360000.5"] {
             let err = parse_seconds(text).unwrap_err();
             assert!(err.contains("at most 10 years"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_refused_value_is_quoted_escaped() {
+        let hostile = "\x1b]0;x\x07";
+        for err in [
+            parse(hostile).unwrap_err(),
+            parse_timeout(hostile).unwrap_err(),
+            parse_seconds(hostile).unwrap_err(),
+            parse_seconds("1e30\x1b").unwrap_err(),
+        ] {
+            assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+            assert!(err.contains(r"\x1b"), "{err:?}");
         }
     }
 }

@@ -13,7 +13,11 @@
 //!   window has passed;
 //! - a session judged alive or unknown with no running process to watch
 //!   (a legacy pid record without start time, a daemon left as a zombie
-//!   while its group lives, another host) is looked at again every second.
+//!   while its group lives, another host) is looked at again every second;
+//! - an unparseable `state.toml` or `result.toml`, or a dead session's
+//!   `result.toml` that cannot be used (which the reconciler leaves alone,
+//!   contract §6.6), may be a writer caught mid-write: it is looked at again
+//!   soon, and is an error once it has stayed so for [`MID_WRITE_LIMIT`].
 //!
 //! [`EndWatch::wait`] blocks until one of these wakes or the deadline.
 //! Watches are set up before the first check, so a change that lands
@@ -156,11 +160,13 @@ impl EndWatch {
         }
     }
 
-    /// An unparseable `state.toml` or `result.toml` may be a writer that
-    /// writes in place, caught mid-write; for [`MID_WRITE_LIMIT`] it is
-    /// looked at again, then it is an error.
+    /// An unparseable `state.toml` or `result.toml`, or a dead session's
+    /// `result.toml` that cannot be used, may be a writer that writes in
+    /// place, caught mid-write; for [`MID_WRITE_LIMIT`] it is looked at
+    /// again, then it is an error.
     fn still_being_written(&mut self, loc: &SessionLocation, err: &anyhow::Error) -> bool {
-        if !matches!(err.downcast_ref(), Some(LoadError::Unparseable { .. })) {
+        let unparseable = matches!(err.downcast_ref(), Some(LoadError::Unparseable { .. }));
+        if !unparseable && err.downcast_ref::<HeldByResult>().is_none() {
             return false;
         }
         let since = *self
@@ -190,6 +196,21 @@ impl EndWatch {
             }
             if report.outcome.changed() {
                 return Ok(csa_session::load_state(&loc.dir)?.value.phase() != Phase::Active);
+            }
+            let dead = report
+                .liveness
+                .as_ref()
+                .is_some_and(|l| l.verdict == Verdict::Dead);
+            if dead {
+                // Dead, yet left active: its result.toml exists but cannot be
+                // used, which nothing but a writer can change (contract §6.6).
+                match csa_session::load_result(&loc.dir) {
+                    Err(source) if !source.is_missing() => {
+                        let id = loc.id.clone();
+                        return Err(HeldByResult { id, source }.into());
+                    }
+                    _ => {}
+                }
             }
             if self.arrange(loc, report.liveness.as_ref()) == Arranged::Watching {
                 return Ok(false);
@@ -279,6 +300,30 @@ impl EndWatch {
     fn look_again_in(&mut self, loc: &SessionLocation, delay: Duration) {
         tracing::debug!(in_ms = delay.as_millis(), "will look again");
         self.rechecks.insert(loc.id.clone(), Instant::now() + delay);
+    }
+}
+
+/// A dead session that stays active because its `result.toml` exists but
+/// cannot be parsed or read: the reconciler leaves such a file alone.
+#[derive(Debug)]
+struct HeldByResult {
+    id: SessionId,
+    source: LoadError,
+}
+
+impl std::fmt::Display for HeldByResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "session {} is dead but its result.toml cannot be used (fix or remove it)",
+            self.id
+        )
+    }
+}
+
+impl std::error::Error for HeldByResult {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 

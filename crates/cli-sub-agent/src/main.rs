@@ -1,7 +1,8 @@
 //! `csa`: the command-line entry point.
 //!
 //! Parses the command line (see `cli`), sets up logging, and hands each command to
-//! its module under `commands`. Errors become one line on stderr and exit 1.
+//! its module under `commands`. Errors become one line on stderr and exit 1;
+//! usage errors are clap's message, escaped, and exit 2.
 
 mod cli;
 mod commands;
@@ -9,6 +10,7 @@ mod context;
 mod daemon;
 mod duration;
 mod end_watch;
+mod json;
 mod list_cache;
 mod list_table;
 mod output;
@@ -23,12 +25,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, SessionCommand};
+use crate::cli::{Cli, ColorWhen, Command, SessionCommand};
 
 fn main() -> ExitCode {
     // Test builds only: fault points named by CSA_FAULT (see csa_session::fault).
     csa_session::fault::enable_from_env();
-    let cli = Cli::parse();
+    // Before parsing, so that clap's help and errors follow `--color` too.
+    term::style::init(ColorWhen::from_args(std::env::args_os()).unwrap_or_default());
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return output::usage_error(err),
+    };
     term::style::init(cli.color);
     term::log::init(cli.verbose);
     let outcome = match cli.command {

@@ -21,6 +21,61 @@ pub fn error_line(err: &anyhow::Error) {
     write_stderr(&line);
 }
 
+/// Report a command line clap refused, or print the help or version it
+/// was asked for, and say how to exit (clap's code: 2 for a usage error).
+///
+/// Help and version are csa's own text: printed as clap prints them. A
+/// usage error quotes the user's arguments, so every value it holds is
+/// escaped before clap renders it, and the rendered text is escaped again
+/// line by line (clap's colours kept when stderr is coloured): one message,
+/// its lines as clap lays them out, with no control character raw.
+pub fn usage_error(mut err: clap::Error) -> std::process::ExitCode {
+    use clap::error::{ContextValue, ErrorKind};
+    let code = u8::try_from(err.exit_code()).unwrap_or(2);
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return std::process::ExitCode::from(code);
+    }
+    let escaped: Vec<_> = err
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(term::escape(s).into()))),
+            ContextValue::Strings(all) => {
+                let all = all.iter().map(|s| term::escape(s).into_owned()).collect();
+                Some((kind, ContextValue::Strings(all)))
+            }
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in escaped {
+        err.insert(kind, value);
+    }
+    let rendered = err.render();
+    let colored = style::stderr_colors();
+    let text = if colored {
+        rendered.ansi().to_string()
+    } else {
+        rendered.to_string()
+    };
+    let mut safe = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if colored {
+            safe.push_str(&term::escape::escape_styled(body));
+        } else {
+            safe.push_str(&term::escape(body));
+        }
+        safe.push_str(newline);
+    }
+    write_stderr(&safe);
+    std::process::ExitCode::from(code)
+}
+
 /// Print `csa: warning: <text>` on stderr, with `text` escaped.
 pub fn warning(text: &str) {
     let palette = Palette::stderr();

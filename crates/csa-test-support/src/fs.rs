@@ -101,3 +101,14 @@ pub fn backdate(path: &Path, secs: u64) {
     file.set_modified(SystemTime::now() - Duration::from_secs(secs))
         .unwrap();
 }
+
+/// Replace whatever is at `path` with a FIFO (a file that blocks a reader).
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let _ = fs_err::remove_file(path);
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}

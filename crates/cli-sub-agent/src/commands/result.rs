@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use csa_process::ProbeContext;
 use csa_session::{Phase, Trigger};
 
 use crate::cli::ResultArgs;
 use crate::context::Context;
+use crate::json;
 use crate::output;
 use crate::reconcile;
 use crate::term::escape;
@@ -45,7 +45,7 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
     };
     let table = loaded.value.table();
     if args.json {
-        let value = serde_json::to_value(table).context("cannot convert result.toml to JSON")?;
+        let value = json::from_table(table);
         output::stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
     } else {
         output::stdout(&render_text(table))?;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::cli::ShowArgs;
 use crate::context::{Context, Relatives};
+use crate::json;
 use crate::output;
 use crate::reconcile;
 use crate::status::{LivenessView, Status};
@@ -144,9 +145,7 @@ impl SessionView {
             liveness: liveness.map(LivenessView::from),
             memory_bytes: usage.map(|u| u.rss_bytes),
             cpu_seconds: usage.map(|u| u.cpu_seconds),
-            result: result
-                .as_ref()
-                .and_then(|r| serde_json::to_value(r.table()).ok()),
+            result: result.as_ref().map(|r| json::from_table(r.table())),
             error,
             session_dir: loc.dir.path().display().to_string(),
             times: Times {

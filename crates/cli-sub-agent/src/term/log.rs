@@ -12,7 +12,7 @@ use std::io::Write;
 
 use tracing_subscriber::EnvFilter;
 
-use super::escape::escape;
+use super::escape::{escape, escape_styled};
 
 /// Start logging to stderr.
 pub fn init(verbose: u8) {
@@ -66,47 +66,17 @@ fn escape_log_line(text: &str, keep_styles: bool) -> Cow<'_, str> {
         Some(body) => (body, "\n"),
         None => (text, ""),
     };
-    if !keep_styles || !body.contains('\x1b') {
-        return match escape(body) {
-            Cow::Borrowed(_) => Cow::Borrowed(text),
-            Cow::Owned(mut escaped) => {
-                escaped.push_str(newline);
-                Cow::Owned(escaped)
-            }
-        };
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = body;
-    while let Some(at) = rest.find('\x1b') {
-        out.push_str(&escape(&rest[..at]));
-        let after = &rest[at..];
-        let sgr_len = sgr_len(after);
-        if sgr_len > 0 {
-            out.push_str(&after[..sgr_len]);
-            rest = &after[sgr_len..];
-        } else {
-            out.push_str("\\x1b");
-            rest = &after[1..];
-        }
-    }
-    out.push_str(&escape(rest));
-    out.push_str(newline);
-    Cow::Owned(out)
-}
-
-/// The length of the SGR sequence `text` starts with, or 0.
-fn sgr_len(text: &str) -> usize {
-    let Some(params) = text.strip_prefix("\x1b[") else {
-        return 0;
-    };
-    let digits = params
-        .bytes()
-        .take_while(|b| b.is_ascii_digit() || *b == b';')
-        .count();
-    if params.as_bytes().get(digits) == Some(&b'm') {
-        2 + digits + 1
+    let escaped = if keep_styles {
+        escape_styled(body)
     } else {
-        0
+        escape(body)
+    };
+    match escaped {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(mut escaped) => {
+            escaped.push_str(newline);
+            Cow::Owned(escaped)
+        }
     }
 }
 

@@ -34,16 +34,6 @@ fn run_bounded(env: &Env, args: &[&str]) -> Output {
 }
 
 #[cfg(unix)]
-fn mkfifo(path: &std::path::Path) {
-    let _ = fs_err::remove_file(path);
-    let ok = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
-#[cfg(unix)]
 #[test]
 fn fifos_devices_and_huge_files_never_hang_or_eat_memory() {
     let env = Env::new();

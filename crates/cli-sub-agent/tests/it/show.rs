@@ -146,3 +146,34 @@ fn an_unreadable_state_is_one_error_line() {
     );
     assert!(stdout_of(&out).is_empty());
 }
+
+#[test]
+fn native_toml_datetimes_are_rfc_3339_strings_in_json() {
+    let env = Env::new();
+    let s = env.session("retired");
+    let text = result_toml("success", 0, "fine").replace(
+        "completed_at = \"2026-01-01T00:00:05Z\"",
+        "completed_at = 1979-05-27T07:32:00Z\nreviewed_at = 1979-05-27 07:32:00.5-07:00",
+    );
+    s.write("result.toml", &text);
+    let view = show_json(&env, &s.id);
+    let out = env
+        .csa()
+        .args(["session", "result", "--json", &s.id])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (what, json) in [("result --json", &result), ("show --json", &view["result"])] {
+        assert_eq!(
+            json["completed_at"], "1979-05-27T07:32:00Z",
+            "{what}: {json}"
+        );
+        assert_eq!(
+            json["reviewed_at"], "1979-05-27T07:32:00.5-07:00",
+            "{what}: {json}"
+        );
+        assert_eq!(json["started_at"], "2026-01-01T00:00:00Z", "{what}: {json}");
+        assert!(!json.to_string().contains("toml_private"), "{what}: {json}");
+    }
+}

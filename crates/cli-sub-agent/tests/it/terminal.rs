@@ -430,6 +430,91 @@ fn usage_errors_exit_2() {
     }
 }
 
+/// `text` without its SGR sequences (`ESC [ 0-9; m`), the only escape
+/// sequences csa writes itself.
+fn without_sgr(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let params = &rest[at + 2..];
+        let len = params
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b';')
+            .count();
+        if params.as_bytes().get(len) == Some(&b'm') {
+            rest = &params[len + 1..];
+        } else {
+            out.push('\x1b');
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn usage_errors_escape_the_arguments_they_quote() {
+    let env = Env::new();
+    let osc = "\x1b]0;x\x07";
+    let cases: [(&[&str], &str); 5] = [
+        (&["session", "wait", "--timeout", osc], r"'\x1b]0;x\x07'"),
+        (
+            &["session", "clean", "--older-than", osc],
+            r"'\x1b]0;x\x07'",
+        ),
+        (&["session", "list", "--status", "\u{9b}2J"], r"'\u{9b}2J'"),
+        (&["session", "\x1b[2Jx"], r"'\x1b[2Jx'"),
+        (&["session", "list", "--fo\x1b[2Jo"], r"'--fo\x1b[2Jo'"),
+    ];
+    for (args, shown) in cases {
+        for forced in [false, true] {
+            let mut csa = env.csa();
+            if forced {
+                csa.env("CLICOLOR_FORCE", "1");
+            }
+            let out = csa.args(args).output().unwrap();
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+            // Coloured, clap's own styles stay; nothing else is raw.
+            let plain = without_sgr(&err);
+            assert_eq!(forced, plain != err, "{args:?}: {err:?}");
+            for bad in ['\x1b', '\x07', '\u{9b}'] {
+                assert!(!plain.contains(bad), "{args:?} forced={forced}: {err:?}");
+            }
+            assert!(plain.starts_with("error: "), "{args:?}: {err:?}");
+            assert!(plain.contains(shown), "{args:?}: {err:?}");
+            assert_eq!(plain.matches("error:").count(), 1, "{args:?}: {err:?}");
+        }
+    }
+}
+
+#[test]
+fn color_never_and_no_color_turn_off_clap_colours_too() {
+    let env = Env::new();
+    let bad = ["session", "wait", "--timeout", "soon"];
+    let help = ["session", "wait", "--help"];
+    for args in [&bad[..], &help[..]] {
+        // Colour forced into the pipe; then turned off by NO_COLOR, by
+        // `--color never` before the subcommand, and after it.
+        let coloured = |no_color: bool, before: &[&str], after: &[&str]| {
+            let mut csa = env.csa();
+            csa.env("CLICOLOR_FORCE", "1");
+            if no_color {
+                csa.env("NO_COLOR", "1");
+            }
+            let out = csa.args(before).args(args).args(after).output().unwrap();
+            let text = format!("{}{}", stdout_of(&out), stderr_of(&out));
+            text.contains('\x1b')
+        };
+        assert!(coloured(false, &[], &[]), "{args:?}");
+        assert!(!coloured(true, &[], &[]), "{args:?}");
+        assert!(!coloured(false, &["--color", "never"], &[]), "{args:?}");
+        assert!(!coloured(false, &[], &["--color=never"]), "{args:?}");
+    }
+}
+
 /// On a terminal: DESCRIPTION fits its width (`COLUMNS`, else the terminal's
 /// own size) and statuses are coloured unless `NO_COLOR`.
 #[cfg(target_os = "linux")]

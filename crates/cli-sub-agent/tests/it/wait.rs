@@ -1,6 +1,6 @@
 //! `csa session wait` for several sessions and `--all`, with real daemons:
-//! one line per session as it ends, combined exit codes, and a daemon killed
-//! without a result.
+//! one line per session as it ends, combined exit codes, a daemon killed
+//! without a result, and a dead session whose result cannot be used.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
@@ -214,4 +214,66 @@ fn a_waited_session_whose_daemon_is_killed_ends_with_the_synthetic_result() {
         s.state()["termination_reason"].as_str(),
         Some("orphaned_process")
     );
+}
+
+#[test]
+fn a_dead_session_whose_result_cannot_be_used_is_an_error_not_a_hang() {
+    let env = Env::new();
+    let unparseable = |s: &Session| s.write("result.toml", "status = ");
+    let directory = |s: &Session| fs_err::create_dir(s.path("result.toml")).unwrap();
+    let fifo = |s: &Session| mkfifo(&s.path("result.toml"));
+    type Make<'a> = &'a dyn Fn(&Session);
+    let cases: [(&str, Make<'_>); 3] = [
+        ("unparseable", &unparseable),
+        ("a directory", &directory),
+        ("a FIFO", &fifo),
+    ];
+    let sessions: Vec<(&str, Session)> = cases
+        .iter()
+        .map(|(what, make)| {
+            let s = env.session("active");
+            s.write("daemon.pid", "999999 1\n");
+            make(&s);
+            (*what, s)
+        })
+        .collect();
+    // The reconciler leaves such a result alone (contract 6.6): both
+    // commands give up after a short grace, with one line naming the file.
+    std::thread::scope(|scope| {
+        let mut runs = Vec::new();
+        for (what, s) in &sessions {
+            let id = s.id.as_str();
+            for args in [
+                vec!["session", "wait", id],
+                vec!["session", "logs", "-f", id],
+            ] {
+                let env = &env;
+                runs.push(scope.spawn(move || {
+                    let out = env
+                        .csa()
+                        .args(&args)
+                        .timeout(std::time::Duration::from_secs(20))
+                        .output()
+                        .unwrap_or_else(|err| panic!("{what}: {args:?} hung: {err}"));
+                    (what, args, out)
+                }));
+            }
+        }
+        for run in runs {
+            let (what, args, out) = run.join().unwrap();
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(1), "{what}: {args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{what}: {args:?}: {err}");
+            assert!(
+                err.contains("is dead but its result.toml cannot be used")
+                    && err.contains(&format!("{}/result.toml", args[args.len() - 1])),
+                "{what}: {args:?}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{what}: {args:?}");
+        }
+    });
+    for (what, s) in &sessions {
+        assert_eq!(s.phase(), "active", "{what}: left alone");
+    }
+    assert_eq!(sessions[0].1.read("result.toml"), "status = ");
 }
