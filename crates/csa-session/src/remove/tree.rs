@@ -45,9 +45,6 @@ mod unix {
 
     use super::{TreeError, not_a_directory};
 
-    /// The user's own bits, given to a folder we must enter or change.
-    const OWNER_RWX: u32 = 0o700;
-
     /// A real folder, open: never a symlink's target.
     #[derive(Debug)]
     pub(crate) struct Dir {
@@ -120,7 +117,7 @@ mod unix {
         if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
             return Ok(false);
         }
-        let mode = Mode::from_raw_mode(stat.st_mode) | Mode::from_raw_mode(OWNER_RWX);
+        let mode = Mode::from_raw_mode(stat.st_mode) | Mode::RWXU;
         rustix::fs::chmodat(parent, name, mode, AtFlags::empty())?;
         Ok(true)
     }
@@ -204,7 +201,7 @@ mod unix {
             Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
                 let stat =
                     rustix::fs::fstat(dir.fd.as_fd()).map_err(|e| (dir.path.clone(), e.into()))?;
-                let mode = Mode::from_raw_mode(stat.st_mode) | Mode::from_raw_mode(OWNER_RWX);
+                let mode = Mode::from_raw_mode(stat.st_mode) | Mode::RWXU;
                 rustix::fs::fchmod(dir.fd.as_fd(), mode)
                     .map_err(|e| (dir.path.clone(), e.into()))?;
                 once()
