@@ -20,11 +20,17 @@ struct ReportView<'a> {
 }
 
 /// Finish what crashed removals left in the trash of these folders; a
-/// failure is a warning (the session it concerns is already gone from view).
+/// failure is a warning, one per entry that stays (the session it concerns
+/// is already gone from view; the next command retries).
 pub fn empty_trash(remover: &Remover<'_>, dirs: &[SessionsDir]) {
     for dir in dirs {
-        if let Err(err) = remover.empty_trash(dir) {
-            output::warning(&output::chain(&err));
+        match remover.empty_trash(dir) {
+            Ok(emptied) => {
+                for err in &emptied.failed {
+                    output::warning(&output::chain(err));
+                }
+            }
+            Err(err) => output::warning(&output::chain(&err)),
         }
     }
 }

@@ -321,35 +321,57 @@ fn sync_dir_io(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Open an existing `flock` target read-only, creating nothing (`None` when
-/// there is none); a symlink there is refused. For looking without touching.
+/// there is none). A symlink there is refused, and so is anything but a
+/// regular file (a FIFO would block the open forever): never blocks. For
+/// looking without touching.
 pub fn open_existing_lock_file(path: &Path) -> Result<Option<std::fs::File>, WriteError> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW);
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     match options.open(path) {
-        Ok(file) => Ok(Some(file)),
+        Ok(file) => regular_lock_file(path, file).map(Some),
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
         Err(source) => Err(WriteError::io(path, source)),
     }
 }
 
 /// Open (creating it 0600 if needed) a file used only as a `flock` target.
-/// A symlink there is refused, so a lock can never be taken through one.
+/// A symlink there is refused, so a lock can never be taken through one, and
+/// so is anything but a regular file (opened without blocking: a FIFO there
+/// never hangs the command).
 pub fn open_lock_file(path: &Path) -> Result<std::fs::File, WriteError> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(NEW_FILE_MODE).custom_flags(libc::O_NOFOLLOW);
+        options
+            .mode(NEW_FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    options
+    let file = options
         .open(path)
-        .map_err(|source| WriteError::io(path, source))
+        .map_err(|source| WriteError::io(path, source))?;
+    regular_lock_file(path, file)
+}
+
+/// `file` (opened at `path`) when it is a regular file; a refusal naming
+/// the path otherwise.
+fn regular_lock_file(path: &Path, file: File) -> Result<File, WriteError> {
+    let meta = file
+        .metadata()
+        .map_err(|source| WriteError::io(path, source))?;
+    if meta.is_file() {
+        Ok(file)
+    } else {
+        Err(WriteError::NotALockFile {
+            path: path.to_path_buf(),
+        })
+    }
 }
 
 fn parent_of(path: &Path) -> Result<&Path, WriteError> {

@@ -48,6 +48,10 @@ pub enum WriteError {
     },
     #[error("refusing to write {}: {reason}", path.display())]
     Refused { path: PathBuf, reason: String },
+    /// A lock file that is a FIFO, a folder or a device: never opened to
+    /// wait on, never locked.
+    #[error("cannot lock {}: it is not a regular file (move it away)", path.display())]
+    NotALockFile { path: PathBuf },
     /// The new bytes are in place, but their folder could not be fsynced.
     #[error("{} was written, but its folder could not be synced to disk", path.display())]
     NotDurable {

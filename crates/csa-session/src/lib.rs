@@ -51,8 +51,8 @@ pub use id::{IdPrefix, SessionId};
 pub use layout::{SessionDir, SessionsDir};
 pub use liveness::{Check, Liveness, LivenessProbe, Verdict};
 pub use load::{
-    Loaded, is_gone, is_initializing, load_daemon_completion, load_result, load_result_if_any,
-    load_state, reload_result, reload_state,
+    Loaded, is_gone, is_initializing, is_initializing_since, load_daemon_completion, load_result,
+    load_result_if_any, load_state, reload_result, reload_state,
 };
 pub use phase::{Phase, PhaseEvent, TransitionError};
 pub use resolve::{

@@ -16,13 +16,19 @@ use crate::state::SessionState;
 /// [`INITIALIZING_AGE`](crate::consts::INITIALIZING_AGE): it is being created
 /// (older installs create the dir first), not broken.
 pub fn is_initializing(session: &SessionDir, err: &LoadError) -> bool {
+    let changed = fs_err::symlink_metadata(session.path())
+        .ok()
+        .and_then(|meta| meta.modified().ok());
+    is_initializing_since(err, changed)
+}
+
+/// [`is_initializing`] for a dir last changed at `changed` (as read earlier:
+/// removal reads it before taking `.reconcile.lock`, whose creation changes
+/// the dir).
+pub fn is_initializing_since(err: &LoadError, changed: Option<std::time::SystemTime>) -> bool {
     if !err.is_missing() {
         return false;
     }
-    let Ok(meta) = fs_err::symlink_metadata(session.path()) else {
-        return false;
-    };
-    let changed = meta.modified().ok();
     changed.is_some_and(|at| {
         std::time::SystemTime::now()
             .duration_since(at)

@@ -9,12 +9,12 @@ use std::process::Output;
 use csa_session::SessionId;
 use csa_test_support::*;
 
-fn csa(env: &Env, args: &[&str]) -> Output {
+pub(crate) fn csa(env: &Env, args: &[&str]) -> Output {
     env.csa().args(args).output().unwrap()
 }
 
 /// `clean`/`delete --json`: session id -> (action, reason).
-fn actions(out: &Output) -> BTreeMap<String, (String, String)> {
+pub(crate) fn actions(out: &Output) -> BTreeMap<String, (String, String)> {
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|err| panic!("{err}: {}", stdout_of(out)));
     rows.as_array()

@@ -25,6 +25,8 @@ mod namespaces;
 #[cfg(target_os = "linux")]
 mod nesting;
 mod reconcile;
+#[cfg(unix)]
+mod removal_hazards;
 mod rollback;
 #[cfg(target_os = "linux")]
 mod run;

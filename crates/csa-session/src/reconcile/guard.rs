@@ -46,15 +46,16 @@ impl SessionGuard {
 
     /// Whether another csa holds the session's `.reconcile.lock` now, found
     /// without creating the file or keeping a lock (for dry runs, which
-    /// write nothing). An unreadable lock file counts as not held.
-    pub fn held_elsewhere(loc: &SessionLocation) -> bool {
-        let Ok(Some(file)) = open_existing_lock_file(&loc.dir.reconcile_lock()) else {
-            return false;
+    /// write nothing). A lock file that cannot be opened (a FIFO, a link) is
+    /// the error the real run would meet; it is never waited on.
+    pub fn held_elsewhere(loc: &SessionLocation) -> Result<bool, ReconcileError> {
+        let Some(file) = open_existing_lock_file(&loc.dir.reconcile_lock())? else {
+            return Ok(false);
         };
-        matches!(
+        Ok(matches!(
             file.try_lock_shared(),
             Err(std::fs::TryLockError::WouldBlock)
-        )
+        ))
     }
 
     /// The lock file this guard holds.

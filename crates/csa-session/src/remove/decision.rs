@@ -185,6 +185,15 @@ pub enum Keep {
     /// Another csa holds its `.reconcile.lock` (decided by the protocol,
     /// never by [`decide`]).
     Locked,
+    /// A tool lock of it (`locks/<tool>.lock`, named) is held: found by
+    /// trying it under the lock (by the protocol, never by [`decide`]).
+    ToolLockHeld(String),
+    /// Its `locks/` folder (or a lock file in it) cannot be read, so a held
+    /// tool lock cannot be ruled out (by the protocol; the detail says why).
+    LocksUnreadable(String),
+    /// Its dir is not a real folder (a symlink or a file, never followed),
+    /// or not the one that was read before the lock (by the protocol).
+    NotADirectory,
     /// Its status is not one the command removes.
     NotSelected(Standing),
     /// Last accessed less than the policy's age ago.
@@ -206,6 +215,8 @@ impl Keep {
             Keep::Active(Verdict::Alive | Verdict::Unknown)
                 | Keep::StillRunning
                 | Keep::Unconfirmed
+                | Keep::ToolLockHeld(_)
+                | Keep::LocksUnreadable(_)
         )
     }
 
@@ -231,6 +242,16 @@ impl Keep {
             Keep::Initializing => "being created (no state.toml yet, younger than 1h)".into(),
             Keep::Gone => "already removed by another csa".into(),
             Keep::Locked => "locked by another csa".into(),
+            Keep::ToolLockHeld(lock) => {
+                format!("its tool lock is held ({lock}): a process of it may still run")
+            }
+            Keep::LocksUnreadable(why) => format!(
+                "its locks/ folder cannot be read, so a held tool lock cannot be ruled out ({why})"
+            ),
+            Keep::NotADirectory => {
+                "its dir is not a directory (a symlink or a file, never followed), or was replaced since it was read"
+                    .into()
+            }
             Keep::NotSelected(Standing::Error) => {
                 "in error (unreadable state or result); clean removes those only with --status error"
                     .into()

@@ -7,17 +7,20 @@
 //! [`SessionGuard`](crate::reconcile::SessionGuard) and
 //! [`Snapshot`](crate::reconcile::Snapshot), one rename into the trash,
 //! fsync, removal there) with a fault point between each; [`trash`] owns
-//! the trash and removes folders without following symlinks.
+//! the trash and removes folders without following symlinks (through
+//! [`tree`], which works relative to open folders).
 
 pub mod decision;
 pub mod protocol;
 pub mod trash;
+mod tree;
+mod under_lock;
 
 use std::path::PathBuf;
 
 pub use decision::{Decision, Facts, Keep, Policy, Standing, StatusFilter, decide, rank};
 pub use protocol::{Action, Remover, Report, Survey};
-pub use trash::{empty_trash, purge};
+pub use trash::{Emptied, empty_trash, purge};
 
 use crate::error::{LoadError, WriteError};
 use crate::fault::InjectedFault;
@@ -36,6 +39,12 @@ pub enum RemoveError {
     Fault(#[from] InjectedFault),
     #[error("cannot move {} to the trash", path.display())]
     Trash {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot empty the trash {}", path.display())]
+    EmptyTrash {
         path: PathBuf,
         #[source]
         source: std::io::Error,

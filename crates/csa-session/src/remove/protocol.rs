@@ -9,9 +9,15 @@
 //! 2. **Lock** ([`Remover::remove`]): take its `.reconcile.lock` without
 //!    blocking (held elsewhere: kept, locked by another csa), make sure the
 //!    locked file is still the session's, and read and decide again under
-//!    the lock, with a fresh liveness probe.
+//!    the lock, with a fresh liveness probe (the dir's age is the one the
+//!    survey read: creating the lock file changed the dir). Then make sure
+//!    the dir is still the real folder the survey read (not a symlink
+//!    swapped in) and take every tool lock of it without blocking
+//!    ([`under_lock`](super::under_lock)): one held, or a `locks/` that
+//!    cannot be read, keeps the session.
 //! 3. **Rename** the dir into `sessions/.trash/<c>/<id>-<unique>`: one
-//!    rename, after which no command sees the session. The lock is released.
+//!    rename, after which no command sees the session. The locks are
+//!    released.
 //! 4. **Sync** ([`Remover::finish`]): fsync the sessions folder and the
 //!    trash (group commit: the removals of one command that reach this step
 //!    together share one fsync).
@@ -41,7 +47,7 @@ use crate::fault::{self, FaultPoint};
 use crate::id::SessionId;
 use crate::layout::{SessionDir, SessionsDir};
 use crate::liveness::{Check, Liveness, LivenessProbe, Verdict};
-use crate::load::{Loaded, is_gone, is_initializing, load_state};
+use crate::load::{Loaded, is_gone, is_initializing_since, load_state};
 use crate::phase::Phase;
 use crate::reconcile::decision::{self as reconcile_decision, ResultFile};
 use crate::reconcile::{CooldownMode, Outcome, Reconciler, SessionGuard, Snapshot};
@@ -52,6 +58,7 @@ use crate::vocab::Trigger;
 use super::RemoveError;
 use super::decision::{self, Decision, Facts, Keep, Policy, Standing, decide, human};
 use super::trash::{self, GroupSync};
+use super::under_lock::{DirIdentity, hold_tool_locks};
 
 /// What happened to a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,6 +96,11 @@ pub struct Survey {
     staging: bool,
     /// The reconcile was skipped: another csa holds `.reconcile.lock`.
     locked: bool,
+    /// The real folder the dir was when surveyed (`None`: not one).
+    identity: Option<DirIdentity>,
+    /// The dir's modification time when surveyed, before any lock file of
+    /// ours changed it: the age of a dir without a readable state.
+    changed: Option<DateTime<Utc>>,
 }
 
 /// One session's removal report.
@@ -180,10 +192,11 @@ impl<'a> Remover<'a> {
     }
 
     /// Finish removing what crashed or failed removals left in the trash of
-    /// `sessions` (nothing with `--dry-run`). Returns how many were removed.
-    pub fn empty_trash(&self, sessions: &SessionsDir) -> Result<usize, RemoveError> {
+    /// `sessions` (nothing with `--dry-run`): how many were removed, and why
+    /// each of the others could not be.
+    pub fn empty_trash(&self, sessions: &SessionsDir) -> Result<trash::Emptied, RemoveError> {
         if self.dry_run {
-            return Ok(0);
+            return Ok(trash::Emptied::default());
         }
         trash::empty_trash(sessions)
     }
@@ -195,6 +208,8 @@ impl<'a> Remover<'a> {
         let mut note = String::new();
         let mut error = None;
         let mut locked = false;
+        let identity = DirIdentity::of(loc.dir.path());
+        let changed = modified(&loc.dir);
         let preloaded = load_state(&loc.dir).ok();
         if let Some(state) = preloaded.as_ref().filter(|_| !self.dry_run)
             && state.value.phase() == Phase::Active
@@ -207,10 +222,14 @@ impl<'a> Remover<'a> {
             error = report.error.map(RemoveError::from);
         }
         if self.dry_run {
-            // What the real run would meet: another csa holding the lock.
-            locked = SessionGuard::held_elsewhere(loc);
+            // What the real run would meet: another csa holding the lock, or
+            // a lock file it cannot take.
+            match SessionGuard::held_elsewhere(loc) {
+                Ok(held) => locked = held,
+                Err(err) => error = Some(err.into()),
+            }
         }
-        let mut read = self.read(loc, Check::PreCheck, preloaded);
+        let mut read = self.read(loc, Check::PreCheck, preloaded, changed);
         if read.facts.standing == Standing::Gone {
             // Removed by another csa while it was being reconciled.
             error = None;
@@ -237,6 +256,8 @@ impl<'a> Remover<'a> {
             error,
             staging: false,
             locked,
+            identity,
+            changed,
         }
     }
 
@@ -251,8 +272,10 @@ impl<'a> Remover<'a> {
                     dir: SessionDir::new(path),
                     legacy: sessions.legacy,
                 };
+                let identity = DirIdentity::of(loc.dir.path());
                 let (facts, evidence) = self.read_staging(&loc, Check::PreCheck);
                 Survey {
+                    changed: facts.last_accessed,
                     loc,
                     facts,
                     evidence,
@@ -260,6 +283,7 @@ impl<'a> Remover<'a> {
                     error: None,
                     staging: true,
                     locked: false,
+                    identity,
                 }
             })
             .collect()
@@ -313,6 +337,18 @@ impl<'a> Remover<'a> {
             Decision::Delete(_) if self.dry_run && survey.locked => {
                 kept(&survey, Keep::Locked, "", None)
             }
+            // The real run would fail to take the lock file (not a regular file).
+            Decision::Delete(_) if self.dry_run && survey.error.is_some() => {
+                let error = survey.error.take();
+                Report {
+                    session_id: survey.loc.id.clone(),
+                    action: Action::Kept,
+                    keep: None,
+                    reason: error.as_ref().map(|e| chain(e)).unwrap_or_default(),
+                    error,
+                    trashed: None,
+                }
+            }
             Decision::Delete(standing) if self.dry_run => Report {
                 session_id: survey.loc.id.clone(),
                 action: Action::WouldDelete,
@@ -364,7 +400,13 @@ impl<'a> Remover<'a> {
             Err(err) => return Err(err.into()),
         };
         fault::hit(FaultPoint::RemoveLocked)?;
-        let read = self.read(loc, Check::UnderLock, None);
+        // Still the real folder surveyed: a symlink swapped in is never read
+        // through, nor moved.
+        let replaced = || !DirIdentity::unchanged(survey.identity, loc.dir.path());
+        if replaced() {
+            return Ok(kept(survey, Keep::NotADirectory, " (under lock)", None));
+        }
+        let read = self.read(loc, Check::UnderLock, None, survey.changed);
         let facts = Facts {
             newer: survey.facts.newer,
             ..read.facts
@@ -376,10 +418,18 @@ impl<'a> Remover<'a> {
             };
             return Ok(kept(&survey, keep, " (under lock)", None));
         }
+        let tool_locks = match hold_tool_locks(&loc.dir) {
+            Ok(held) => held,
+            Err(keep) => return Ok(kept(survey, keep, " (under lock)", None)),
+        };
+        if replaced() {
+            return Ok(kept(survey, Keep::NotADirectory, " (under lock)", None));
+        }
 
-        // Step 3: one rename into the trash; the lock has done its work.
+        // Step 3: one rename into the trash; the locks have done their work.
         let sessions = sessions_of(loc)?;
         let entry = trash::move_to_trash(&sessions, loc.dir.path(), &loc.id)?;
+        drop(tool_locks);
         drop(guard);
         let mut report = trashed(survey, standing, sessions, entry);
         if let Err(fault) = fault::hit(FaultPoint::RemoveRenamed) {
@@ -402,12 +452,20 @@ impl<'a> Remover<'a> {
             };
             return Ok(kept(&survey, keep, "", None));
         }
+        if !DirIdentity::unchanged(survey.identity, loc.dir.path()) {
+            return Ok(kept(survey, Keep::NotADirectory, "", None));
+        }
+        let tool_locks = match hold_tool_locks(&loc.dir) {
+            Ok(held) => held,
+            Err(keep) => return Ok(kept(survey, keep, "", None)),
+        };
         let sessions = sessions_of(loc)?;
         let entry = match trash::move_to_trash(&sessions, loc.dir.path(), &loc.id) {
             Ok(entry) => entry,
             Err(_) if !loc.dir.path().exists() => return Ok(kept(survey, Keep::Gone, "", None)),
             Err(err) => return Err(err),
         };
+        drop(tool_locks);
         Ok(trashed(survey, standing, sessions, entry))
     }
 
@@ -448,12 +506,15 @@ impl<'a> Remover<'a> {
     }
 
     /// Everything about a session, read now: its standing, liveness verdict
-    /// (whatever its phase) and last access.
+    /// (whatever its phase) and last access. `changed` is the dir's
+    /// modification time as the survey read it: the age of a dir without a
+    /// readable state.
     fn read(
         &self,
         loc: &SessionLocation,
         check: Check,
         preloaded: Option<Loaded<SessionState>>,
+        changed: Option<DateTime<Utc>>,
     ) -> Read {
         let facts = |standing, liveness: Option<&Liveness>, last_accessed| Facts {
             id: loc.id.clone(),
@@ -484,7 +545,7 @@ impl<'a> Remover<'a> {
                 evidence: String::new(),
                 snapshot: None,
             },
-            Err(err) if is_initializing(&loc.dir, &err) => Read {
+            Err(err) if is_initializing_since(&err, changed.map(SystemTime::from)) => Read {
                 facts: facts(Standing::Initializing, None, None),
                 evidence: String::new(),
                 snapshot: None,
@@ -498,7 +559,7 @@ impl<'a> Remover<'a> {
                         state_unreadable: true,
                         unknown_despite_records: liveness.verdict == Verdict::Unknown
                             && records_a_process(&loc.dir),
-                        ..facts(Standing::Error, Some(&liveness), modified(&loc.dir))
+                        ..facts(Standing::Error, Some(&liveness), changed)
                     },
                     evidence,
                     snapshot: None,
@@ -637,6 +698,8 @@ fn clone_survey(survey: &Survey, facts: Facts) -> Survey {
         error: None,
         staging: survey.staging,
         locked: survey.locked,
+        identity: survey.identity,
+        changed: survey.changed,
     }
 }
 

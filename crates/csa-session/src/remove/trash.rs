@@ -5,10 +5,15 @@
 //! either in place or in the trash, never half-removed in `sessions/`;
 //! [`empty_trash`] finishes what a crashed removal left.
 //!
-//! Removal never follows a symlink: a link inside a session is unlinked and
-//! its target left alone (`std::fs::remove_dir_all` does not follow links,
-//! not even one given as its argument, and is safe against a link swapped in
-//! while it runs).
+//! Removal never follows a symlink. `.trash` and each `.trash/<c>` are opened
+//! as real folders (`O_DIRECTORY | O_NOFOLLOW`, see [`super::tree`]) and
+//! worked on through those handles: a `.trash` or shard that is a symlink or
+//! a file is never followed, and a removal meeting one keeps the session,
+//! saying `<path> is not a directory`. What is in the trash is removed
+//! relative to open folders: a link there (an entry, or anything in one,
+//! planted before or swapped in while it runs) is unlinked and its target
+//! left alone. Emptying the trash unlinks a symlink or file found directly
+//! in `.trash` (a planted `.trash/<c>` link included) as it does any entry.
 
 #![allow(
     clippy::disallowed_methods,
@@ -16,41 +21,55 @@
 )]
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-use crate::consts::GROUP_SYNC_WINDOW;
+use crate::consts::{GROUP_SYNC_WINDOW, TRASH_DIR};
 use crate::durable::{create_private_dir_all, sync_dir, unique_suffix};
-use crate::fault::{self, FaultPoint};
+use crate::error::WriteError;
+use crate::fault::{self, FaultPoint, InjectedFault};
 use crate::id::SessionId;
 use crate::layout::SessionsDir;
 
 use super::RemoveError;
+use super::tree::{self, Dir};
 
 /// Move the folder `dir` (session `id`, or its staging folder) into the
 /// trash of `sessions` with one rename (creating the trash folders the
-/// first time). Returns where it went.
+/// first time), made through the open trash folder: never through a link.
+/// Returns where it went.
 pub(crate) fn move_to_trash(
     sessions: &SessionsDir,
     dir: &Path,
     id: &SessionId,
 ) -> Result<PathBuf, RemoveError> {
-    let shard = sessions.trash_shard(id);
-    let entry = sessions.trash_entry(id, &unique_suffix());
-    let rename = || std::fs::rename(dir, &entry);
-    let renamed = match rename() {
-        Err(err) if err.kind() == ErrorKind::NotFound && !shard.is_dir() => {
-            create_private_dir_all(&shard)?;
-            rename()
-        }
-        other => other,
-    };
-    renamed.map_err(|source| RemoveError::Trash {
+    let trash_error = |source| RemoveError::Trash {
         path: dir.to_path_buf(),
         source,
-    })?;
-    Ok(entry)
+    };
+    let shard = open_or_create(&sessions.trash_shard(id)).map_err(trash_error)?;
+    let name = format!("{id}-{}", unique_suffix());
+    shard.rename_into(dir, name.as_ref()).map_err(trash_error)?;
+    Ok(shard.path().join(name))
+}
+
+/// The real folder `path` (0700 with its missing parents when absent); a
+/// link or a file at it, or at any trash folder above it, is an error.
+fn open_or_create(path: &Path) -> std::io::Result<Dir> {
+    if let Some(parent) = path
+        .parent()
+        .filter(|p| p.file_name() == Some(TRASH_DIR.as_ref()))
+    {
+        // `.trash` itself: a link there would lead the shard elsewhere.
+        open_or_create(parent)?;
+    }
+    if let Some(dir) = Dir::open(path)? {
+        return Ok(dir);
+    }
+    create_private_dir_all(path).map_err(std::io::Error::other)?;
+    Dir::open(path)?.ok_or_else(|| std::io::Error::from(ErrorKind::NotFound))
 }
 
 /// Make moves into the trash durable: fsync the sessions folder (the names
@@ -140,93 +159,113 @@ impl GroupSync {
 }
 
 /// Remove a folder in the trash and everything in it, without following
-/// symlinks. Something already gone (another csa emptying the same trash)
-/// is not an error.
+/// symlinks (an `entry` that is a link is unlinked, its target untouched).
+/// Something already gone (another csa emptying the same trash) is not an
+/// error.
 pub fn purge(entry: &Path) -> Result<(), RemoveError> {
-    let entries = match std::fs::read_dir(entry) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(purge_error(entry, source)),
+    let (Some(parent), Some(name)) = (entry.parent(), entry.file_name()) else {
+        return Err(purge_error(
+            entry,
+            std::io::Error::other("not in a trash folder"),
+        ));
     };
-    let mut first = true;
-    for child in entries {
-        let child = child.map_err(|source| purge_error(entry, source))?;
-        let path = child.path();
-        // The entry's own type: a symlink is a link here, never its target.
-        let is_dir = child.file_type().is_ok_and(|t| t.is_dir());
-        let removed = if is_dir {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        match removed {
-            Ok(()) => {}
-            Err(err) if err.kind() == ErrorKind::NotFound => {}
-            Err(source) => return Err(purge_error(&path, source)),
+    let Some(parent) = Dir::open(parent).map_err(|source| purge_error(entry, source))? else {
+        return Ok(());
+    };
+    purge_in(&parent, name)
+}
+
+/// [`purge`] of `name` in the open trash folder `dir`.
+fn purge_in(dir: &Dir, name: &OsStr) -> Result<(), RemoveError> {
+    let mut after_first = || fault::hit(FaultPoint::RemovePurging).map_err(std::io::Error::other);
+    tree::remove_at(dir, name, &mut after_first).map_err(|(path, source)| {
+        match source.downcast::<InjectedFault>() {
+            Ok(fault) => RemoveError::Fault(fault),
+            Err(source) => purge_error(&path, source),
         }
-        if std::mem::take(&mut first) {
-            fault::hit(FaultPoint::RemovePurging)?;
-        }
-    }
-    match std::fs::remove_dir(entry) {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(purge_error(entry, source)),
-    }
+    })
+}
+
+/// What [`empty_trash`] did.
+#[derive(Debug, Default)]
+pub struct Emptied {
+    /// Entries removed.
+    pub removed: usize,
+    /// One error per entry that could not be removed (the rest were).
+    pub failed: Vec<RemoveError>,
 }
 
 /// Remove every folder left in the trash of `sessions` (by removals that
 /// crashed or failed, or that another csa is finishing right now). Their
 /// moves are made durable first: one may have been renamed there a moment
-/// ago by a csa that has not fsynced yet. The trash folders stay. Returns how
-/// many were removed.
-pub fn empty_trash(sessions: &SessionsDir) -> Result<usize, RemoveError> {
-    let trash = sessions.trash();
-    let mut shards = Vec::new();
-    let mut entries = Vec::new();
-    for (path, is_dir) in list(&trash)? {
-        let is_shard = is_dir && path.file_name().is_some_and(|n| n.len() == 1);
-        if is_shard {
-            entries.extend(list(&path)?);
-            shards.push(path);
+/// ago by a csa that has not fsynced yet. The trash folders stay. An entry
+/// that cannot be removed is reported and the others are removed all the
+/// same; a `.trash` that cannot be read (or is not a real folder) is the
+/// error.
+pub fn empty_trash(sessions: &SessionsDir) -> Result<Emptied, RemoveError> {
+    let path = sessions.trash();
+    let trash_error = |source| RemoveError::EmptyTrash {
+        path: path.clone(),
+        source,
+    };
+    let Some(trash) = Dir::open(&path).map_err(trash_error)? else {
+        return Ok(Emptied::default());
+    };
+    let mut emptied = Emptied::default();
+    // (folder, entry name): entries of each shard, and anything else
+    // directly in the trash (a planted link or file is unlinked).
+    let mut entries: Vec<(usize, OsString)> = Vec::new();
+    let mut folders = vec![];
+    let mut names = trash.entries().map_err(trash_error)?;
+    names.sort();
+    for (name, is_dir) in names {
+        let is_shard = is_dir && name.len() == 1;
+        let shard = if is_shard {
+            match trash.child(&name) {
+                Ok(Some(shard)) => Some(shard),
+                Ok(None) => continue,
+                // Swapped for a link since it was listed: unlinked below.
+                Err(err) if err.kind() == ErrorKind::NotADirectory => None,
+                Err(source) => {
+                    emptied.failed.push(purge_error(&path.join(&name), source));
+                    continue;
+                }
+            }
         } else {
-            entries.push((path, is_dir));
+            None
+        };
+        match shard {
+            Some(shard) => match shard.entries() {
+                Ok(mut inside) => {
+                    inside.sort();
+                    let at = folders.len() + 1;
+                    entries.extend(inside.into_iter().map(|(name, _)| (at, name)));
+                    folders.push(shard);
+                }
+                Err(source) => emptied.failed.push(purge_error(shard.path(), source)),
+            },
+            None => entries.push((0, name)),
         }
     }
     if entries.is_empty() {
-        return Ok(0);
+        return Ok(emptied);
     }
-    sync(sessions, &shards)?;
-    for (path, is_dir) in &entries {
-        if *is_dir {
-            purge(path)?;
-        } else {
-            match std::fs::remove_file(path) {
-                Ok(()) => {}
-                Err(err) if err.kind() == ErrorKind::NotFound => {}
-                Err(source) => return Err(purge_error(path, source)),
-            }
+    sync_dir(&sessions.path)?;
+    for folder in std::iter::once(&trash).chain(&folders) {
+        folder
+            .sync()
+            .map_err(|source| WriteError::io(folder.path(), source))?;
+    }
+    let folder = |at: usize| if at == 0 { &trash } else { &folders[at - 1] };
+    for (at, name) in &entries {
+        match purge_in(folder(*at), name) {
+            Ok(()) => emptied.removed += 1,
+            Err(err @ RemoveError::Fault(_)) => return Err(err),
+            Err(err) => emptied.failed.push(err),
         }
     }
-    tracing::info!(path = %trash.display(), removed = entries.len(), "emptied the trash");
-    Ok(entries.len())
-}
-
-/// The entries of a trash folder and whether each is a folder (not
-/// following links); nothing when it does not exist.
-fn list(dir: &Path) -> Result<Vec<(PathBuf, bool)>, RemoveError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(purge_error(dir, source)),
-    };
-    entries
-        .map(|entry| {
-            let entry = entry.map_err(|source| purge_error(dir, source))?;
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            Ok((entry.path(), is_dir))
-        })
-        .collect()
+    tracing::info!(path = %path.display(), removed = emptied.removed, failed = emptied.failed.len(), "emptied the trash");
+    Ok(emptied)
 }
 
 /// The staging folders (`.creating-<id>`) in `sessions`, with their ids.
@@ -282,6 +321,116 @@ mod tests {
         purge(&entry).unwrap();
     }
 
+    /// A sessions folder with one session in it, and a folder outside
+    /// holding what must survive.
+    #[cfg(unix)]
+    fn with_outside() -> (tempfile::TempDir, SessionsDir, SessionId, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let sessions = SessionsDir {
+            path: tmp.path().join("sessions"),
+            legacy: false,
+        };
+        let id = SessionId::generate();
+        fs_err::create_dir_all(sessions.session(&id).locks()).unwrap();
+        let outside = tmp.path().join("outside");
+        fs_err::create_dir_all(outside.join("V/entry/deep")).unwrap();
+        fs_err::write(outside.join("V/entry/deep/keep.txt"), "precious").unwrap();
+        fs_err::write(outside.join("keep.txt"), "precious").unwrap();
+        (tmp, sessions, id, outside)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_trash_that_is_a_symlink_or_a_file_is_never_followed() {
+        let (tmp, sessions, id, outside) = with_outside();
+        let before = csa_test_support::snapshot_dir(&outside);
+        let session = sessions.session(&id);
+        std::os::unix::fs::symlink(&outside, sessions.trash()).unwrap();
+        for round in ["symlink", "file"] {
+            let err = empty_trash(&sessions).unwrap_err();
+            let said = crate::error::chain(&err);
+            let expected = format!("{} is not a directory", sessions.trash().display());
+            assert!(said.contains(&expected), "{round}: {said}");
+            let err = move_to_trash(&sessions, session.path(), &id).unwrap_err();
+            let said = crate::error::chain(&err);
+            assert!(said.contains(&expected), "{round}: {said}");
+            assert!(session.locks().is_dir(), "{round}: the session stays");
+            assert_eq!(csa_test_support::snapshot_dir(&outside), before, "{round}");
+            fs_err::remove_file(sessions.trash()).unwrap();
+            fs_err::write(sessions.trash(), "").unwrap();
+        }
+        drop(tmp);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_shard_or_an_entry_that_is_a_symlink_is_unlinked_and_its_target_survives() {
+        let (_tmp, sessions, id, outside) = with_outside();
+        let before = csa_test_support::snapshot_dir(&outside);
+        let shard = sessions.trash_shard(&id);
+        fs_err::create_dir_all(sessions.trash()).unwrap();
+        // A shard that is a link: moving a session through it is refused.
+        std::os::unix::fs::symlink(outside.join("V"), &shard).unwrap();
+        let session = sessions.session(&id);
+        let err = move_to_trash(&sessions, session.path(), &id).unwrap_err();
+        let expected = format!("{} is not a directory", shard.display());
+        assert!(crate::error::chain(&err).contains(&expected), "{err:?}");
+        assert!(session.path().is_dir());
+        // Emptying the trash unlinks the link itself, never its target.
+        let emptied = empty_trash(&sessions).unwrap();
+        assert!(emptied.failed.is_empty(), "{:?}", emptied.failed);
+        assert_eq!(emptied.removed, 1);
+        assert!(fs_err::symlink_metadata(&shard).is_err());
+        assert_eq!(csa_test_support::snapshot_dir(&outside), before);
+        // An entry in a real shard that is a link (purged by the removal
+        // that put it there, or by the next empty_trash).
+        fs_err::create_dir_all(&shard).unwrap();
+        let entry = shard.join(format!("{id}-1-x"));
+        std::os::unix::fs::symlink(outside.join("V/entry"), &entry).unwrap();
+        purge(&entry).unwrap();
+        assert!(fs_err::symlink_metadata(&entry).is_err());
+        std::os::unix::fs::symlink(outside.join("V/entry"), &entry).unwrap();
+        assert_eq!(empty_trash(&sessions).unwrap().removed, 1);
+        assert_eq!(csa_test_support::snapshot_dir(&outside), before);
+        // The session goes through the real shard.
+        let moved = move_to_trash(&sessions, session.path(), &id).unwrap();
+        assert!(moved.starts_with(&shard) && moved.is_dir());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_entry_we_may_not_enter_is_opened_up_and_the_rest_are_removed_anyway() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            eprintln!("skipped: root ignores permission bits");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let sessions = SessionsDir {
+            path: tmp.path().to_path_buf(),
+            legacy: false,
+        };
+        let shard = sessions.trash().join("0");
+        // The first entry (in name order) cannot be entered or changed
+        // until it is given u+rwx; the others are plain.
+        let locked = shard.join("0-locked");
+        fs_err::create_dir_all(locked.join("sealed")).unwrap();
+        fs_err::write(locked.join("sealed/file"), "x").unwrap();
+        for name in ["1-plain", "2-plain"] {
+            fs_err::create_dir_all(shard.join(name).join("sub")).unwrap();
+        }
+        let mode = |path: &Path, bits| {
+            fs_err::set_permissions(path, std::fs::Permissions::from_mode(bits)).unwrap()
+        };
+        mode(&locked.join("sealed"), 0o000);
+        mode(&locked, 0o500);
+        let emptied = empty_trash(&sessions).unwrap();
+        assert!(emptied.failed.is_empty(), "{:?}", emptied.failed);
+        assert_eq!(emptied.removed, 3);
+        assert_eq!(fs_err::read_dir(&shard).unwrap().count(), 0);
+    }
+
     #[test]
     fn emptying_the_trash_removes_every_entry_and_keeps_the_folder() {
         let tmp = tempfile::tempdir().unwrap();
@@ -289,7 +438,7 @@ mod tests {
             path: tmp.path().to_path_buf(),
             legacy: false,
         };
-        assert_eq!(empty_trash(&sessions).unwrap(), 0);
+        assert_eq!(empty_trash(&sessions).unwrap().removed, 0);
         let id = SessionId::generate();
         let session = sessions.session(&id);
         fs_err::create_dir_all(session.locks()).unwrap();
@@ -301,7 +450,7 @@ mod tests {
         assert!(!session.path().exists());
         // An entry directly in the trash is removed too.
         fs_err::create_dir_all(sessions.trash().join("half")).unwrap();
-        assert_eq!(empty_trash(&sessions).unwrap(), 2);
+        assert_eq!(empty_trash(&sessions).unwrap().removed, 2);
         let shard = sessions.trash_shard(&id);
         assert!(shard.is_dir(), "the trash folders stay");
         assert_eq!(fs_err::read_dir(&shard).unwrap().count(), 0);

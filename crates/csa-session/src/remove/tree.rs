@@ -1,0 +1,299 @@
+//! Folders opened and removed without ever following a symlink: the trash
+//! ([`super::trash`]) opens `.trash` and its shards with this, and removes
+//! what is in them with it.
+//!
+//! On Unix every folder is opened with `O_DIRECTORY | O_NOFOLLOW` and worked
+//! on relative to that handle (`openat`, `unlinkat`), so a symlink anywhere
+//! (planted before, or swapped in while it runs) is unlinked, never entered:
+//! its target is never touched. A folder we may not enter or change (mode
+//! 000, read-only) is given `u+rwx` (after an lstat says it is a real
+//! folder) and tried once more. Elsewhere: `std::fs::remove_dir_all`, which
+//! does not follow links either.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "every failure here names its path through the caller's error"
+)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A failure, with the path it happened at.
+pub(crate) type TreeError = (PathBuf, io::Error);
+
+/// A folder that is not one: a symlink, a file, anything else. Its message
+/// says `<path> is not a directory`.
+pub(crate) fn not_a_directory(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotADirectory,
+        format!("{} is not a directory", path.display()),
+    )
+}
+
+#[cfg(unix)]
+pub(crate) use unix::{Dir, remove_at};
+
+#[cfg(unix)]
+mod unix {
+    use std::ffi::{OsStr, OsString};
+    use std::io;
+    use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+
+    use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+
+    use super::{TreeError, not_a_directory};
+
+    /// A real folder, open: never a symlink's target.
+    #[derive(Debug)]
+    pub(crate) struct Dir {
+        fd: OwnedFd,
+        path: PathBuf,
+    }
+
+    impl Dir {
+        /// Open the folder `path` (its last component never followed).
+        /// `None` when nothing is there; an error saying `<path> is not a
+        /// directory` when a symlink, a file or anything else is.
+        pub(crate) fn open(path: &Path) -> io::Result<Option<Dir>> {
+            open_dir(CWD, path.as_os_str(), path).map(|fd| {
+                fd.map(|fd| Dir {
+                    fd,
+                    path: path.to_path_buf(),
+                })
+            })
+        }
+
+        /// The folder `name` in this one, opened the same way.
+        pub(crate) fn child(&self, name: &OsStr) -> io::Result<Option<Dir>> {
+            let path = self.path.join(name);
+            open_dir(self.fd.as_fd(), name, &path).map(|fd| fd.map(|fd| Dir { fd, path }))
+        }
+
+        pub(crate) fn path(&self) -> &Path {
+            &self.path
+        }
+
+        /// Its entries (names, and whether each is a real folder).
+        pub(crate) fn entries(&self) -> io::Result<Vec<(OsString, bool)>> {
+            list(self.fd.as_fd())
+        }
+
+        /// Rename `from` (a path, its last component not followed) to `name`
+        /// in this folder.
+        pub(crate) fn rename_into(&self, from: &Path, name: &OsStr) -> io::Result<()> {
+            rustix::fs::renameat(CWD, from, self.fd.as_fd(), name).map_err(io::Error::from)
+        }
+
+        /// Fsync the folder.
+        pub(crate) fn sync(&self) -> io::Result<()> {
+            rustix::fs::fsync(self.fd.as_fd()).map_err(io::Error::from)
+        }
+    }
+
+    /// Open a folder relative to `parent`, never following a link; on
+    /// `EACCES` give a real folder `u+rwx` and try once more.
+    fn open_dir(parent: BorrowedFd<'_>, name: &OsStr, path: &Path) -> io::Result<Option<OwnedFd>> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let open = || rustix::fs::openat(parent, name, flags, Mode::empty());
+        match open() {
+            Ok(fd) => Ok(Some(fd)),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            // O_NOFOLLOW on a link (ELOOP), or not a folder at all.
+            Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => Err(not_a_directory(path)),
+            Err(rustix::io::Errno::ACCESS) if grant_owner(parent, name)? => match open() {
+                Ok(fd) => Ok(Some(fd)),
+                Err(err) => Err(err.into()),
+            },
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Give `name` in `parent` the owner's `rwx` when an lstat says it is a
+    /// real folder (never a link: `chmod` would follow one). Whether it did.
+    fn grant_owner(parent: BorrowedFd<'_>, name: &OsStr) -> io::Result<bool> {
+        let stat = rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
+            return Ok(false);
+        }
+        let mode = Mode::from_raw_mode(stat.st_mode) | Mode::RWXU;
+        rustix::fs::chmodat(parent, name, mode, AtFlags::empty())?;
+        Ok(true)
+    }
+
+    fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(OsString, bool)>> {
+        let mut found = Vec::new();
+        for entry in rustix::fs::Dir::read_from(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            let is_dir = match entry.file_type() {
+                FileType::Unknown => is_real_dir(dir, name)?,
+                kind => kind == FileType::Directory,
+            };
+            found.push((OsStr::from_bytes(name.to_bytes()).to_owned(), is_dir));
+        }
+        Ok(found)
+    }
+
+    fn is_real_dir(dir: BorrowedFd<'_>, name: impl rustix::path::Arg) -> io::Result<bool> {
+        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Ok(FileType::from_raw_mode(stat.st_mode) == FileType::Directory),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Remove `name` in `dir` and everything in it: a folder is entered
+    /// (never through a link) and emptied, anything else unlinked. Gone
+    /// already is not an error. `after_first` runs once the first entry of
+    /// `name` is removed (a fault point).
+    pub(crate) fn remove_at(
+        dir: &Dir,
+        name: &OsStr,
+        after_first: &mut dyn FnMut() -> io::Result<()>,
+    ) -> Result<(), TreeError> {
+        let path = dir.path.join(name);
+        let is_dir = is_real_dir(dir.fd.as_fd(), name).map_err(|e| (path.clone(), e))?;
+        if is_dir {
+            match dir.child(name) {
+                Ok(Some(child)) => clear(&child, after_first)?,
+                Ok(None) => return Ok(()),
+                // Swapped for a link or a file since the lstat: unlinked below.
+                Err(err) if err.kind() == io::ErrorKind::NotADirectory => {}
+                Err(err) => return Err((path, err)),
+            }
+        }
+        let flags = if is_dir {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
+        unlink(dir, name, flags).or_else(|err| match err.1.kind() {
+            // Swapped for a link or a file: unlink that instead.
+            io::ErrorKind::NotADirectory if is_dir => unlink(dir, name, AtFlags::empty()),
+            _ => Err(err),
+        })
+    }
+
+    /// Remove every entry of `dir`; the first failure stops it.
+    fn clear(dir: &Dir, after_first: &mut dyn FnMut() -> io::Result<()>) -> Result<(), TreeError> {
+        let entries = dir.entries().map_err(|e| (dir.path.clone(), e))?;
+        let mut first = true;
+        for (name, _) in entries {
+            remove_at(dir, &name, &mut || Ok(()))?;
+            if std::mem::take(&mut first) {
+                after_first().map_err(|e| (dir.path.join(&name), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `unlinkat`; on `EACCES` give the folder (open, so a real one) the
+    /// owner's `rwx` and try once more. Gone already is not an error.
+    fn unlink(dir: &Dir, name: &OsStr, flags: AtFlags) -> Result<(), TreeError> {
+        let path = || dir.path.join(name);
+        let once = || rustix::fs::unlinkat(dir.fd.as_fd(), name, flags);
+        let result = match once() {
+            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+                let stat =
+                    rustix::fs::fstat(dir.fd.as_fd()).map_err(|e| (dir.path.clone(), e.into()))?;
+                let mode = Mode::from_raw_mode(stat.st_mode) | Mode::RWXU;
+                rustix::fs::fchmod(dir.fd.as_fd(), mode)
+                    .map_err(|e| (dir.path.clone(), e.into()))?;
+                once()
+            }
+            other => other,
+        };
+        match result {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(err) => Err((path(), err.into())),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) use portable::{Dir, remove_at};
+
+#[cfg(not(unix))]
+mod portable {
+    use std::ffi::{OsStr, OsString};
+    use std::io;
+    use std::path::{Path, PathBuf};
+
+    use super::{TreeError, not_a_directory};
+
+    /// A real folder (checked with an lstat; no handle to work from here).
+    #[derive(Debug)]
+    pub(crate) struct Dir {
+        path: PathBuf,
+    }
+
+    impl Dir {
+        pub(crate) fn open(path: &Path) -> io::Result<Option<Dir>> {
+            match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.is_dir() => Ok(Some(Dir {
+                    path: path.to_path_buf(),
+                })),
+                Ok(_) => Err(not_a_directory(path)),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(err),
+            }
+        }
+
+        pub(crate) fn child(&self, name: &OsStr) -> io::Result<Option<Dir>> {
+            Dir::open(&self.path.join(name))
+        }
+
+        pub(crate) fn path(&self) -> &Path {
+            &self.path
+        }
+
+        pub(crate) fn entries(&self) -> io::Result<Vec<(OsString, bool)>> {
+            std::fs::read_dir(&self.path)?
+                .map(|entry| {
+                    let entry = entry?;
+                    let is_dir = entry.file_type()?.is_dir();
+                    Ok((entry.file_name(), is_dir))
+                })
+                .collect()
+        }
+
+        pub(crate) fn rename_into(&self, from: &Path, name: &OsStr) -> io::Result<()> {
+            std::fs::rename(from, self.path.join(name))
+        }
+
+        pub(crate) fn sync(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn remove_at(
+        dir: &Dir,
+        name: &OsStr,
+        after_first: &mut dyn FnMut() -> io::Result<()>,
+    ) -> Result<(), TreeError> {
+        let path = dir.path.join(name);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err((path, err)),
+        };
+        let removed = if meta.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else if meta.is_symlink() {
+            std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir(&path))
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => after_first(),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err),
+        }
+        .map_err(|err| (path, err))
+    }
+}
