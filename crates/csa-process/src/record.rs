@@ -147,7 +147,13 @@ pub struct LockRecord {
 impl LockRecord {
     /// Parse the lock file's JSON.
     pub fn parse(bytes: &[u8]) -> Result<LockRecord, String> {
-        let record: LockRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        // An object only: serde would also fill the fields from an array by
+        // position, reading a pid out of `[999999]`.
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if !value.is_object() {
+            return Err("the lock record is not a JSON object".into());
+        }
+        let record: LockRecord = serde_json::from_value(value).map_err(|e| e.to_string())?;
         if record.pid == 0 || record.pid > MAX_PID {
             return Err(format!("pid {} is not a process", record.pid));
         }
@@ -318,6 +324,9 @@ mod tests {
             b"{\"pid\":0}",
             b"{\"pid\":-3}",
             b"",
+            // An array is no record, though serde would fill fields from it.
+            b"[999999]",
+            b"[999999, null, null, null, 5]",
         ] {
             assert!(
                 LockRecord::parse(bad).is_err(),
