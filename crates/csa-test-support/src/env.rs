@@ -100,6 +100,38 @@ impl Env {
         Some(cmd)
     }
 
+    /// `csa` run as an unprivileged user, wired like [`Env::csa_std`], for
+    /// tests of what permission bits refuse (root ignores them). Not root:
+    /// `csa` itself. Root: `setpriv` to `nobody` (65534), after this env's
+    /// folder is handed to that user and the binary copied into it (so
+    /// `nobody` can reach both). `None` (with a note on stderr) for root
+    /// without `setpriv`.
+    #[cfg(target_os = "linux")]
+    pub fn csa_unprivileged(&self) -> Option<std::process::Command> {
+        if !rustix::process::geteuid().is_root() {
+            return Some(self.csa_std());
+        }
+        let works = std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !works {
+            eprintln!("skipped: running as root without setpriv to drop privileges");
+            return None;
+        }
+        let bin = self.tmp.path().join("bin");
+        fs_err::create_dir_all(&bin).unwrap();
+        let csa = bin.join("csa");
+        fs_err::copy(assert_cmd::cargo::cargo_bin("csa"), &csa).unwrap();
+        give_to_nobody(self.tmp.path());
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&csa);
+        self.apply(&mut cmd);
+        cmd.env("CSA", &csa).current_dir(&self.project);
+        Some(cmd)
+    }
+
     /// Set or clear, on `cmd`, every variable csa reads; `$CSA` names the
     /// csa binary, for commands that start nested runs.
     pub fn apply(&self, cmd: &mut std::process::Command) {
@@ -429,4 +461,31 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Hand `dir` and everything in it (links themselves, never their targets)
+/// to `nobody`.
+#[cfg(target_os = "linux")]
+fn give_to_nobody(dir: &Path) {
+    let nobody = Some(rustix::fs::Uid::from_raw(65534));
+    let group = Some(rustix::fs::Gid::from_raw(65534));
+    let own = |path: &Path| {
+        rustix::fs::chownat(
+            rustix::fs::CWD,
+            path,
+            nobody,
+            group,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .unwrap();
+    };
+    own(dir);
+    for entry in fs_err::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if fs_err::symlink_metadata(&path).unwrap().is_dir() {
+            give_to_nobody(&path);
+        } else {
+            own(&path);
+        }
+    }
 }

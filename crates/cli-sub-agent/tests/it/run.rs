@@ -463,58 +463,41 @@ fn a_kill_while_the_daemon_starts_is_a_stop_request_not_its_death() {
 }
 
 /// A project dir this user cannot enter is refused before a session exists
-/// (not reported as a command that cannot start). As root, which enters
-/// anything, the run is made as `nobody` through `setpriv`.
+/// (not reported as a command that cannot start).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_project_dir_the_user_cannot_enter_is_refused_and_creates_nothing() {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = tempfile::tempdir().unwrap();
-    let open = |path: &std::path::Path, mode| {
-        fs_err::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    open(tmp.path(), 0o777);
-    let csa = tmp.path().join("csa");
-    fs_err::copy(assert_cmd::cargo::cargo_bin("csa"), &csa).unwrap();
-    open(&csa, 0o755);
-    let closed = tmp.path().join("closed");
+    let env = Env::new();
+    let closed = env.tmp.path().join("closed");
     fs_err::create_dir(&closed).unwrap();
-    open(&closed, 0o000);
-    let state = tmp.path().join("state");
-    let mut cmd = if rustix::process::geteuid().is_root() {
-        let setpriv = std::process::Command::new("setpriv")
-            .arg("--version")
-            .output();
-        if !setpriv.is_ok_and(|out| out.status.success()) {
-            eprintln!("skipped: running as root without setpriv to drop privileges");
-            return;
-        }
-        let mut cmd = std::process::Command::new("setpriv");
-        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&csa);
-        cmd
-    } else {
-        std::process::Command::new(&csa)
+    // Permission bits bind only an unprivileged user.
+    let Some(mut run) = env.csa_unprivileged() else {
+        return;
     };
-    let out = cmd
-        .env_clear()
-        .env("HOME", tmp.path())
-        .env("XDG_STATE_HOME", &state)
-        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
-        .current_dir(tmp.path())
+    let mode = |bits| {
+        fs_err::set_permissions(&closed, std::fs::Permissions::from_mode(bits)).unwrap();
+    };
+    mode(0o000);
+    let out = run
         .args(["run", "--tool", "demo", "--cd"])
         .arg(&closed)
         .args(["--", "pwd"])
         .output()
         .unwrap();
-    open(&closed, 0o755);
+    mode(0o755);
     assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
     let err = stderr_of(&out);
     assert!(
         err.contains(&format!("cannot run in {}", closed.display())),
         "{err}"
     );
-    assert!(!state.exists(), "nothing was created");
+    assert!(nothing_under(&env.state_home), "nothing was created");
+}
+
+/// No file at all below `dir` (or no `dir`).
+fn nothing_under(dir: &std::path::Path) -> bool {
+    !dir.exists() || snapshot_dir(dir).is_empty()
 }
 
 #[cfg(target_os = "linux")]
@@ -539,16 +522,5 @@ fn a_project_dir_whose_path_is_not_utf8_is_refused_and_creates_nothing() {
     let err = stderr_of(&out);
     assert!(err.contains("is not valid UTF-8"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    fn files_under(dir: &std::path::Path) -> usize {
-        fs_err::read_dir(dir).map_or(0, |entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    let path = e.path();
-                    if path.is_dir() { files_under(&path) } else { 1 }
-                })
-                .sum()
-        })
-    }
-    assert_eq!(files_under(&env.state_home), 0, "nothing was created");
+    assert!(nothing_under(&env.state_home), "nothing was created");
 }
