@@ -223,3 +223,38 @@ fn the_age_of_a_dir_without_a_readable_state_is_not_reset_by_our_own_lock_file()
     assert_eq!(action, "deleted", "{reason}");
     assert!(!broken.dir.exists());
 }
+
+/// A session folder its own user may not write (a tool left a `chmod 555`
+/// folder) is opened up inside the trash and removed whole, and a later
+/// session is removed with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_folder_the_user_may_not_write_is_opened_up_in_the_trash_and_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let sealed = env.session("active").retired("success", 0, 30);
+    let plain = env.session("active").retired("success", 0, 30);
+    fs_err::create_dir_all(sealed.path("output/sealed")).unwrap();
+    fs_err::write(sealed.path("output/sealed/file"), "x").unwrap();
+    // Permission bits bind only an unprivileged user.
+    let Some(mut delete) = env.csa_unprivileged() else {
+        return;
+    };
+    fs_err::set_permissions(
+        sealed.path("output/sealed"),
+        std::fs::Permissions::from_mode(0o555),
+    )
+    .unwrap();
+    let out = delete
+        .args(["session", "delete", "--json", &sealed.id, &plain.id])
+        .output()
+        .unwrap();
+    let actions = actions(&out);
+    assert_eq!(actions[&sealed.id].0, "deleted", "{}", stderr_of(&out));
+    assert_eq!(actions[&plain.id].0, "deleted", "{}", stderr_of(&out));
+    assert!(
+        trashed(&env.sessions_dir()).is_empty(),
+        "nothing is left in the trash: {:?}",
+        trashed(&env.sessions_dir())
+    );
+}
