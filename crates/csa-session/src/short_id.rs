@@ -64,6 +64,34 @@ impl ShortIds {
         id.get(..len).unwrap_or(id)
     }
 
+    /// [`ShortIds::of`] for many ids at once, in their order. The ids are
+    /// sorted and walked beside the set, so the cost is two sorts and one
+    /// pass, not a binary search per id: at 10,000 ids each search is a
+    /// chain of cache misses, and that was most of what the short ids cost
+    /// a list.
+    pub fn of_each<'i>(&self, ids: &[&'i str]) -> Vec<&'i str> {
+        let mut order: Vec<(Key, usize)> = ids
+            .iter()
+            .enumerate()
+            .filter_map(|(at, id)| Key::of(id).map(|key| (key, at)))
+            .collect();
+        order.sort_unstable();
+        let mut lens: Vec<usize> = ids.iter().map(|id| id.len()).collect();
+        let mut set = self.sorted.iter().peekable();
+        for (key, at) in order {
+            while set.next_if(|(listed, _)| *listed < key).is_some() {}
+            if let Some((listed, len)) = set.peek()
+                && *listed == key
+            {
+                lens[at] = usize::from(*len);
+            }
+        }
+        ids.iter()
+            .zip(lens)
+            .map(|(id, len)| id.get(..len).unwrap_or(id))
+            .collect()
+    }
+
     /// Whether `id` (in either case) is in the set.
     pub fn contains(&self, id: &str) -> bool {
         self.find(id).is_some()
@@ -171,6 +199,26 @@ mod tests {
     fn shorts(ids: &[String]) -> Vec<String> {
         let set = ShortIds::new(ids.iter().map(String::as_str));
         ids.iter().map(|id| set.of(id).to_owned()).collect()
+    }
+
+    #[test]
+    fn of_each_says_what_of_says_for_each_id() {
+        let listed = [id("01KAZ9X3M2QA"), id("01KAZ9X3M2QB"), id("01M8CFY5A")];
+        let set = ShortIds::new(listed.iter().map(String::as_str));
+        let lower = listed[1].to_lowercase();
+        let asked: Vec<&str> = vec![
+            &listed[2],
+            "not an id",
+            &lower,
+            &listed[0],
+            &listed[2],
+            "7ZZ00000000000000000000000",
+        ];
+        let each = set.of_each(&asked);
+        let one_by_one: Vec<&str> = asked.iter().map(|id| set.of(id)).collect();
+        assert_eq!(each, one_by_one);
+        assert_eq!(each[0], "01M8CFY5");
+        assert_eq!(each[2], "01kaz9x3m2qb");
     }
 
     #[test]
@@ -289,6 +337,9 @@ mod tests {
                     prop_assert!(clash > 1, "{} could be shorter", short);
                 }
             }
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let one_by_one: Vec<&str> = refs.iter().map(|id| set.of(id)).collect();
+            prop_assert_eq!(set.of_each(&refs), one_by_one);
         }
     }
 }

@@ -119,11 +119,13 @@ fn lines<'r>(
 ) -> Vec<list_table::Line<'r>> {
     let nodes: Vec<Node> = placed.iter().filter_map(|(_, node)| *node).collect();
     let mut guides = list_table::tree_guides(&nodes).into_iter();
+    let ids: Vec<&str> = placed.iter().map(|(row, _)| row.session_id).collect();
     placed
         .iter()
-        .map(|&(row, node)| list_table::Line {
+        .zip(short_ids.of_each(&ids))
+        .map(|(&(row, node), short_id)| list_table::Line {
             row,
-            short_id: short_ids.of(row.session_id),
+            short_id,
             tree: node.map(|node| TreeMark {
                 guides: guides.next().unwrap_or_default(),
                 note: note(row, node, short_ids, all_projects),
