@@ -20,13 +20,22 @@ use crate::status::SessionRow;
 pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project)?;
     let scope = ctx.scope(args.all_projects)?;
-    let sessions = if args.all_projects {
-        sessions_in_each(&scope, Noise::Warn)
-    } else {
-        sessions_in(&scope)?
-    };
     let scope_paths: Vec<_> = scope.iter().map(|d| d.path.clone()).collect();
-    let cache = ListCache::load(&scope_paths);
+    // The row cache is read and indexed while the sessions folders are
+    // listed: both are serial work that neither needs the other's result.
+    let (sessions, cache) = std::thread::scope(|threads| {
+        let cache = threads.spawn(|| ListCache::load(&scope_paths));
+        let sessions = if args.all_projects {
+            Ok(sessions_in_each(&scope, Noise::Warn))
+        } else {
+            sessions_in(&scope)
+        };
+        let cache = cache
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (sessions, cache)
+    });
+    let sessions = sessions?;
     let folders = Folders::open(&scope_paths);
     let probe = ProbeContext::new();
     let reconciler = Reconciler::new(&probe, Trigger::SessionList, false, CooldownMode::Batched);
