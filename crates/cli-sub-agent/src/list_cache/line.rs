@@ -33,12 +33,20 @@ pub struct Line<'a> {
 impl<'a> Line<'a> {
     /// Split a line (without its newline) into its fields.
     pub fn split(line: &'a str) -> Option<Line<'a>> {
+        // One SIMD pass over the line finds every tab (`str::split` searched
+        // for each one anew: a fifth of a steady-state list's instructions).
+        let mut tabs = memchr::memchr_iter(b'\t', line.as_bytes());
         let mut fields = [""; FIELDS];
-        let mut parts = line.split('\t');
-        for field in &mut fields {
-            *field = parts.next()?;
+        let mut start = 0;
+        let (last, leading) = fields.split_last_mut()?;
+        for field in leading {
+            let end = tabs.next()?;
+            // A tab is ASCII: both ends are character boundaries.
+            *field = line.get(start..end)?;
+            start = end + 1;
         }
-        parts.next().is_none().then_some(Line { fields })
+        *last = line.get(start..)?;
+        tabs.next().is_none().then_some(Line { fields })
     }
 
     /// The fingerprints the row was computed from.

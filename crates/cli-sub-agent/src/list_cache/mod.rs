@@ -22,6 +22,7 @@ mod fingerprint;
 mod line;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -44,6 +45,31 @@ const ID_LEN: usize = 26;
 /// A larger cache file is ignored (100,000 rows take about 26 MB).
 const MAX_CACHE_BYTES: u64 = 256 << 20;
 
+/// The loaded lines by session id.
+type Slots = HashMap<[u8; ID_LEN], Slot, BuildHasherDefault<IdHasher>>;
+
+/// Hashes a session id by its last eight bytes, which a ULID fills with
+/// randomness (its first ten are the time, shared by ids made together):
+/// SipHash over all 26 bytes was a few percent of a steady-state list. The
+/// ids come from our own cache file and folder names, so nobody gains by
+/// making them collide.
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = bytes.len().saturating_sub(8);
+        let mut word = [0u8; 8];
+        word[..bytes.len() - tail].copy_from_slice(&bytes[tail..]);
+        self.0 =
+            (self.0.rotate_left(29) ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// One line of the loaded file.
 #[derive(Debug)]
 struct Slot {
@@ -58,7 +84,7 @@ struct Slot {
 pub struct ListCache {
     path: Option<PathBuf>,
     text: String,
-    slots: HashMap<[u8; ID_LEN], Slot>,
+    slots: Slots,
     hits: AtomicUsize,
     puts: Mutex<Vec<String>>,
     now_ns: i64,
@@ -200,16 +226,22 @@ pub fn forget(ids: &[&str]) {
 }
 
 /// Session id -> the span of its line, for every line after the header.
-fn index(text: &str) -> HashMap<[u8; ID_LEN], Slot> {
-    let mut slots = HashMap::new();
+fn index(text: &str) -> Slots {
+    let mut slots = Slots::default();
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        let span = start..start + line.trim_end_matches('\n').len();
-        start += line.len();
+    // Line ends found in one SIMD pass over the whole cache.
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = &bytes[start..end];
+        let span = start..end;
+        start = end + 1;
+        if line.is_empty() {
+            continue;
+        }
         let key = line
-            .as_bytes()
             .get(..ID_LEN)
-            .filter(|_| line.as_bytes().get(ID_LEN) == Some(&b'\t'))
+            .filter(|_| line.get(ID_LEN) == Some(&b'\t'))
             .and_then(|id| <[u8; ID_LEN]>::try_from(id).ok());
         if let Some(key) = key {
             let used = AtomicBool::new(false);
