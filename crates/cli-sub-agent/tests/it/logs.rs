@@ -19,6 +19,21 @@ fn logs(env: &Env, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `csa session logs -f ID`, running, and a reader of its stdout.
+fn follow(env: &Env, id: &str) -> (Guard, BufReader<std::process::ChildStdout>) {
+    let mut follow = env.csa_std();
+    follow
+        .args(["session", "logs", "-f", id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: follow.spawn().unwrap(),
+        group: false,
+    };
+    let out = BufReader::new(child.child.stdout.take().unwrap());
+    (child, out)
+}
+
 #[test]
 fn logs_print_raw_bytes_the_last_lines_and_stderr() {
     let env = Env::new();
@@ -68,16 +83,7 @@ fn follow_prints_lines_while_the_command_runs_and_exits_with_its_code() {
         go.display()
     );
     let s = env.run_with(&[], &["sh", "-c", &script]);
-    let mut follow = env.csa_std();
-    follow
-        .args(["session", "logs", "-f", &s.id])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = Guard {
-        child: follow.spawn().unwrap(),
-        group: false,
-    };
-    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    let (mut child, mut out) = follow(&env, &s.id);
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line, "first\n");
@@ -146,16 +152,7 @@ fn follow_across_the_daemons_death_prints_the_output_and_exits_with_the_syntheti
     let s = env.run_with(&[], &["sh", "-c", "echo before the crash; exec sleep 100"]);
     let (pid, _) = s.daemon_pid();
     let (cmd, _) = s.cmd_pid();
-    let mut follow = env.csa_std();
-    follow
-        .args(["session", "logs", "-f", &s.id])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = Guard {
-        child: follow.spawn().unwrap(),
-        group: false,
-    };
-    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    let (mut child, mut out) = follow(&env, &s.id);
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line, "before the crash\n");
