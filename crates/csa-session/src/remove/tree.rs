@@ -156,8 +156,29 @@ mod unix {
         name: &OsStr,
         after_first: &mut dyn FnMut() -> io::Result<()>,
     ) -> Result<(), TreeError> {
+        let is_dir = is_real_dir(dir.fd.as_fd(), name).map_err(|e| (dir.path.join(name), e))?;
+        remove_known(dir, name, is_dir, after_first)
+    }
+
+    /// [`remove_at`] of an entry whose kind a listing already gave (its
+    /// `d_type`), without asking again. An entry listed as no folder that
+    /// is one now (swapped meanwhile) is looked at again.
+    pub(super) fn remove_listed(dir: &Dir, name: &OsStr, is_dir: bool) -> Result<(), TreeError> {
+        match remove_known(dir, name, is_dir, &mut || Ok(())) {
+            Err((_, err)) if !is_dir && err.kind() == io::ErrorKind::IsADirectory => {
+                remove_at(dir, name, &mut || Ok(()))
+            }
+            other => other,
+        }
+    }
+
+    fn remove_known(
+        dir: &Dir,
+        name: &OsStr,
+        is_dir: bool,
+        after_first: &mut dyn FnMut() -> io::Result<()>,
+    ) -> Result<(), TreeError> {
         let path = dir.path.join(name);
-        let is_dir = is_real_dir(dir.fd.as_fd(), name).map_err(|e| (path.clone(), e))?;
         if is_dir {
             match dir.child(name) {
                 Ok(Some(child)) => clear(&child, after_first)?,
@@ -183,8 +204,8 @@ mod unix {
     fn clear(dir: &Dir, after_first: &mut dyn FnMut() -> io::Result<()>) -> Result<(), TreeError> {
         let entries = dir.entries().map_err(|e| (dir.path.clone(), e))?;
         let mut first = true;
-        for (name, _) in entries {
-            remove_at(dir, &name, &mut || Ok(()))?;
+        for (name, is_dir) in entries {
+            remove_listed(dir, &name, is_dir)?;
             if std::mem::take(&mut first) {
                 after_first().map_err(|e| (dir.path.join(&name), e))?;
             }
@@ -295,5 +316,23 @@ mod portable {
             Err(err) => Err(err),
         }
         .map_err(|err| (path, err))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::Dir;
+    use super::unix::remove_listed;
+
+    #[test]
+    fn an_entry_listed_as_a_file_that_is_now_a_folder_is_removed_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(tmp.path().join("swapped/deep")).unwrap();
+        fs_err::write(tmp.path().join("swapped/deep/file"), "x").unwrap();
+        let dir = Dir::open(tmp.path()).unwrap().unwrap();
+        remove_listed(&dir, OsStr::new("swapped"), false).unwrap();
+        assert!(!tmp.path().join("swapped").exists());
     }
 }
