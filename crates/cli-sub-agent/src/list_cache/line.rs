@@ -11,6 +11,10 @@
 //! table (then the cwd is empty and the timeout `-`). Escapes: `\\`, `\t`, `\n` and `\u` (U+001F), so a field never
 //! holds a separator. Decoding borrows from the line unless a field has an
 //! escape; any malformed line decodes to `None` (a cache miss).
+//!
+//! A line is used only when its fingerprints are, byte for byte, the text
+//! that [`FilesText`] writes for the files as they are now: checking a row
+//! compares bytes and parses no number.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -23,38 +27,45 @@ use crate::status::{RunView, SessionRow, Status};
 
 const FIELDS: usize = 17;
 const TOOL_SEPARATOR: char = '\u{1f}';
+const SEPARATOR_BYTE: u8 = 0x1f;
 const ABSENT: &str = "-";
+/// The longest fingerprint text: four integers of up to 20 characters each
+/// (`u64::MAX`, `i64::MIN`) and three commas.
+const FINGERPRINT_MAX: usize = 4 * 20 + 3;
 
 /// The fields of one cache line.
 pub struct Line<'a> {
     fields: [&'a str; FIELDS],
+    /// The line holds a backslash, so some text field may hold an escape.
+    escaped: bool,
 }
 
 impl<'a> Line<'a> {
-    /// Split a line (without its newline) into its fields.
-    pub fn split(line: &'a str) -> Option<Line<'a>> {
-        // One SIMD pass over the line finds every tab (`str::split` searched
-        // for each one anew: a fifth of a steady-state list's instructions).
-        let mut tabs = memchr::memchr_iter(b'\t', line.as_bytes());
-        let mut fields = [""; FIELDS];
-        let mut start = 0;
-        let (last, leading) = fields.split_last_mut()?;
-        for field in leading {
-            let end = tabs.next()?;
-            // A tab is ASCII: both ends are character boundaries.
-            *field = line.get(start..end)?;
-            start = end + 1;
+    /// Split a line whose fingerprints are exactly `files`; `None` when they
+    /// differ (the row is stale) or the line is malformed. Checking them is
+    /// one comparison of bytes: nothing is parsed for a stale row, and the
+    /// fingerprints of a fresh one are not split into fields.
+    pub fn split_if_files(line: &'a str, files: &FilesText) -> Option<Line<'a>> {
+        let id_end = memchr::memchr(b'\t', line.as_bytes())?;
+        let files_end = id_end + 1 + files.len;
+        let after = line.as_bytes().get(id_end + 1..)?;
+        if !after.starts_with(files.as_bytes()) || line.as_bytes().get(files_end) != Some(&b'\t') {
+            return None;
         }
-        *last = line.get(start..)?;
-        tabs.next().is_none().then_some(Line { fields })
+        let mut fields = [""; FIELDS];
+        fields[0] = line.get(..id_end)?;
+        let state_end = id_end + 1 + files.state_len;
+        fields[1] = line.get(id_end + 1..state_end)?;
+        fields[2] = line.get(state_end + 1..files_end)?;
+        fill(&mut fields[3..], line.get(files_end + 1..)?)?;
+        Some(Line::new(fields, line))
     }
 
-    /// The fingerprints the row was computed from.
-    pub fn files(&self) -> Option<Fingerprints> {
-        Some(Fingerprints {
-            state: fingerprint(self.fields[1])?,
-            result: fingerprint(self.fields[2])?,
-        })
+    fn new(fields: [&'a str; FIELDS], line: &'a str) -> Line<'a> {
+        // One search of the whole line: most lines hold no escape at all,
+        // and then no field needs its own search.
+        let escaped = memchr::memchr(b'\\', line.as_bytes()).is_some();
+        Line { fields, escaped }
     }
 
     /// The row itself (no liveness, no error: such rows are never cached).
@@ -78,6 +89,7 @@ impl<'a> Line<'a> {
             cwd,
             timeout,
         ] = self.fields;
+        let text = |field| optional(field, self.escaped);
         let sort_key = match key {
             ABSENT => None,
             nanos => Some(DateTime::from_timestamp_nanos(nanos.parse().ok()?)),
@@ -86,22 +98,152 @@ impl<'a> Line<'a> {
             session_id: id,
             status: status_named(status)?,
             phase: Some(Phase::from_str_opt(phase)?),
-            last_accessed: optional(accessed)?,
-            description: optional(description)?,
-            tools: text_list(tools)?,
-            branch: optional(branch)?,
-            project_path: optional(project)?,
-            termination_reason: optional(reason)?,
-            parent_session_id: optional(parent)?,
+            last_accessed: text(accessed)?,
+            description: text(description)?,
+            tools: text_list(tools, self.escaped)?,
+            branch: text(branch)?,
+            project_path: text(project)?,
+            termination_reason: text(reason)?,
+            parent_session_id: text(parent)?,
             depth: match depth {
                 ABSENT => None,
                 depth => Some(depth.parse().ok()?),
             },
-            run: run_fields(command, cwd, timeout)?,
+            run: run_fields([command, cwd, timeout], self.escaped)?,
             liveness: None,
             error: None,
             sort_key,
         })
+    }
+}
+
+/// Both fingerprints as a line holds them (`state<tab>result`), written on
+/// the stack by the same code that writes the line.
+pub struct FilesText {
+    buf: [u8; 2 * FINGERPRINT_MAX + 1],
+    len: usize,
+    state_len: usize,
+}
+
+impl FilesText {
+    pub fn of(files: &Fingerprints) -> FilesText {
+        let mut text = FilesText {
+            buf: [0; 2 * FINGERPRINT_MAX + 1],
+            len: 0,
+            state_len: 0,
+        };
+        text.push_file(files.state);
+        text.state_len = text.len;
+        text.push(b"\t");
+        text.push_file(files.result);
+        text
+    }
+
+    fn push_file(&mut self, file: Option<Fingerprint>) {
+        let Some(f) = file else {
+            return self.push(ABSENT.as_bytes());
+        };
+        let mut int = itoa::Buffer::new();
+        self.push(int.format(f.size).as_bytes());
+        self.push(b",");
+        self.push(int.format(f.mtime_ns).as_bytes());
+        self.push(b",");
+        self.push(int.format(f.ctime_ns).as_bytes());
+        self.push(b",");
+        self.push(int.format(f.inode).as_bytes());
+    }
+
+    /// Append `bytes` (the buffer holds the two longest fingerprints).
+    fn push(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if let Some(free) = self.buf.get_mut(self.len..end) {
+            free.copy_from_slice(bytes);
+            self.len = end;
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// Digits, minus signs, commas, a tab and `-`: always UTF-8.
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// Split `text` at its tabs into exactly `fields.len()` fields.
+fn fill<'a>(fields: &mut [&'a str], text: &'a str) -> Option<()> {
+    let mut start = 0;
+    let mut count = 0;
+    for end in Tabs::new(text.as_bytes()) {
+        // A tab is ASCII: both ends are character boundaries.
+        *fields.get_mut(count)? = text.get(start..end)?;
+        count += 1;
+        start = end + 1;
+    }
+    *fields.get_mut(count)? = text.get(start..)?;
+    (count + 1 == fields.len()).then_some(())
+}
+
+/// The positions of the tabs in a line, found eight bytes at a time: for a
+/// line of short fields, one `memchr` call per tab cost more in set-up than
+/// in search.
+struct Tabs<'a> {
+    bytes: &'a [u8],
+    /// Where the next word starts.
+    next: usize,
+    /// Where the current word starts.
+    base: usize,
+    /// The high bit of each tab byte of the current word not yet returned.
+    found: u64,
+}
+
+impl<'a> Tabs<'a> {
+    fn new(bytes: &'a [u8]) -> Tabs<'a> {
+        Tabs {
+            bytes,
+            next: 0,
+            base: 0,
+            found: 0,
+        }
+    }
+}
+
+/// The high bit of each byte of `word` that is a tab, and no other bit.
+fn tabs_in(word: [u8; 8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // A byte of `x` is zero exactly where `word` has a tab; then neither the
+    // sum (no carry leaves a byte) nor `x` sets its high bit.
+    let x = u64::from_le_bytes(word) ^ u64::from_le_bytes([b'\t'; 8]);
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+impl Iterator for Tabs<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.found == 0 {
+            let rest = self
+                .bytes
+                .get(self.next..)
+                .filter(|rest| !rest.is_empty())?;
+            let word = match rest.first_chunk::<8>() {
+                Some(word) => *word,
+                // The last word is padded with zeros, which are not tabs.
+                None => {
+                    let mut word = [0; 8];
+                    word[..rest.len()].copy_from_slice(rest);
+                    word
+                }
+            };
+            self.base = self.next;
+            self.next += 8;
+            self.found = tabs_in(word);
+        }
+        let at = self.base + self.found.trailing_zeros() as usize / 8;
+        self.found &= self.found - 1;
+        Some(at)
     }
 }
 
@@ -111,15 +253,8 @@ pub fn encode(files: &Fingerprints, row: &SessionRow<'_>) -> Option<String> {
     let phase = row.phase?;
     let mut line = String::with_capacity(256);
     line.push_str(row.session_id);
-    for file in [files.state, files.result] {
-        line.push('\t');
-        match file {
-            Some(f) => {
-                let _ = write!(line, "{},{},{},{}", f.size, f.mtime_ns, f.ctime_ns, f.inode);
-            }
-            None => line.push_str(ABSENT),
-        }
-    }
+    line.push('\t');
+    line.push_str(FilesText::of(files).as_str());
     line.push('\t');
     line.push_str(row.status.as_str());
     line.push('\t');
@@ -186,13 +321,13 @@ fn push_list(line: &mut String, items: &[Cow<'_, str>]) {
 }
 
 /// The `[run]` view of the last three fields; `None` when malformed.
-fn run_fields<'a>(command: &'a str, cwd: &'a str, timeout: &'a str) -> Option<Option<RunView<'a>>> {
+fn run_fields([command, cwd, timeout]: [&str; 3], escaped: bool) -> Option<Option<RunView<'_>>> {
     if command == ABSENT {
         return (cwd.is_empty() && timeout == ABSENT).then_some(None);
     }
     Some(Some(RunView {
-        command: text_list(command)?,
-        cwd: optional(cwd)??,
+        command: text_list(command, escaped)?,
+        cwd: optional(cwd, escaped)??,
         timeout_secs: match timeout {
             ABSENT => None,
             secs => Some(secs.parse().ok()?),
@@ -218,12 +353,16 @@ fn push_optional(line: &mut String, text: Option<&str>) {
     }
 }
 
-/// `Some(None)` for an absent text, `None` for a malformed field.
-fn optional(field: &str) -> Option<Option<Cow<'_, str>>> {
+/// `Some(None)` for an absent text, `None` for a malformed field. Only the
+/// fields of a line that holds a backslash are searched for escapes.
+fn optional(field: &str, escaped: bool) -> Option<Option<Cow<'_, str>>> {
     if field.is_empty() {
         return Some(None);
     }
     let text = field.strip_prefix('=')?;
+    if !escaped {
+        return Some(Some(Cow::Borrowed(text)));
+    }
     Some(Some(unescape(text)?))
 }
 
@@ -249,30 +388,18 @@ fn unescape(text: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
-fn text_list(field: &str) -> Option<Vec<Cow<'_, str>>> {
+fn text_list(field: &str, escaped: bool) -> Option<Vec<Cow<'_, str>>> {
     if field.is_empty() {
         return Some(Vec::new());
     }
+    // Most lists hold one text, and then need no splitting.
+    if memchr::memchr(SEPARATOR_BYTE, field.as_bytes()).is_none() {
+        return Some(vec![optional(field, escaped)??]);
+    }
     field
         .split(TOOL_SEPARATOR)
-        .map(|tool| optional(tool)?)
+        .map(|text| optional(text, escaped)?)
         .collect()
-}
-
-/// `Some(None)` for `-` (no file), `None` for a malformed field.
-fn fingerprint(field: &str) -> Option<Option<Fingerprint>> {
-    if field == ABSENT {
-        return Some(None);
-    }
-    let mut parts = field.split(',');
-    let mut next = || parts.next();
-    let print = Fingerprint {
-        size: next()?.parse().ok()?,
-        mtime_ns: next()?.parse().ok()?,
-        ctime_ns: next()?.parse().ok()?,
-        inode: next()?.parse().ok()?,
-    };
-    next().is_none().then_some(Some(print))
 }
 
 fn status_named(name: &str) -> Option<Status> {
@@ -327,9 +454,19 @@ mod tests {
     fn round_trip(files: Fingerprints, original: &SessionRow<'_>) {
         let encoded = encode(&files, original).expect("a row with a phase encodes");
         assert!(!encoded.contains('\n'), "one line: {encoded:?}");
-        let line = Line::split(&encoded).expect("its own line splits");
-        assert_eq!(line.files(), Some(files));
-        let decoded = line.row().expect("its own line decodes");
+        let line = Line::split_if_files(&encoded, &FilesText::of(&files));
+        let decoded = line
+            .expect("its own line splits")
+            .row()
+            .expect("and decodes");
+        let other = Fingerprints {
+            result: files.state,
+            state: files.result.or(files.state),
+        };
+        if other != files {
+            let stale = Line::split_if_files(&encoded, &FilesText::of(&other));
+            assert!(stale.is_none(), "{encoded:?} served for other files");
+        }
         assert_eq!(
             serde_json::to_value(&decoded).expect("json"),
             serde_json::to_value(original).expect("json")
@@ -385,7 +522,8 @@ mod tests {
             ),
             without.replacen("\t-\t\t-", "\t=sh\t=/p\tsoon", 1),
         ] {
-            assert!(Line::split(&bad).and_then(|l| l.row()).is_none(), "{bad:?}");
+            let decoded = Line::split_if_files(&bad, &FilesText::of(&files));
+            assert!(decoded.and_then(|l| l.row()).is_none(), "{bad:?}");
         }
     }
 
@@ -406,7 +544,13 @@ mod tests {
             result: None,
         };
         let good = encode(&files, &row([Some("x"); 6], vec!["codex"])).expect("encodes");
-        assert!(Line::split(&good).and_then(|l| l.row()).is_some());
+        let text = FilesText::of(&files);
+        let split = |line: &str| {
+            Line::split_if_files(line, &text)
+                .and_then(|l| l.row())
+                .is_some()
+        };
+        assert!(split(&good));
         let broken = [
             good.replacen('\t', " ", 1),                     // a field too few
             format!("{good}\t"),                             // a field too many
@@ -419,14 +563,42 @@ mod tests {
             good.replacen("\t-3", "\tdeep", 1),              // bad depth
         ];
         for line in &broken {
-            let decoded = Line::split(line).and_then(|l| Some((l.files()?, l.row()?)));
-            assert!(decoded.is_none(), "accepted {line:?}");
+            assert!(!split(line), "accepted {line:?}");
         }
-        let bad_print = good.replacen(",-1,", ",x,", 1);
-        assert_eq!(Line::split(&bad_print).and_then(|l| l.files()), None);
+        // A fingerprint that is not one never matches the files.
+        for print in [",x,", ",-1 ,", ",+1,", ",-01,"] {
+            let bad_print = good.replacen(",-1,", print, 1);
+            assert!(!split(&bad_print), "accepted {bad_print:?}");
+        }
+    }
+
+    #[test]
+    fn the_widest_fingerprints_fit() {
+        let widest = Fingerprint {
+            size: u64::MAX,
+            mtime_ns: i64::MIN,
+            ctime_ns: i64::MIN,
+            inode: u64::MAX,
+        };
+        let files = Fingerprints {
+            state: Some(widest),
+            result: Some(widest),
+        };
+        let one = format!("{},{},{},{}", u64::MAX, i64::MIN, i64::MIN, u64::MAX);
+        assert_eq!(FilesText::of(&files).as_str(), format!("{one}\t{one}"));
+        round_trip(files, &row([Some("x"); 6], vec!["codex"]));
     }
 
     proptest! {
+        #[test]
+        fn tabs_are_found_where_they_are(text in "[\t\u{9}a\u{89}\u{0}\u{1f}]{0,40}") {
+            let naive: Vec<usize> = text.bytes().enumerate()
+                .filter(|(_, b)| *b == b'\t')
+                .map(|(at, _)| at)
+                .collect();
+            prop_assert_eq!(Tabs::new(text.as_bytes()).collect::<Vec<_>>(), naive);
+        }
+
         #[test]
         fn any_row_round_trips(
             texts in proptest::array::uniform6(proptest::option::of(".{0,12}")),

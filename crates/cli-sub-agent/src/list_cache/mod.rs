@@ -31,7 +31,7 @@ use std::time::SystemTime;
 use csa_session::{Phase, SessionLocation};
 
 pub use self::fingerprint::{Fingerprints, Folders};
-use self::line::Line;
+use self::line::{FilesText, Line};
 use crate::status::SessionRow;
 
 /// The first line of a cache file; bump the number when the line format changes.
@@ -124,11 +124,8 @@ impl ListCache {
     /// The cached row, if the session's files are exactly as when it was cached.
     pub fn get(&self, loc: &SessionLocation, files: &Fingerprints) -> Option<SessionRow<'_>> {
         let slot = self.slots.get(loc.id.as_str().as_bytes())?;
-        let line = Line::split(self.text.get(slot.start..slot.end)?)?;
-        if line.files().as_ref() != Some(files) {
-            return None;
-        }
-        let row = line.row()?;
+        let text = self.text.get(slot.start..slot.end)?;
+        let row = Line::split_if_files(text, &FilesText::of(files))?.row()?;
         if !slot.used.swap(true, Ordering::Relaxed) {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
