@@ -75,16 +75,23 @@ pub struct Fingerprints {
 #[derive(Debug, Default)]
 pub struct Folders {
     #[cfg(unix)]
-    open: Vec<(PathBuf, std::fs::File)>,
+    open: Vec<(Vec<u8>, std::fs::File)>,
 }
 
 impl Folders {
     pub fn open(dirs: &[PathBuf]) -> Folders {
         #[cfg(unix)]
         {
+            use std::os::unix::ffi::OsStrExt;
             let open = dirs
                 .iter()
-                .filter_map(|d| Some((d.clone(), fs_err::File::open(d).ok()?.into_parts().0)))
+                .filter_map(|d| {
+                    let file = fs_err::File::open(d).ok()?.into_parts().0;
+                    // As a session dir's parent is written: without a trailing slash.
+                    let bytes = d.as_os_str().as_bytes();
+                    let end = bytes.iter().rposition(|b| *b != b'/').map_or(1, |i| i + 1);
+                    Some((bytes[..end].to_vec(), file))
+                })
                 .collect();
             Folders { open }
         }
@@ -100,13 +107,17 @@ impl Folders {
         #[cfg(unix)]
         {
             use std::os::unix::ffi::OsStrExt;
-            let (Some(parent), Some(id)) = (session_dir.parent(), session_dir.file_name()) else {
+            // Split at the last slash by hand: `Path::parent` and
+            // `Path::file_name` parse components, a tenth of a steady list.
+            let bytes = session_dir.as_os_str().as_bytes();
+            let Some(slash) = memchr::memrchr(b'/', bytes) else {
                 return Fingerprints::default();
             };
+            let (parent, id) = (&bytes[..slash], &bytes[slash + 1..]);
             let Some((_, dir)) = self.open.iter().find(|(path, _)| path == parent) else {
                 return Fingerprints::default();
             };
-            let Some(mut path) = RelativePath::new(id.as_bytes()) else {
+            let Some(mut path) = RelativePath::new(id) else {
                 return Fingerprints::default();
             };
             Fingerprints {
