@@ -20,6 +20,7 @@ pub mod cooldown;
 pub mod create;
 pub mod durable;
 pub mod ending;
+mod entries;
 pub mod error;
 pub mod fault;
 pub mod genealogy;

@@ -33,33 +33,73 @@ impl SessionLocation {
 /// (in either case). Names starting with `.` (temp folders, the trash) and
 /// symlinks are skipped. A sessions folder that does not exist holds none.
 pub fn list_sessions(sessions_dir: &SessionsDir) -> Result<Vec<SessionLocation>, IdError> {
-    let io = |source| IdError::Io {
-        path: sessions_dir.path.clone(),
-        source,
-    };
-    let entries = match fs_err::read_dir(&sessions_dir.path) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(io(err)),
-    };
     let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(io)?;
+    let listed = each_session_folder(&sessions_dir.path, |id, name| {
+        // One allocation of the right size (`Path::join` grows a copy).
+        let base = sessions_dir.path.as_os_str();
+        let mut path = PathBuf::with_capacity(base.len() + 1 + name.len());
+        path.push(base);
+        path.push(name);
+        found.push(SessionLocation {
+            id,
+            dir: SessionDir::new(path),
+            legacy: sessions_dir.legacy,
+        });
+    });
+    match listed {
+        Ok(()) => Ok(found),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(IdError::Io {
+            path: sessions_dir.path.clone(),
+            source,
+        }),
+    }
+}
+
+/// Call `each` with the id and the name of every real folder in `dir` named
+/// like a session.
+#[cfg(unix)]
+fn each_session_folder(
+    dir: &Path,
+    mut each: impl FnMut(SessionId, &std::ffi::OsStr),
+) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    use std::os::unix::ffi::OsStrExt;
+
+    use rustix::fs::{Mode, OFlags};
+
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(dir, flags, Mode::empty())?;
+    crate::entries::each_entry(fd.as_fd(), |name, kind| {
+        let Some(Ok(id)) = name.to_str().ok().map(SessionId::parse) else {
+            return Ok(());
+        };
+        // Only real directories: a symlink named like a session is not
+        // followed. One that cannot be looked at is skipped too.
+        if crate::entries::listed_as_dir(fd.as_fd(), name, kind).unwrap_or(false) {
+            each(id, std::ffi::OsStr::from_bytes(name.to_bytes()));
+        }
+        Ok(())
+    })
+}
+
+#[cfg(not(unix))]
+fn each_session_folder(
+    dir: &Path,
+    mut each: impl FnMut(SessionId, &std::ffi::OsStr),
+) -> std::io::Result<()> {
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
         let name = entry.file_name();
         let Some(Ok(id)) = name.to_str().map(SessionId::parse) else {
             continue;
         };
         // Only real directories: a symlink named like a session is not followed.
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            each(id, &name);
         }
-        found.push(SessionLocation {
-            id,
-            dir: SessionDir::new(entry.path()),
-            legacy: sessions_dir.legacy,
-        });
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Resolve `prefix` to exactly one session across `dirs` (primary first).

@@ -124,27 +124,12 @@ mod unix {
 
     fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(OsString, bool)>> {
         let mut found = Vec::new();
-        for entry in rustix::fs::Dir::read_from(dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if name == c"." || name == c".." {
-                continue;
-            }
-            let is_dir = match entry.file_type() {
-                FileType::Unknown => is_real_dir(dir, name)?,
-                kind => kind == FileType::Directory,
-            };
+        crate::entries::each_entry(dir, |name, kind| {
+            let is_dir = crate::entries::listed_as_dir(dir, name, kind)?;
             found.push((OsStr::from_bytes(name.to_bytes()).to_owned(), is_dir));
-        }
+            Ok(())
+        })?;
         Ok(found)
-    }
-
-    fn is_real_dir(dir: BorrowedFd<'_>, name: impl rustix::path::Arg) -> io::Result<bool> {
-        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(stat) => Ok(FileType::from_raw_mode(stat.st_mode) == FileType::Directory),
-            Err(rustix::io::Errno::NOENT) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
     }
 
     /// Remove `name` in `dir` and everything in it: a folder is entered
@@ -156,7 +141,8 @@ mod unix {
         name: &OsStr,
         after_first: &mut dyn FnMut() -> io::Result<()>,
     ) -> Result<(), TreeError> {
-        let is_dir = is_real_dir(dir.fd.as_fd(), name).map_err(|e| (dir.path.join(name), e))?;
+        let is_dir = crate::entries::is_real_dir(dir.fd.as_fd(), name)
+            .map_err(|e| (dir.path.join(name), e))?;
         remove_known(dir, name, is_dir, after_first)
     }
 
