@@ -20,6 +20,7 @@ use clap::ValueEnum as _;
 use csa_session::genealogy::Node;
 
 use crate::cli::ListArgs;
+use crate::pool::{self, Work};
 use crate::status::SessionRow;
 use crate::term::time::RelativeAge;
 use crate::term::{self, Palette};
@@ -172,18 +173,33 @@ impl<'r> Cell<'r> {
     }
 }
 
+/// Rows below which a share of the table is not worth a thread of its own.
+const ROWS_PER_THREAD: usize = 2_000;
+
 /// The table: a header line, then one line per row, each ending in `\n`.
+///
+/// A long table is drawn in consecutive shares, one per core (escaping and
+/// measuring cells, then writing lines): `list` has waited for every row,
+/// so the other cores are idle by now.
 pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
     let ages = Ages::of(lines, layout.now);
-    let descriptions: Vec<Cow<'_, str>> = lines.iter().map(description).collect();
-    let mut cells: Vec<[Cell<'_>; COLUMNS]> = lines
-        .iter()
-        .zip(&descriptions)
+    let shares = (lines.len() / ROWS_PER_THREAD).clamp(1, pool::worker_count(Work::Cpu, 2));
+    let share_len = lines.len().div_ceil(shares).max(1);
+    let shares: Vec<(usize, &[Line<'_>])> = lines
+        .chunks(share_len)
         .enumerate()
-        .map(|(i, (line, description))| cells(line, description, ages.of_row(i)))
+        .map(|(i, share)| (i * share_len, share))
         .collect();
+    let mut cells: Vec<Vec<[Cell<'_>; COLUMNS]>> =
+        pool::map(Work::Cpu, shares.clone(), |(first, share)| {
+            share
+                .iter()
+                .enumerate()
+                .map(|(i, line)| cells(line, ages.of_row(first + i)))
+                .collect()
+        });
     let mut widths = HEADER.map(str::len);
-    for row in &cells {
+    for row in cells.iter().flatten() {
         for (column, (max, cell)) in widths.iter_mut().zip(row).enumerate() {
             if column != DESCRIPTION {
                 *max = (*max).max(cell.width);
@@ -202,24 +218,24 @@ pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
             columns.saturating_sub(others).max(MIN_DESCRIPTION_WIDTH)
         }
     };
-    for ((line, text), cells) in lines.iter().zip(&descriptions).zip(&mut cells) {
+    for (line, cells) in lines.iter().zip(cells.iter_mut().flatten()) {
         // An error reason may be long: it overflows its own row only.
         if line.row.error.is_some() {
             continue;
         }
-        let description = &mut cells[DESCRIPTION];
-        if description.width > description_width {
-            *description = Cell::new(term::escape_to_width(text, description_width));
+        let cell = &mut cells[DESCRIPTION];
+        if cell.width > description_width {
+            let text = description(line);
+            let cut = term::escape_to_width(&text, description_width).into_owned();
+            *cell = Cell::new(Cow::Owned(cut));
         }
-        widths[DESCRIPTION] = widths[DESCRIPTION].max(description.width);
+        widths[DESCRIPTION] = widths[DESCRIPTION].max(cell.width);
     }
-
     let line_width: usize = widths.iter().sum::<usize>() + GAP * (COLUMNS - 1);
-    let mut out = String::with_capacity((lines.len() + 1) * (line_width + 16));
-    let mut line = |cells: [(&str, usize); COLUMNS], status_style: anstyle::Style| {
+    let draw = |out: &mut String, cells: [(&str, usize); COLUMNS], style: anstyle::Style| {
         for (column, (text, width)) in cells.into_iter().enumerate() {
             if column == STATUS {
-                layout.palette.push(&mut out, status_style, text);
+                layout.palette.push(out, style, text);
             } else {
                 out.push_str(text);
             }
@@ -232,14 +248,29 @@ pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
         out.truncate(trimmed);
         out.push('\n');
     };
-    line(HEADER.map(|h| (h, h.len())), anstyle::Style::new());
-    for (listed, cells) in lines.iter().zip(&cells) {
-        line(
-            cells
-                .each_ref()
-                .map(|cell| (cell.text.as_ref(), cell.width)),
-            term::status_style(listed.row.status),
-        );
+    let drawn = pool::map(
+        Work::Cpu,
+        shares.into_iter().zip(&cells).collect(),
+        |((_, share), cells)| {
+            let mut out = String::with_capacity(share.len() * (line_width + 16));
+            for (line, cells) in share.iter().zip(cells) {
+                let cells = cells
+                    .each_ref()
+                    .map(|cell| (cell.text.as_ref(), cell.width));
+                draw(&mut out, cells, term::status_style(line.row.status));
+            }
+            out
+        },
+    );
+    let mut out =
+        String::with_capacity(line_width + 16 + drawn.iter().map(String::len).sum::<usize>());
+    draw(
+        &mut out,
+        HEADER.map(|h| (h, h.len())),
+        anstyle::Style::new(),
+    );
+    for share in &drawn {
+        out.push_str(share);
     }
     out
 }
@@ -291,8 +322,8 @@ impl Ages {
 }
 
 /// The six cells of a line, escaped, borrowed from it where possible; the
-/// description (`description`: see [`description`]) is not cut yet.
-fn cells<'r>(line: &Line<'r>, description: &'r str, age: &'r str) -> [Cell<'r>; COLUMNS] {
+/// description (see [`description`]) is not cut yet.
+fn cells<'r>(line: &Line<'r>, age: &'r str) -> [Cell<'r>; COLUMNS] {
     let row = line.row;
     // A session id is a validated ULID: nothing to escape.
     let id = match &line.tree {
@@ -306,7 +337,10 @@ fn cells<'r>(line: &Line<'r>, description: &'r str, age: &'r str) -> [Cell<'r>; 
             "error: {}",
             term::escape(&error.replace('\n', " "))
         )),
-        None => term::escape(description),
+        None => match description(line) {
+            Cow::Borrowed(text) => term::escape(text),
+            Cow::Owned(text) => Cow::Owned(term::escape(&text).into_owned()),
+        },
     };
     let tools = match row.tools.as_slice() {
         [] => Cow::Borrowed(""),
@@ -494,6 +528,38 @@ mod tests {
     }
 
     #[test]
+    fn a_table_drawn_in_shares_is_aligned_as_one() {
+        // Enough rows for several shares; the widest cells are in the last.
+        let ids: Vec<String> = (0..3 * ROWS_PER_THREAD)
+            .map(|i| format!("01KAZ9X3M2Q{i:015}"))
+            .collect();
+        let mut rows: Vec<SessionRow<'_>> =
+            ids.iter().map(|id| row(id, "d", Status::Retired)).collect();
+        let last = rows.last_mut().expect("rows");
+        last.description = Some(Cow::Borrowed("a description wider than forty columns, cut"));
+        last.status = Status::Available;
+        let text = table(
+            &flat(&rows),
+            &layout(DescriptionWidth::Fixed(40), Palette::PLAIN),
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), rows.len() + 1);
+        let cut = "01KAZ9X3M2Q000000000005999  3 min ago      Available  \
+                   a description wider than forty columns,…  codex  main";
+        assert_eq!(lines.last().copied(), Some(cut));
+        // TOOLS starts at the same column on the first line as on the last.
+        let tools_at = |line: &str| {
+            line.find("codex")
+                .map(|at| term::display_width(&line[..at]))
+        };
+        assert_eq!(tools_at(lines[1]), tools_at(lines[lines.len() - 1]));
+        assert!(
+            lines.windows(2).skip(1).all(|w| w[0] < w[1]),
+            "rows in order"
+        );
+    }
+
+    #[test]
     fn clean_cells_are_borrowed() {
         let r = row(ID_A, "plain description", Status::Retired);
         let line = Line {
@@ -503,7 +569,7 @@ mod tests {
         };
         let text = description(&line);
         assert!(matches!(text, Cow::Borrowed(_)));
-        for (column, cell) in cells(&line, &text, "3 min ago").iter().enumerate() {
+        for (column, cell) in cells(&line, "3 min ago").iter().enumerate() {
             assert!(
                 matches!(cell.text, Cow::Borrowed(_)),
                 "column {column}: {}",
