@@ -102,7 +102,8 @@ pub struct SessionRow<'a> {
     pub termination_reason: Option<Cow<'a, str>>,
     /// `[run]`: what `csa run` started, and where.
     pub run: Option<RunView<'a>>,
-    pub liveness: Option<LivenessView>,
+    /// Boxed: only active rows have one, and every row of a list is in memory at once.
+    pub liveness: Option<Box<LivenessView>>,
     pub error: Option<String>,
     #[serde(skip)]
     pub sort_key: Option<DateTime<Utc>>,
@@ -172,7 +173,7 @@ impl<'a> SessionRow<'a> {
                 cwd: Cow::Owned(run.cwd),
                 timeout_secs: run.timeout_secs,
             }),
-            liveness: liveness.map(LivenessView::from),
+            liveness: liveness.map(|l| Box::new(LivenessView::from(l))),
             error,
             sort_key: Some(state.last_accessed()),
         }
