@@ -107,6 +107,22 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_of_unknown_type_is_looked_at_without_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::create_dir(dir.path().join("folder")).unwrap();
+        fs_err::write(dir.path().join("file"), b"").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("folder"), dir.path().join("link")).unwrap();
+        let fd = fs_err::File::open(dir.path()).unwrap();
+        let is_dir = |name: &CStr| listed_as_dir(fd.as_fd(), name, FileType::Unknown).unwrap();
+        assert!(is_dir(c"folder"));
+        assert!(!is_dir(c"file"));
+        assert!(!is_dir(c"link"));
+        assert!(!is_dir(c"gone"));
+        // A listed type is trusted as it is.
+        assert!(listed_as_dir(fd.as_fd(), c"gone", FileType::Directory).unwrap());
+    }
+
+    #[test]
     fn an_error_from_the_caller_stops_the_walk() {
         let dir = tempfile::tempdir().unwrap();
         for name in ["a", "b", "c"] {
