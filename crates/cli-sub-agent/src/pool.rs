@@ -8,7 +8,7 @@
 //! to I/O workers, started as items arrive.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 
 /// What the work mostly waits on; decides how many threads run it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,10 @@ const HANDOFF_PER_IO_WORKER: usize = 2;
 
 /// How many workers to use for `items` work items.
 pub fn worker_count(work: Work, items: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Asked once per process: on Linux each answer reads three cgroup files,
+    // and a list asks five times.
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let workers = match work {
         Work::Cpu => cores,
         Work::Io => (cores * IO_WORKERS_PER_CORE).min(MAX_IO_WORKERS),
