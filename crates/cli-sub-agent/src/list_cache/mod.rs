@@ -226,9 +226,12 @@ pub fn forget(ids: &[&str]) {
 fn index(text: &str) -> Slots {
     let bytes = text.as_bytes();
     // Sized once: growing the table rehashed it three times for 10,000 rows,
-    // and each larger table was new memory to fault in.
+    // and each larger table was new memory to fault in. A line with a row
+    // holds at least an id, a tab and its newline, so a file of empty lines
+    // cannot ask for a table larger than its rows could fill.
     let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
-    let mut slots = Slots::with_capacity_and_hasher(lines, Default::default());
+    let capacity = lines.min(bytes.len() / (ID_LEN + 2) + 1);
+    let mut slots = Slots::with_capacity_and_hasher(capacity, Default::default());
     let mut start = 0;
     // Line ends found in one SIMD pass over the whole cache.
     let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
@@ -289,4 +292,25 @@ fn scope_name(scope: &[PathBuf]) -> String {
         }
     }
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_of_empty_lines_gets_no_table_sized_for_them() {
+        // A million newlines: sizing the table by lines would ask for a
+        // million slots (a 256 MiB file of them, for 30 GB, and abort).
+        let text = format!("{HEADER}\n{}", "\n".repeat(1 << 20));
+        let slots = index(&text);
+        assert!(slots.is_empty());
+        assert!(slots.capacity() < 100_000, "capacity {}", slots.capacity());
+        // Lines with a row are still indexed among them.
+        let id = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
+        let text = format!("{HEADER}\n\n{id}\tx\n\n");
+        let slots = index(&text);
+        let slot = slots.get(id.as_bytes()).expect("the row is indexed");
+        assert_eq!(&text[slot.start..slot.end], format!("{id}\tx"));
+    }
 }
