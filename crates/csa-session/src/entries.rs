@@ -19,8 +19,9 @@ use rustix::fs::{AtFlags, FileType};
 const BUFFER_BYTES: usize = 64 << 10;
 
 /// Call `each` with the name and the listed type of every entry of `dir`
-/// but `.` and `..`. The type is [`FileType::Unknown`] where the filesystem
-/// does not say: [`is_real_dir`] then asks.
+/// but `.` and `..`, from the first (whatever was read from `dir` before).
+/// The type is [`FileType::Unknown`] where the filesystem does not say:
+/// [`is_real_dir`] then asks.
 pub(crate) fn each_entry(
     dir: BorrowedFd<'_>,
     mut each: impl FnMut(&CStr, FileType) -> io::Result<()>,
@@ -33,6 +34,8 @@ pub(crate) fn each_entry(
     };
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
+        // `getdents64` reads on from the descriptor's position.
+        rustix::fs::seek(dir, rustix::fs::SeekFrom::Start(0))?;
         let mut buffer = Vec::with_capacity(BUFFER_BYTES);
         let mut entries = rustix::fs::RawDir::new(dir, buffer.spare_capacity_mut());
         while let Some(entry) = entries.next() {
@@ -120,6 +123,27 @@ mod tests {
         assert!(!is_dir(c"gone"));
         // A listed type is trusted as it is.
         assert!(listed_as_dir(fd.as_fd(), c"gone", FileType::Directory).unwrap());
+    }
+
+    #[test]
+    fn a_folder_listed_twice_lists_the_same_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a", "b", "c"] {
+            fs_err::write(dir.path().join(name), b"").unwrap();
+        }
+        let fd = fs_err::File::open(dir.path()).unwrap();
+        let names = || {
+            let mut names = Vec::new();
+            each_entry(fd.as_fd(), |name, _| {
+                names.push(name.to_owned());
+                Ok(())
+            })
+            .unwrap();
+            names.sort();
+            names
+        };
+        assert_eq!(names(), [c"a", c"b", c"c"]);
+        assert_eq!(names(), [c"a", c"b", c"c"]);
     }
 
     #[test]
