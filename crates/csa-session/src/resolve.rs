@@ -48,7 +48,6 @@ pub fn list_sessions(sessions_dir: &SessionsDir) -> Result<Vec<SessionLocation>,
     });
     match listed {
         Ok(()) => Ok(found),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(source) => Err(IdError::Io {
             path: sessions_dir.path.clone(),
             source,
@@ -57,7 +56,8 @@ pub fn list_sessions(sessions_dir: &SessionsDir) -> Result<Vec<SessionLocation>,
 }
 
 /// Call `each` with the id and the name of every real folder in `dir` named
-/// like a session.
+/// like a session. A `dir` that does not exist has none; an error while it
+/// is read is an error.
 #[cfg(unix)]
 fn each_session_folder(
     dir: &Path,
@@ -69,7 +69,11 @@ fn each_session_folder(
     use rustix::fs::{Mode, OFlags};
 
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(dir, flags, Mode::empty())?;
+    let fd = match rustix::fs::open(dir, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
     crate::entries::each_entry(fd.as_fd(), |name, kind| {
         let Some(Ok(id)) = name.to_str().ok().map(SessionId::parse) else {
             return Ok(());
@@ -88,7 +92,12 @@ fn each_session_folder(
     dir: &Path,
     mut each: impl FnMut(SessionId, &std::ffi::OsStr),
 ) -> std::io::Result<()> {
-    for entry in fs_err::read_dir(dir)? {
+    let entries = match fs_err::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
         let Some(Ok(id)) = name.to_str().map(SessionId::parse) else {
