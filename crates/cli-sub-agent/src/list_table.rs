@@ -183,7 +183,7 @@ const ROWS_PER_THREAD: usize = 2_000;
 /// so the other cores are idle by now.
 pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
     let ages = Ages::of(lines, layout.now);
-    let shares = (lines.len() / ROWS_PER_THREAD).clamp(1, pool::worker_count(Work::Cpu, 2));
+    let shares = pool::worker_count(Work::Cpu, lines.len() / ROWS_PER_THREAD);
     let share_len = lines.len().div_ceil(shares).max(1);
     let shares: Vec<(usize, &[Line<'_>])> = lines
         .chunks(share_len)
