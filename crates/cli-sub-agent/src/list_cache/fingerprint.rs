@@ -43,7 +43,7 @@ impl Fingerprint {
 
     #[cfg(not(unix))]
     fn of_path(path: &Path) -> Option<Fingerprint> {
-        let meta = std::fs::metadata(path).ok()?;
+        let meta = fs_err::metadata(path).ok()?;
         let mtime_ns = meta
             .modified()
             .ok()
