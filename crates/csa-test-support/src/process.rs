@@ -72,8 +72,33 @@ pub fn spawn_session_group(program: &str, args: &[&str]) -> Guard {
         .process_group(0)
         .spawn()
         .expect("spawn");
+    wait_for_environ(child.id(), csa_session::consts::ENV_SESSION_ID);
     Guard { child, group: true }
 }
+
+/// Wait until `/proc/<pid>/environ` shows `name`, or the process has
+/// already ended (a zombie has no environment): `spawn` returns once the
+/// child has called `execve`, but the kernel lays out the new environment a
+/// moment later, and a read in between finds it empty.
+#[cfg(target_os = "linux")]
+fn wait_for_environ(pid: u32, name: &str) {
+    let wanted = format!("{name}=");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let environ = fs_err::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let shown = environ
+            .split(|b| *b == 0)
+            .any(|var| var.starts_with(wanted.as_bytes()));
+        if shown || !matches!(proc_state(pid), Some('R' | 'S' | 'D')) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("{name} never showed in the environment of {pid}");
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn wait_for_environ(_pid: u32, _name: &str) {}
 
 /// `sleep 60`.
 pub fn sleeper() -> Guard {
