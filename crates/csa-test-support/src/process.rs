@@ -72,33 +72,26 @@ pub fn spawn_session_group(program: &str, args: &[&str]) -> Guard {
         .process_group(0)
         .spawn()
         .expect("spawn");
-    wait_for_environ(child.id(), csa_session::consts::ENV_SESSION_ID);
+    wait_for_session_environ(child.id());
     Guard { child, group: true }
 }
 
-/// Wait until `/proc/<pid>/environ` shows `name`, or the process has
-/// already ended (a zombie has no environment): `spawn` returns once the
-/// child has called `execve`, but the kernel lays out the new environment a
-/// moment later, and a read in between finds it empty.
-#[cfg(target_os = "linux")]
-fn wait_for_environ(pid: u32, name: &str) {
-    let wanted = format!("{name}=");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let environ = fs_err::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        let shown = environ
-            .split(|b| *b == 0)
-            .any(|var| var.starts_with(wanted.as_bytes()));
-        if shown || !matches!(proc_state(pid), Some('R' | 'S' | 'D')) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("{name} never showed in the environment of {pid}");
+/// Wait until the environment of `pid` shows `CSA_SESSION_ID` (as
+/// `verify_command` reads it), or the process has already ended (a zombie
+/// has no environment): `spawn` returns once the child has called `execve`,
+/// but the kernel lays out the new environment a moment later, and a read in
+/// between finds it empty.
+#[cfg(unix)]
+fn wait_for_session_environ(pid: u32) {
+    wait_until("the command's environment", || {
+        let shown = csa_process::facts::environ_has(
+            pid,
+            csa_session::consts::ENV_SESSION_ID,
+            crate::ScratchSession::ID,
+        );
+        shown == Some(true) || !matches!(proc_state(pid), Some('R' | 'S' | 'D'))
+    });
 }
-
-#[cfg(all(unix, not(target_os = "linux")))]
-fn wait_for_environ(_pid: u32, _name: &str) {}
 
 /// `sleep 60`.
 pub fn sleeper() -> Guard {
