@@ -82,7 +82,8 @@ pub enum SessionCommand {
     /// Wait until sessions end, printing each one's result line as it ends.
     ///
     /// Exit status: one session: its result's exit code; several: 0 when every
-    /// one exited 0, else 1; 124 when --timeout expires first. Event-driven:
+    /// one exited 0, else 1; with --any: the exit code of the first to end;
+    /// 124 when --timeout expires first. Event-driven:
     /// wakes when a session's state or result changes or its process exits.
     Wait(WaitArgs),
     /// Stop sessions and everything they started (SIGTERM, SIGKILL after
@@ -284,6 +285,10 @@ pub struct WaitArgs {
     pub targets: Targets,
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Return as soon as the first of the sessions ends: print its line and
+    /// exit with its exit code (the others keep running).
+    #[arg(long)]
+    pub any: bool,
     /// Give up after this many seconds (at most 10 years) and exit 124.
     #[arg(long, value_name = "SECS", value_parser = crate::duration::parse_seconds)]
     pub timeout: Option<std::time::Duration>,

@@ -1,9 +1,10 @@
-//! `csa session wait <ID>... | --all [--tree] [--timeout SECS]`: wait until
-//! every named session (with `--all`, every active session of the project;
-//! with `--tree`, every descendant too, even one started while waiting) has
-//! ended, printing `<ULID> <status> exit <code>: <first summary line>` as each
-//! one ends. One session: exit with its exit code; several: 0 when every one
-//! exited 0, else 1; 124 on timeout.
+//! `csa session wait <ID>... | --all [--tree] [--any] [--timeout SECS]`: wait
+//! until every named session (with `--all`, every active session of the
+//! project; with `--tree`, every descendant too, even one started while
+//! waiting) has ended, printing `<ULID> <status> exit <code>: <first summary
+//! line>` as each one ends. One session: exit with its exit code; several: 0
+//! when every one exited 0, else 1; 124 on timeout. With `--any`, the first
+//! session to end is the answer: its line, its exit code.
 //!
 //! Event-driven through [`crate::end_watch`]: it wakes when a session's state
 //! or result changes or its process exits, and reconciles a session whose
@@ -56,6 +57,9 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
         let mut ended = false;
         for loc in pending {
             match watch.check(&loc)? {
+                Some(ending) if args.any => {
+                    return Ok(ExitCode::from(report(&loc, &ending)?));
+                }
                 Some(ending) => {
                     codes.push(report(&loc, &ending)?);
                     ended = true;
@@ -81,7 +85,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
             break;
         }
         if let (Some(limit), Wake::Deadline) = (timeout, watch.wait(deadline)) {
-            timed_out(limit, &pending, sessions.len());
+            timed_out(limit, &pending, sessions.len(), args.any);
             return Ok(ExitCode::from(TIMEOUT_EXIT));
         }
     }
@@ -135,9 +139,12 @@ fn report(loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
     Ok(ending.exit_code())
 }
 
-fn timed_out(limit: Duration, pending: &[SessionLocation], total: usize) {
+fn timed_out(limit: Duration, pending: &[SessionLocation], total: usize, any: bool) {
     let waited = human_duration(limit);
     let message = match pending {
+        _ if any && total > 1 => {
+            format!("csa: timed out after {waited} waiting for any of {total} sessions to end\n")
+        }
         [one] if total == 1 => {
             format!(
                 "csa: timed out after {waited} waiting for session {}\n",

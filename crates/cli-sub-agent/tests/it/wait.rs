@@ -277,3 +277,93 @@ fn a_dead_session_whose_result_cannot_be_used_is_an_error_not_a_hang() {
     }
     assert_eq!(sessions[0].1.read("result.toml"), "status = ");
 }
+
+#[test]
+fn wait_any_returns_with_the_first_session_to_end_and_leaves_the_others() {
+    let env = Env::new();
+    let a = gated(&env, "a", "alpha", 0);
+    let b = gated(&env, "b", "beta", 7);
+    let mut wait = env.csa_std();
+    wait.args(["session", "wait", "--any", &a.id, &b.id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    open_gate(&env, "b");
+    let mut out = String::new();
+    child
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, format!("{} failure exit 7: beta\n", b.id));
+    assert_eq!(child.child.wait().unwrap().code(), Some(7));
+    assert_eq!(a.phase(), "active", "the other one still runs");
+
+    // `--any --all`: the first active session of the project, already ended
+    // ones aside; a session that ended before the wait is the answer at once.
+    let c = gated(&env, "c", "gamma", 0);
+    let mut wait = env.csa_std();
+    wait.args(["session", "wait", "--any", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    open_gate(&env, "c");
+    let mut out = String::new();
+    child
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, format!("{} success exit 0: gamma\n", c.id));
+    assert_eq!(child.child.wait().unwrap().code(), Some(0));
+    assert_eq!(a.phase(), "active");
+
+    let out = env
+        .csa()
+        .args(["session", "wait", "--any", &a.id, &b.id, "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), format!("{} failure exit 7: beta\n", b.id));
+    assert_eq!(out.status.code(), Some(7));
+
+    open_gate(&env, "a");
+    let out = env.csa().args(["session", "wait", &a.id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}
+
+#[test]
+fn wait_any_times_out_with_124_when_none_ends() {
+    let env = Env::new();
+    let a = gated(&env, "a", "alpha", 0);
+    let b = gated(&env, "b", "beta", 0);
+    let out = env
+        .csa()
+        .args(["session", "wait", "--any", &a.id, &b.id, "--timeout", "0.3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124));
+    assert!(stdout_of(&out).is_empty());
+    assert!(
+        stderr_of(&out).contains("waiting for any of 2 sessions"),
+        "{}",
+        stderr_of(&out)
+    );
+    open_gate(&env, "a");
+    open_gate(&env, "b");
+    let out = env
+        .csa()
+        .args(["session", "wait", &a.id, &b.id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}
