@@ -9,7 +9,6 @@ mod commands;
 mod context;
 mod daemon;
 mod duration;
-mod end_watch;
 mod json;
 mod list_cache;
 mod list_table;

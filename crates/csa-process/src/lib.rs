@@ -19,8 +19,9 @@
 //!   (stop a verified group, wait for a verified process);
 //! - `csa session show`: [`usage`] (memory and CPU of a process tree), from
 //!   one [`proctable`] snapshot;
-//! - `csa session wait` and `logs --follow`: [`watcher`] (wake when a
-//!   session's files change or its verified processes exit).
+//! - `csa session wait` and `logs --follow`: [`end_watch`] (has a session
+//!   ended, reconciling it on the way), woken by [`watcher`] (a session's
+//!   files change or its verified processes exit).
 //!
 //! Nothing here reads or writes session state (TOML): paths come from
 //! `csa_session::layout`, and the store's protocols call in through the probe.
@@ -30,6 +31,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod consts;
+pub mod end_watch;
 pub mod evidence;
 pub mod facts;
 pub mod held;
@@ -48,6 +50,7 @@ pub mod verdict;
 mod watch;
 pub mod watcher;
 
+pub use end_watch::{EndWatch, EndWatchError};
 pub use evidence::{Evidence, ProbeContext, gather};
 pub use facts::{Existence, ProcState, ProcessFacts};
 pub use held::HeldLocks;

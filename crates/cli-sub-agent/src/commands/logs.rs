@@ -7,7 +7,7 @@
 //! `--tail N` starts at the last N lines, found by reading backwards from the
 //! end (`csa_session::log_tail`), and the bytes are copied in chunks, so a
 //! 4 GiB log is never held in memory. `--follow` prints new bytes as they are
-//! written, woken by [`crate::end_watch`], and once the session has ended
+//! written, woken by [`csa_process::end_watch`], and once the session has ended
 //! prints what is left and exits with its exit code (as `wait` does). The
 //! session is reconciled on the way (trigger `session logs`).
 
@@ -23,9 +23,9 @@ use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::LogsArgs;
 use crate::context::Context;
-use crate::end_watch::EndWatch;
 use crate::output;
 use crate::reconcile;
+use csa_process::end_watch::EndWatch;
 
 /// How many bytes are copied to stdout at a time.
 const CHUNK: usize = 64 * 1024;

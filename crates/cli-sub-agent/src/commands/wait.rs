@@ -6,7 +6,7 @@
 //! when every one exited 0, else 1; 124 on timeout. With `--any`, the first
 //! session to end is the answer: its line, its exit code.
 //!
-//! Event-driven through [`crate::end_watch`]: it wakes when a session's state
+//! Event-driven through [`csa_process::end_watch`]: it wakes when a session's state
 //! or result changes or its process exits, and reconciles a session whose
 //! process died without a result on the way.
 
@@ -18,9 +18,9 @@ use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::WaitArgs;
 use crate::context::{Context, Relatives};
-use crate::end_watch::{EndWatch, Ending};
 use crate::output;
 use crate::term::{escape, human_duration};
+use csa_process::end_watch::{EndWatch, Ending};
 
 /// Exit code on timeout (as `timeout(1)`).
 pub const TIMEOUT_EXIT: u8 = 124;

@@ -1,5 +1,5 @@
 //! Waiting for sessions to end, event-driven: what `csa session wait` and
-//! `csa session logs --follow` share.
+//! `csa session logs --follow` share (the binary only draws what it returns).
 //!
 //! [`EndWatch::add`] watches a session's `state.toml`, `result.toml`,
 //! `daemon-completion.toml` and pid records (and any extra file, such as the
@@ -27,14 +27,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use csa_process::consts::PROGRESS_WINDOW;
-use csa_process::facts::{self, ProcState};
-use csa_process::signal::{self, Refusal, Verified};
-use csa_process::{Liveness, ProbeContext, Verdict, Wake, Watcher};
-use csa_session::reconcile::{CooldownMode, Reconciler};
+use csa_session::reconcile::{CooldownMode, ReconcileError, Reconciler};
 use csa_session::{
     LoadError, Loaded, Phase, SessionId, SessionLocation, SessionResult, SessionState, Trigger,
 };
+
+use crate::consts::PROGRESS_WINDOW;
+use crate::facts::{self, ProcState};
+use crate::signal::{self, Refusal, Verified};
+use crate::{Liveness, ProbeContext, Verdict, Wake, Watcher};
 
 /// How often a session with no process to watch is looked at again.
 const UNWATCHED_RECHECK: Duration = Duration::from_secs(1);
@@ -76,6 +77,30 @@ pub fn exit_code_of(result: &SessionResult) -> u8 {
         Ok(code) => code,
         Err(_) => 1,
     }
+}
+
+/// Why [`EndWatch::check`] cannot tell whether a session has ended.
+#[derive(Debug, thiserror::Error)]
+pub enum EndWatchError {
+    /// Its `state.toml` or `result.toml` cannot be loaded (or stayed
+    /// unparseable for [`MID_WRITE_LIMIT`]).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// Its process is dead and the reconcile that would end it failed.
+    #[error("session {id} is dead but could not be reconciled")]
+    NotReconciled {
+        id: SessionId,
+        #[source]
+        source: ReconcileError,
+    },
+    /// Its process is dead and its `result.toml` exists but cannot be parsed
+    /// or read: the reconciler leaves such a file alone (contract §6.6).
+    #[error("session {id} is dead but its result.toml cannot be used (fix or remove it)")]
+    ResultUnusable {
+        id: SessionId,
+        #[source]
+        source: LoadError,
+    },
 }
 
 /// Watches sessions until they end; see the module docs.
@@ -124,7 +149,7 @@ impl EndWatch {
     /// first (a dead process gets its result), and the next wake for it is
     /// arranged. Errors: its state cannot be read, or it is dead and could
     /// not be reconciled.
-    pub fn check(&mut self, loc: &SessionLocation) -> anyhow::Result<Option<Ending>> {
+    pub fn check(&mut self, loc: &SessionLocation) -> Result<Option<Ending>, EndWatchError> {
         let _span = tracing::info_span!("check", session = %loc.id).entered();
         self.rechecks.remove(&loc.id);
         match self.check_files(loc) {
@@ -141,7 +166,7 @@ impl EndWatch {
         }
     }
 
-    fn check_files(&mut self, loc: &SessionLocation) -> anyhow::Result<Option<Ending>> {
+    fn check_files(&mut self, loc: &SessionLocation) -> Result<Option<Ending>, EndWatchError> {
         let loaded = csa_session::load_state(&loc.dir)?;
         match loaded.value.phase() {
             Phase::Active => {
@@ -164,9 +189,12 @@ impl EndWatch {
     /// `result.toml` that cannot be used, may be a writer that writes in
     /// place, caught mid-write; for [`MID_WRITE_LIMIT`] it is looked at
     /// again, then it is an error.
-    fn still_being_written(&mut self, loc: &SessionLocation, err: &anyhow::Error) -> bool {
-        let unparseable = matches!(err.downcast_ref(), Some(LoadError::Unparseable { .. }));
-        if !unparseable && err.downcast_ref::<HeldByResult>().is_none() {
+    fn still_being_written(&mut self, loc: &SessionLocation, err: &EndWatchError) -> bool {
+        if !matches!(
+            err,
+            EndWatchError::Load(LoadError::Unparseable { .. })
+                | EndWatchError::ResultUnusable { .. }
+        ) {
             return false;
         }
         let since = *self
@@ -182,7 +210,7 @@ impl EndWatch {
         &mut self,
         loc: &SessionLocation,
         loaded: Loaded<SessionState>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, EndWatchError> {
         let mut state = Some(loaded);
         // A second look at most, when what the verdict saw alive ended
         // before its exit could be watched.
@@ -190,9 +218,9 @@ impl EndWatch {
             let probe = ProbeContext::new();
             let report = Reconciler::new(&probe, self.trigger, false, CooldownMode::Immediate)
                 .reconcile_loaded(loc, state.take());
-            if let Some(error) = report.error {
-                let context = format!("session {} is dead but could not be reconciled", loc.id);
-                return Err(anyhow::Error::new(error).context(context));
+            if let Some(source) = report.error {
+                let id = loc.id.clone();
+                return Err(EndWatchError::NotReconciled { id, source });
             }
             if report.outcome.changed() {
                 return Ok(csa_session::load_state(&loc.dir)?.value.phase() != Phase::Active);
@@ -207,7 +235,7 @@ impl EndWatch {
                 match csa_session::load_result(&loc.dir) {
                     Err(source) if !source.is_missing() => {
                         let id = loc.id.clone();
-                        return Err(HeldByResult { id, source }.into());
+                        return Err(EndWatchError::ResultUnusable { id, source });
                     }
                     _ => {}
                 }
@@ -247,8 +275,8 @@ impl EndWatch {
         let mut watching = false;
         let mut ended = false;
         // Verified by start time only: its exit is watched, never signalled.
-        let daemon = csa_process::read_daemon_pid(&loc.dir).ok().flatten();
-        let command = csa_process::read_cmd_pid(&loc.dir).ok().flatten();
+        let daemon = crate::read_daemon_pid(&loc.dir).ok().flatten();
+        let command = crate::read_cmd_pid(&loc.dir).ok().flatten();
         let records = [
             ("daemon", daemon),
             ("command", command.map(|c| c.as_pid_record())),
@@ -303,30 +331,6 @@ impl EndWatch {
     }
 }
 
-/// A dead session that stays active because its `result.toml` exists but
-/// cannot be parsed or read: the reconciler leaves such a file alone.
-#[derive(Debug)]
-struct HeldByResult {
-    id: SessionId,
-    source: LoadError,
-}
-
-impl std::fmt::Display for HeldByResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "session {} is dead but its result.toml cannot be used (fix or remove it)",
-            self.id
-        )
-    }
-}
-
-impl std::error::Error for HeldByResult {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
 /// What [`EndWatch::arrange`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arranged {
@@ -344,7 +348,7 @@ impl EndWatch {
         let Some(pgid) = leader.group().and_then(|g| i32::try_from(g).ok()) else {
             return 0;
         };
-        let Some(table) = csa_process::proctable::snapshot() else {
+        let Some(table) = crate::proctable::snapshot() else {
             return 0;
         };
         let mut watched = 0;
@@ -352,7 +356,7 @@ impl EndWatch {
             if watched == MAX_GROUP_WATCHES {
                 break;
             }
-            let record = csa_process::DaemonPid {
+            let record = crate::DaemonPid {
                 pid: member.pid,
                 start_time_ticks: Some(member.start_time_ticks),
             };
