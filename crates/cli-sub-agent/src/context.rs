@@ -7,19 +7,20 @@ use anyhow::Context as _;
 use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
 
 use crate::cli::ProjectArgs;
-use crate::output;
 use crate::pool::{self, Work};
+use crate::ui::{Ui, chain};
 
-/// The state roots and the project a command works on.
+/// The state roots and the project a command works on, and where it writes.
 #[derive(Debug)]
-pub struct Context {
+pub struct Context<'u> {
     pub roots: StateRoots,
     pub project: ProjectKey,
+    pub ui: &'u Ui,
 }
 
-impl Context {
+impl<'u> Context<'u> {
     /// Resolve the state roots from the environment and the project from `--cd`.
-    pub fn new(project: &ProjectArgs) -> anyhow::Result<Context> {
+    pub fn new(project: &ProjectArgs, ui: &'u Ui) -> anyhow::Result<Context<'u>> {
         let roots = StateRoots::from_env()?;
         let dir = match &project.cd {
             Some(dir) => dir.clone(),
@@ -31,7 +32,7 @@ impl Context {
             "project directory {} is not a directory; pass a folder with --cd",
             dir.display()
         );
-        Ok(Context { roots, project })
+        Ok(Context { roots, project, ui })
     }
 
     /// The project's sessions folders: primary, then legacy if present.
@@ -52,7 +53,7 @@ impl Context {
         }
         let walk = self.roots.all_sessions_dirs();
         for skipped in &walk.skipped {
-            output::warning(&format!("skipped: {}", output::chain(skipped)));
+            self.ui.warning(&format!("skipped: {}", chain(skipped)));
         }
         Ok(walk.found)
     }
@@ -61,7 +62,7 @@ impl Context {
     /// that cannot be read is skipped with a warning, the rest listed).
     pub fn sessions(&self, all_projects: bool) -> anyhow::Result<Vec<SessionLocation>> {
         if all_projects {
-            Ok(sessions_in_each(&self.scope(true)?, Noise::Warn))
+            Ok(sessions_in_each(&self.scope(true)?, Noise::Warn(self.ui)))
         } else {
             sessions_in(&self.sessions_dirs())
         }
@@ -117,7 +118,7 @@ impl Context {
                     anyhow::bail!("{err} in project {project} or in any other project");
                 };
                 tracing::info!(dir = %loc.dir.path().display(), "found in another project");
-                output::note(&format!(
+                self.ui.note(&format!(
                     "session {full} is in project {}",
                     elsewhere.display()
                 ));
@@ -146,7 +147,7 @@ pub struct Relatives {
 }
 
 impl Relatives {
-    pub fn read(ctx: &Context) -> anyhow::Result<Relatives> {
+    pub fn read(ctx: &Context<'_>) -> anyhow::Result<Relatives> {
         let sessions = ctx.sessions_everywhere_quietly();
         let kin = pool::map(Work::Io, sessions.iter().collect(), csa_session::Kin::read);
         Ok(Relatives {
@@ -200,22 +201,22 @@ impl Relatives {
 }
 
 /// Whether a folder that cannot be read is said on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Noise {
-    Warn,
+#[derive(Debug, Clone, Copy)]
+pub enum Noise<'u> {
+    Warn(&'u Ui),
     Quiet,
 }
 
 /// Every session in the folders that can be read; the others are skipped.
-pub fn sessions_in_each(dirs: &[SessionsDir], noise: Noise) -> Vec<SessionLocation> {
+pub fn sessions_in_each(dirs: &[SessionsDir], noise: Noise<'_>) -> Vec<SessionLocation> {
     let mut found = Vec::new();
     for dir in dirs {
         match csa_session::list_sessions(dir) {
             Ok(sessions) => found.extend(sessions),
-            Err(err) if noise == Noise::Warn => {
-                output::warning(&format!("skipped: {}", output::chain(&err)));
-            }
-            Err(err) => tracing::debug!("skipped: {}", output::chain(&err)),
+            Err(err) => match noise {
+                Noise::Warn(ui) => ui.warning(&format!("skipped: {}", chain(&err))),
+                Noise::Quiet => tracing::debug!("skipped: {}", chain(&err)),
+            },
         }
     }
     found

@@ -188,7 +188,7 @@ fn write_daemon_pid(session: &SessionDir) -> anyhow::Result<()> {
         Err(err) if err.is_in_place() => {
             append(
                 &session.stderr_log(),
-                &format!("csa daemon: {}\n", crate::output::chain(&err)),
+                &format!("csa daemon: {}\n", crate::ui::chain(&err)),
             );
             Ok(())
         }
@@ -405,10 +405,7 @@ mod platform {
         {
             super::append(
                 &run.session.stderr_log(),
-                &format!(
-                    "csa: cannot record cmd.pid: {}\n",
-                    crate::output::chain(&err)
-                ),
+                &format!("csa: cannot record cmd.pid: {}\n", crate::ui::chain(&err)),
             );
         }
         if let Some(ready) = ready {
@@ -505,7 +502,7 @@ fn append(path: &Path, text: &str) {
 fn log_error(session: &SessionDir, err: &anyhow::Error) {
     append(
         &session.stderr_log(),
-        &format!("csa daemon: error: {}\n", crate::output::one_line(err)),
+        &format!("csa daemon: error: {}\n", crate::ui::one_line(err)),
     );
 }
 
@@ -514,7 +511,7 @@ pub fn record_launch_failure(session: &SessionDir, tool: &ToolName, err: &anyhow
     log_error(session, err);
     let why = format!(
         "csa run could not start the daemon: {}",
-        crate::output::one_line(err)
+        crate::ui::one_line(err)
     );
     if let Err(err) = ending::record_launch_failure(session, tool, &why) {
         log_error(

@@ -24,6 +24,7 @@ use crate::pool::{self, Work};
 use crate::status::SessionRow;
 use crate::term::time::RelativeAge;
 use crate::term::{self, Palette};
+use crate::ui::Ui;
 
 /// DESCRIPTION's width when stdout is not a terminal.
 pub const DESCRIPTION_WIDTH: usize = 40;
@@ -62,14 +63,14 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout for stdout: its terminal's width and colours, if it is a terminal.
-    pub fn for_stdout() -> Layout {
+    /// The layout for `ui`'s stdout: its terminal's width and colours, if it is a terminal.
+    pub fn for_stdout(ui: &Ui) -> Layout {
         Layout {
-            description: match term::stdout_terminal_width() {
+            description: match ui.facts().stdout_width {
                 Some(columns) => DescriptionWidth::Terminal(columns),
                 None => DescriptionWidth::Fixed(DESCRIPTION_WIDTH),
             },
-            palette: Palette::stdout(),
+            palette: ui.stdout_palette(),
             now: Utc::now(),
         }
     }

@@ -12,19 +12,20 @@ mod duration;
 mod json;
 mod list_cache;
 mod list_table;
-mod output;
 mod pool;
 mod public_cli;
 mod reconcile;
 mod removal;
 mod status;
 mod term;
+mod ui;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::cli::{Cli, ColorWhen, Command, SessionCommand};
+use crate::ui::{Facts, Ui};
 
 fn main() -> ExitCode {
     // Test builds only: fault points named by CSA_FAULT (see csa_session::fault).
@@ -33,30 +34,31 @@ fn main() -> ExitCode {
     term::style::init(ColorWhen::from_args(std::env::args_os()).unwrap_or_default());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return output::usage_error(err),
+        Err(err) => return Ui::new(Facts::of_process()).usage_error(err),
     };
     term::style::init(cli.color);
-    term::log::init(cli.verbose);
+    let ui = Ui::new(Facts::of_process());
+    term::log::init(cli.verbose, ui.facts().stderr_colors);
     let outcome = match cli.command {
-        Command::Session(SessionCommand::List(args)) => commands::list::run(&args),
-        Command::Session(SessionCommand::Reconcile(args)) => commands::reconcile::run(&args),
-        Command::Session(SessionCommand::Result(args)) => commands::result::run(&args),
-        Command::Session(SessionCommand::IsAlive(args)) => commands::is_alive::run(&args),
-        Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args),
-        Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args),
-        Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args),
-        Command::Session(SessionCommand::Show(args)) => commands::show::run(&args),
-        Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args),
-        Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Completions(args) => commands::completions::run(&args),
-        Command::Man(args) => commands::man::run(&args),
+        Command::Session(SessionCommand::List(args)) => commands::list::run(&args, &ui),
+        Command::Session(SessionCommand::Reconcile(args)) => commands::reconcile::run(&args, &ui),
+        Command::Session(SessionCommand::Result(args)) => commands::result::run(&args, &ui),
+        Command::Session(SessionCommand::IsAlive(args)) => commands::is_alive::run(&args, &ui),
+        Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args, &ui),
+        Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args, &ui),
+        Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args, &ui),
+        Command::Session(SessionCommand::Show(args)) => commands::show::run(&args, &ui),
+        Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args, &ui),
+        Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args, &ui),
+        Command::Run(args) => commands::run::run(&args, &ui),
+        Command::Completions(args) => commands::completions::run(&args, &ui),
+        Command::Man(args) => commands::man::run(&args, &ui),
         Command::Daemon(args) => daemon::run(&args),
     };
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            output::error_line(&err);
+            ui.error_line(&err);
             ExitCode::FAILURE
         }
     }

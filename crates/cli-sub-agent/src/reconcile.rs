@@ -5,19 +5,20 @@ use csa_process::ProbeContext;
 use csa_session::reconcile::{CooldownMode, Reconciler, Report};
 use csa_session::{SessionLocation, Trigger};
 
-use crate::output;
+use crate::ui::{Ui, chain};
 
 /// Reconcile one session for a single-session command (`result`, `is-alive`,
 /// `wait`, ...). A failure is printed as a warning on stderr and the command
 /// goes on with what is on disk.
-pub fn reconcile_one(loc: &SessionLocation, probe: &ProbeContext, trigger: Trigger) -> Report {
+pub fn reconcile_one(
+    ui: &Ui,
+    loc: &SessionLocation,
+    probe: &ProbeContext,
+    trigger: Trigger,
+) -> Report {
     let report = reconcile_quietly(loc, probe, trigger);
     if let Some(error) = &report.error {
-        output::warning(&format!(
-            "reconciling session {}: {}",
-            loc.id,
-            output::chain(error)
-        ));
+        ui.warning(&format!("reconciling session {}: {}", loc.id, chain(error)));
     }
     report
 }

@@ -7,9 +7,9 @@ use csa_session::remove::{Action, Remover, Report, Survey};
 use serde::Serialize;
 
 use crate::list_cache;
-use crate::output;
 use crate::pool::{self, Step};
 use crate::term::escape;
+use crate::ui::{Ui, chain};
 
 /// One element of `--json` output.
 #[derive(Serialize)]
@@ -22,15 +22,15 @@ struct ReportView<'a> {
 /// Finish what crashed removals left in the trash of these folders; a
 /// failure is a warning, one per entry that stays (the session it concerns
 /// is already gone from view; the next command retries).
-pub fn empty_trash(remover: &Remover<'_>, dirs: &[SessionsDir]) {
+pub fn empty_trash(ui: &Ui, remover: &Remover<'_>, dirs: &[SessionsDir]) {
     for dir in dirs {
         match remover.empty_trash(dir) {
             Ok(emptied) => {
                 for err in &emptied.failed {
-                    output::warning(&output::chain(err));
+                    ui.warning(&chain(err));
                 }
             }
-            Err(err) => output::warning(&output::chain(&err)),
+            Err(err) => ui.warning(&chain(&err)),
         }
     }
 }
@@ -53,9 +53,9 @@ pub fn remove(remover: &Remover<'_>, surveys: Vec<Survey>) -> Vec<Report> {
 /// After removing: the cooldown markers of the reconciles done on the way,
 /// the list-cache rows of removed sessions, and a warning for each session
 /// that left `sessions/` but could not be removed from the trash.
-pub fn finish(remover: &Remover<'_>, reports: &[Report]) {
+pub fn finish(ui: &Ui, remover: &Remover<'_>, reports: &[Report]) {
     if let Err(err) = remover.flush_cooldown() {
-        output::warning(&output::chain(&err));
+        ui.warning(&chain(&err));
     }
     let removed: Vec<&str> = reports
         .iter()
@@ -65,10 +65,10 @@ pub fn finish(remover: &Remover<'_>, reports: &[Report]) {
     list_cache::forget(&removed);
     for report in reports.iter().filter(|r| r.action == Action::Deleted) {
         if let Some(err) = &report.error {
-            output::warning(&format!(
+            ui.warning(&format!(
                 "session {} was removed, but {}",
                 report.session_id,
-                output::chain(err)
+                chain(err)
             ));
         }
     }
@@ -89,7 +89,7 @@ fn reason(report: &Report, kill_hint: bool) -> String {
 
 /// Print one line per report (`<ULID> deleted`, `<ULID> would delete`,
 /// `<ULID> kept: <why>`), or one JSON array.
-pub fn print(reports: &[Report], json: bool, kill_hint: bool) -> anyhow::Result<()> {
+pub fn print(ui: &Ui, reports: &[Report], json: bool, kill_hint: bool) -> anyhow::Result<()> {
     if json {
         let views: Vec<ReportView<'_>> = reports
             .iter()
@@ -99,7 +99,7 @@ pub fn print(reports: &[Report], json: bool, kill_hint: bool) -> anyhow::Result<
                 reason: reason(r, kill_hint),
             })
             .collect();
-        return output::stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
+        return ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
     }
     let mut text = String::new();
     for r in reports {
@@ -112,5 +112,5 @@ pub fn print(reports: &[Report], json: bool, kill_hint: bool) -> anyhow::Result<
             action => text.push_str(&format!("{} {}\n", r.session_id, action.as_str())),
         }
     }
-    output::stdout(&text)
+    ui.stdout(&text)
 }

@@ -135,7 +135,7 @@ impl<'a> SessionRow<'a> {
             termination_reason: None,
             run: None,
             liveness: None,
-            error: Some(crate::output::chain(err)),
+            error: Some(csa_session::error::chain(err)),
             sort_key: None,
         }
     }
@@ -149,7 +149,7 @@ impl<'a> SessionRow<'a> {
     ) -> SessionRow<'a> {
         let (status, error) = match result {
             Ok(result) => (Status::of(state.phase(), result), None),
-            Err(err) => (Status::Error, Some(crate::output::chain(err))),
+            Err(err) => (Status::Error, Some(csa_session::error::chain(err))),
         };
         let owned = |text: &str| Cow::Owned(text.to_owned());
         let genealogy = state.genealogy();

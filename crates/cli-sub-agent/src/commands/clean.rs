@@ -12,9 +12,10 @@ use crate::cli::{CleanArgs, CleanStatus};
 use crate::context::{Context, sessions_in};
 use crate::pool::{self, Work};
 use crate::removal;
+use crate::ui::Ui;
 
-pub fn run(args: &CleanArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.project)?;
+pub fn run(args: &CleanArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
     let dirs = ctx.scope(args.all_projects)?;
     let policy = Policy::Sweep {
         older_than: args.older_than,
@@ -28,7 +29,7 @@ pub fn run(args: &CleanArgs) -> anyhow::Result<ExitCode> {
     };
     let probe = ProbeContext::new();
     let remover = Remover::new(&probe, Trigger::SessionClean, policy, args.dry_run);
-    removal::empty_trash(&remover, &dirs);
+    removal::empty_trash(ui, &remover, &dirs);
     let sessions = sessions_in(&dirs)?;
     let mut surveys = pool::map(Work::Io, sessions.iter().collect(), |loc| {
         remover.survey(loc)
@@ -40,9 +41,9 @@ pub fn run(args: &CleanArgs) -> anyhow::Result<ExitCode> {
             .map(|dir| ctx.roots.project_of(&dir).unwrap_or(dir.path))
     });
     let mut reports = removal::remove(&remover, surveys);
-    removal::finish(&remover, &reports);
+    removal::finish(ui, &remover, &reports);
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    removal::print(&reports, args.json, false)?;
+    removal::print(ui, &reports, args.json, false)?;
     let failed = reports
         .iter()
         .any(|r| r.action == Action::Kept && r.error.is_some());

@@ -12,14 +12,15 @@ use crate::cli::DeleteArgs;
 use crate::context::Context;
 use crate::pool::{self, Work};
 use crate::removal;
+use crate::ui::Ui;
 
-pub fn run(args: &DeleteArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.project)?;
+pub fn run(args: &DeleteArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
     let probe = ProbeContext::new();
     let remover = Remover::new(&probe, Trigger::SessionDelete, Policy::Named, args.dry_run);
     // What crashed removals left in the project's trash goes first (even if
     // an id below turns out not to resolve: it may be one of those).
-    removal::empty_trash(&remover, &ctx.sessions_dirs());
+    removal::empty_trash(ui, &remover, &ctx.sessions_dirs());
     // Every id is resolved before anything is removed.
     let mut sessions = Vec::with_capacity(args.ids.len());
     for id in &args.ids {
@@ -31,9 +32,9 @@ pub fn run(args: &DeleteArgs) -> anyhow::Result<ExitCode> {
         remover.survey(loc)
     });
     let mut reports = removal::remove(&remover, surveys);
-    removal::finish(&remover, &reports);
+    removal::finish(ui, &remover, &reports);
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    removal::print(&reports, args.json, true)?;
+    removal::print(ui, &reports, args.json, true)?;
     let refused = reports.iter().any(|r| match r.action {
         Action::Deleted | Action::WouldDelete => false,
         Action::Kept => r.error.is_some() || r.keep.as_ref().is_none_or(|k| k.is_refusal()),

@@ -9,18 +9,18 @@ use csa_session::{Phase, Trigger};
 
 use crate::cli::IdArgs;
 use crate::context::Context;
-use crate::output;
 use crate::reconcile;
 use crate::term::escape;
+use crate::ui::Ui;
 
-pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.project)?;
+pub fn run(args: &IdArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
     let loc = ctx.resolve(&args.id)?;
     let probe = ProbeContext::new();
     // An unreadable state is the one error to report, before any reconcile
     // could warn about it too.
     csa_session::load_state(&loc.dir)?;
-    let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionIsAlive);
+    let report = reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionIsAlive);
     let state = csa_session::load_state(&loc.dir)?.value;
     if state.phase() == Phase::Retired {
         let reason = state
@@ -32,7 +32,7 @@ pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
                 text.push_str(&format!("{}\n", escape(reason)));
             }
         }
-        output::stdout(&text)?;
+        ui.stdout(&text)?;
         return Ok(ExitCode::FAILURE);
     }
     let liveness = match report.liveness {
@@ -46,7 +46,7 @@ pub fn run(args: &IdArgs) -> anyhow::Result<ExitCode> {
     if liveness.verdict == Verdict::Unknown {
         text.push_str("unknown is treated as alive: the session is not reconciled\n");
     }
-    output::stdout(&text)?;
+    ui.stdout(&text)?;
     Ok(if liveness.verdict == Verdict::Dead {
         ExitCode::FAILURE
     } else {

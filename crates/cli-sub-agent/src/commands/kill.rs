@@ -24,17 +24,17 @@ use csa_session::{Phase, ResultStatus, SessionId, SessionLocation, TerminationRe
 
 use crate::cli::KillArgs;
 use crate::context::{Context, Relatives, is_active};
-use crate::output;
 use crate::reconcile::reconcile_quietly;
 use crate::term::escape;
+use crate::ui::{Ui, chain};
 
 /// How long the daemon may take, beyond the grace, to end the command, stop
 /// what it left behind and write the result.
 const DAEMON_FINISH: Duration = Duration::from_secs(15);
 
-pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &KillArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let grace = args.grace;
-    let ctx = Context::new(&args.project)?;
+    let ctx = Context::new(&args.project, ui)?;
     let targets = if args.targets.all {
         ctx.active_sessions()?
     } else {
@@ -43,7 +43,7 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
         found
     };
     if targets.is_empty() {
-        output::stderr("no active sessions to kill\n");
+        ui.stderr("no active sessions to kill\n");
         return Ok(ExitCode::SUCCESS);
     }
     let outcomes = if args.targets.tree {
@@ -58,11 +58,11 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
             Ok(line) => text.push_str(&line),
             Err(err) => {
                 failed = true;
-                output::error_line(&err);
+                ui.error_line(&err);
             }
         }
     }
-    output::stdout(&text)?;
+    ui.stdout(&text)?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -76,7 +76,7 @@ pub fn run(args: &KillArgs) -> anyhow::Result<ExitCode> {
 /// again afterwards and any new active member stopped the same way, until a
 /// look finds none.
 fn stop_trees(
-    ctx: &Context,
+    ctx: &Context<'_>,
     roots: &[SessionLocation],
     grace: Duration,
 ) -> anyhow::Result<Vec<anyhow::Result<String>>> {
@@ -258,7 +258,7 @@ fn ended_line(loc: &SessionLocation, stopped: bool) -> anyhow::Result<String> {
         anyhow::bail!(
             "session {} could not be reconciled: {}",
             loc.id,
-            output::chain(error)
+            chain(error)
         );
     }
     match csa_session::load_result_if_any(&loc.dir)? {

@@ -13,12 +13,12 @@ use crate::cli::ListArgs;
 use crate::context::{Context, Noise, sessions_in, sessions_in_each};
 use crate::list_cache::{Folders, ListCache};
 use crate::list_table::{self, Layout, TreeMark, TreeNote};
-use crate::output;
 use crate::pool::{self, Step};
 use crate::status::SessionRow;
+use crate::ui::{Ui, chain};
 
-pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.project)?;
+pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
     let scope = ctx.scope(args.all_projects)?;
     let scope_paths: Vec<_> = scope.iter().map(|d| d.path.clone()).collect();
     // The row cache is read and indexed while the sessions folders are
@@ -26,7 +26,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let (sessions, cache) = std::thread::scope(|threads| {
         let cache = threads.spawn(|| ListCache::load(&scope_paths));
         let sessions = if args.all_projects {
-            Ok(sessions_in_each(&scope, Noise::Warn))
+            Ok(sessions_in_each(&scope, Noise::Warn(ui)))
         } else {
             sessions_in(&scope)
         };
@@ -45,7 +45,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
     let rows = pool::two_stage(
         sessions.iter().collect(),
         |loc| read_row(loc, &folders, &cache, reconciler, &probe),
-        |(loc, state, reconciler)| reconciled_row(loc, state, reconciler),
+        |(loc, state, reconciler)| reconciled_row(ui, loc, state, reconciler),
     );
     if let Some(reconciler) = reconciler {
         reconciler.flush_cooldown()?;
@@ -72,15 +72,15 @@ pub fn run(args: &ListArgs) -> anyhow::Result<ExitCode> {
         rows.iter().map(|row| (*row, None)).collect()
     };
     if args.json {
-        output::stdout(&format!("{}\n", json(&placed)?))?;
+        ui.stdout(&format!("{}\n", json(&placed)?))?;
     } else if placed.is_empty() {
         tracing::info!("no sessions");
         let project = ctx.project.project_dir().display().to_string();
         let message = list_table::empty_message(args, total, &project);
-        output::stderr(&format!("{message}\n"));
+        ui.stderr(&format!("{message}\n"));
     } else {
         let lines = lines(&placed, &short_ids, args.all_projects);
-        output::stdout(&list_table::table(&lines, &Layout::for_stdout()))?;
+        ui.stdout(&list_table::table(&lines, &Layout::for_stdout(ui)))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -207,6 +207,7 @@ fn read_row<'a>(
 /// either active or was written just now. `None` when the session was
 /// removed meanwhile (by `delete` or `clean`).
 fn reconciled_row<'a>(
+    ui: &Ui,
     loc: &'a SessionLocation,
     state: Loaded<SessionState>,
     reconciler: &Reconciler<'_>,
@@ -228,7 +229,7 @@ fn reconciled_row<'a>(
         return None;
     }
     if let Some(error) = &report.error {
-        output::warning(&format!("session {}: {}", loc.id, output::chain(error)));
+        ui.warning(&format!("session {}: {}", loc.id, chain(error)));
     }
     Some(match loaded {
         Ok(loaded) => row_from_files(loc, &loaded.value, report.liveness.as_ref()),

@@ -23,15 +23,15 @@ use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::LogsArgs;
 use crate::context::Context;
-use crate::output;
 use crate::reconcile;
+use crate::ui::Ui;
 use csa_process::end_watch::EndWatch;
 
 /// How many bytes are copied to stdout at a time.
 const CHUNK: usize = 64 * 1024;
 
-pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project)?;
+pub fn run(args: &LogsArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.session.project, ui)?;
     let loc = ctx.resolve(&args.session.id)?;
     let path = if args.stderr {
         loc.dir.stderr_log()
@@ -39,19 +39,24 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
         loc.dir.output_log()
     };
     if args.follow {
-        return follow(&loc, &path, args.tail);
+        return follow(ui, &loc, &path, args.tail);
     }
     let probe = ProbeContext::new();
-    reconcile::reconcile_one(&loc, &probe, Trigger::SessionLogs);
+    reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionLogs);
     if let Some(mut log) = Log::open(&path, args.tail)? {
-        log.print_new()?;
+        log.print_new(ui)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Print the log (its last `tail` lines) and then every new byte, until the
 /// session has ended; exit with its exit code.
-fn follow(loc: &SessionLocation, path: &Path, tail: Option<usize>) -> anyhow::Result<ExitCode> {
+fn follow(
+    ui: &Ui,
+    loc: &SessionLocation,
+    path: &Path,
+    tail: Option<usize>,
+) -> anyhow::Result<ExitCode> {
     let mut watch = EndWatch::new(Trigger::SessionLogs);
     watch.add(loc, &[path.to_path_buf()]);
     // `--tail` applies to what the log holds now; a log that appears later is
@@ -70,7 +75,7 @@ fn follow(loc: &SessionLocation, path: &Path, tail: Option<usize>) -> anyhow::Re
                 watch.watch_contents(path);
                 contents_watched = true;
             }
-            if !log.print_new()? {
+            if !log.print_new(ui)? {
                 return Ok(ExitCode::SUCCESS);
             }
         }
@@ -112,7 +117,7 @@ impl Log {
 
     /// Copy every byte not printed yet to stdout. `Ok(false)` when stdout
     /// was closed by its reader.
-    fn print_new(&mut self) -> anyhow::Result<bool> {
+    fn print_new(&mut self, ui: &Ui) -> anyhow::Result<bool> {
         let cannot_read = || format!("cannot read {}", self.path.display());
         let len = self.file.metadata().with_context(cannot_read)?.len();
         if len < self.printed_to {
@@ -131,7 +136,7 @@ impl Log {
                 Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
             };
             self.printed_to += read as u64;
-            if !output::stdout_raw(&buffer[..read])? {
+            if !ui.stdout_raw(&buffer[..read])? {
                 return Ok(false);
             }
         }

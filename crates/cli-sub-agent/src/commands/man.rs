@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::ManArgs;
-use crate::output;
 use crate::public_cli::public_command;
+use crate::ui::Ui;
 
-pub fn run(args: &ManArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ManArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     // `help` is not a page of its own: every page lists the commands under it.
     let mut cmd = public_command().disable_help_subcommand(true);
     cmd.build();
@@ -38,6 +38,6 @@ pub fn run(args: &ManArgs) -> anyhow::Result<ExitCode> {
         .manual("csa manual")
         .render(&mut roff)
         .context("cannot render the manual page")?;
-    output::stdout(&String::from_utf8_lossy(&roff))?;
+    ui.stdout(&String::from_utf8_lossy(&roff))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! One module per `csa` command; each exposes `run(&Args) -> anyhow::Result<ExitCode>`.
+//! One module per `csa` command; each exposes `run(&Args, &Ui) -> anyhow::Result<ExitCode>`
+//! and writes only through the `Ui` (`crate::ui`).
 
 pub mod clean;
 pub mod completions;

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::cli::ReconcileArgs;
 use crate::context::Context;
-use crate::output;
 use crate::pool::{self, Work};
 use crate::term::escape;
+use crate::ui::{Ui, chain};
 
 /// One line of `--json` output.
 #[derive(Serialize)]
@@ -23,8 +23,8 @@ struct ReportView<'a> {
     error: Option<String>,
 }
 
-pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.project)?;
+pub fn run(args: &ReconcileArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
     let sessions = if args.all {
         ctx.sessions(false)?
     } else {
@@ -50,7 +50,7 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         }
     }
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    print(&reports, args.json)?;
+    print(ui, &reports, args.json)?;
     let failed = reports.iter().any(|r| r.outcome == Outcome::Error);
     Ok(if failed {
         ExitCode::FAILURE
@@ -59,7 +59,7 @@ pub fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
+fn print(ui: &Ui, reports: &[Report], json: bool) -> anyhow::Result<()> {
     if json {
         let views: Vec<ReportView<'_>> = reports
             .iter()
@@ -67,15 +67,15 @@ fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
                 session_id: r.session_id.as_str(),
                 outcome: r.outcome.as_str(),
                 evidence: &r.evidence,
-                error: r.error.as_ref().map(|e| output::chain(e)),
+                error: r.error.as_ref().map(|e| chain(e)),
             })
             .collect();
-        return output::stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
+        return ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
     }
     let mut text = String::new();
     for r in reports {
         let detail = match &r.error {
-            Some(error) => output::chain(error),
+            Some(error) => chain(error),
             None => r.evidence.clone(),
         };
         text.push_str(&format!(
@@ -86,7 +86,7 @@ fn print(reports: &[Report], json: bool) -> anyhow::Result<()> {
         ));
     }
     if reports.is_empty() {
-        output::stderr("no sessions to reconcile\n");
+        ui.stderr("no sessions to reconcile\n");
     }
-    output::stdout(&text)
+    ui.stdout(&text)
 }

@@ -9,19 +9,19 @@ use csa_session::{Phase, Trigger};
 use crate::cli::ResultArgs;
 use crate::context::Context;
 use crate::json;
-use crate::output;
 use crate::reconcile;
 use crate::term::escape;
+use crate::ui::{Ui, chain};
 
-pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project)?;
+pub fn run(args: &ResultArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.session.project, ui)?;
     let loc = ctx.resolve(&args.session.id)?;
     let probe = ProbeContext::new();
     // A session whose state cannot be read is not reconciled (that would
     // only warn about the same fault); its result, if any, is still shown.
     let state = csa_session::load_state(&loc.dir);
     let liveness = match &state {
-        Ok(_) => reconcile::reconcile_one(&loc, &probe, Trigger::SessionResult).liveness,
+        Ok(_) => reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionResult).liveness,
         Err(_) => None,
     };
     let loaded = match csa_session::load_result(&loc.dir) {
@@ -37,7 +37,7 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
                     liveness.summary()
                 ),
                 (Ok(phase), None) => format!("it is {}", phase.as_str()),
-                (Err(err), _) => format!("its state cannot be read: {}", output::chain(&err)),
+                (Err(err), _) => format!("its state cannot be read: {}", chain(&err)),
             };
             anyhow::bail!("session {} has no result yet: {why}", loc.id);
         }
@@ -46,9 +46,9 @@ pub fn run(args: &ResultArgs) -> anyhow::Result<ExitCode> {
     let table = loaded.value.table();
     if args.json {
         let value = json::from_table(table);
-        output::stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
     } else {
-        output::stdout(&render_text(table))?;
+        ui.stdout(&render_text(table))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,7 +25,7 @@ use csa_session::{RunSpec, SessionId, SessionState, ToolName, ToolState};
 use crate::cli::RunArgs;
 use crate::context::Context;
 use crate::daemon::{ENV_DEPTH, ENV_SESSION_ID};
-use crate::output;
+use crate::ui::Ui;
 
 /// The deepest a tree of sessions may go unless `CSA_MAX_DEPTH` says otherwise.
 pub const DEFAULT_MAX_DEPTH: u32 = 5;
@@ -35,10 +35,10 @@ pub const ENV_MAX_DEPTH: &str = "CSA_MAX_DEPTH";
 #[cfg(unix)]
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let tool = ToolName::parse(&args.tool)?;
     let nesting = Nesting::from_env()?;
-    let ctx = Context::new(&args.project)?;
+    let ctx = Context::new(&args.project, ui)?;
     let id = SessionId::generate();
     let now = Utc::now();
     let project_dir = ctx.project.project_dir();
@@ -105,7 +105,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(session = %id, dir = %created.dir.path().display(), "session created");
     csa_session::fault::hit(FaultPoint::RunCreated)?;
     platform::start_daemon(&created, &id, &tool, args, nesting.depth)?;
-    output::stdout(&format!("{id}\n"))?;
+    ui.stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -16,22 +16,22 @@ use serde::Serialize;
 use crate::cli::ShowArgs;
 use crate::context::{Context, Relatives};
 use crate::json;
-use crate::output;
 use crate::reconcile;
 use crate::status::{LivenessView, Status};
 use crate::term::{Palette, escape, human_duration, relative_age, status_style};
+use crate::ui::{Ui, chain};
 
 /// Width of the label column of the text output.
 const LABEL_WIDTH: usize = 14;
 
-pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project)?;
+pub fn run(args: &ShowArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.session.project, ui)?;
     let loc = ctx.resolve(&args.session.id)?;
     // An unreadable state is the one error to report: nothing can be
     // reconciled or shown, and a warning from the reconcile would repeat it.
     csa_session::load_state(&loc.dir)?;
     let probe = ProbeContext::new();
-    let report = reconcile::reconcile_one(&loc, &probe, Trigger::SessionShow);
+    let report = reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionShow);
     let state = csa_session::load_state(&loc.dir)?.value;
     let active = state.phase() == Phase::Active;
     let liveness = match report.liveness {
@@ -47,9 +47,9 @@ pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let children = children_of(&ctx, &loc.id)?;
     let view = SessionView::new(&loc, &state, liveness.as_ref(), children);
     if args.json {
-        output::stdout(&format!("{}\n", serde_json::to_string_pretty(&view)?))?;
+        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&view)?))?;
     } else {
-        output::stdout(&view.text(Utc::now(), Palette::stdout()))?;
+        ui.stdout(&view.text(Utc::now(), ui.stdout_palette()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -114,7 +114,7 @@ impl SessionView {
         let result = csa_session::load_result_if_any(&loc.dir);
         let (status, error) = match &result {
             Ok(result) => (Status::of(state.phase(), result.as_ref()), None),
-            Err(err) => (Status::Error, Some(output::chain(err))),
+            Err(err) => (Status::Error, Some(chain(err))),
         };
         let result = result.ok().flatten();
         let run = state.run();
@@ -260,7 +260,7 @@ impl Lines {
 
 /// The ids of the project's sessions whose `[genealogy] parent_session_id`
 /// names `parent`, newest first (`csa_session::genealogy::Family`).
-fn children_of(ctx: &Context, parent: &SessionId) -> anyhow::Result<Vec<String>> {
+fn children_of(ctx: &Context<'_>, parent: &SessionId) -> anyhow::Result<Vec<String>> {
     Ok(Relatives::read(ctx)?
         .children(parent)
         .into_iter()

@@ -18,15 +18,15 @@ use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::WaitArgs;
 use crate::context::{Context, Relatives};
-use crate::output;
 use crate::term::{escape, human_duration};
+use crate::ui::Ui;
 use csa_process::end_watch::{EndWatch, Ending};
 
 /// Exit code on timeout (as `timeout(1)`).
 pub const TIMEOUT_EXIT: u8 = 124;
 
-pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.project)?;
+pub fn run(args: &WaitArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
     let timeout = args.timeout;
     let roots = if args.targets.all {
         ctx.active_sessions()?
@@ -38,7 +38,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
         sessions.extend(new_descendants(&ctx, &roots, &sessions)?);
     }
     if sessions.is_empty() {
-        output::stderr(&format!(
+        ui.stderr(&format!(
             "no active sessions in {}\n",
             ctx.project.project_dir().display()
         ));
@@ -58,10 +58,10 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
         for loc in pending {
             match watch.check(&loc)? {
                 Some(ending) if args.any => {
-                    return Ok(ExitCode::from(report(&loc, &ending)?));
+                    return Ok(ExitCode::from(report(ui, &loc, &ending)?));
                 }
                 Some(ending) => {
-                    codes.push(report(&loc, &ending)?);
+                    codes.push(report(ui, &loc, &ending)?);
                     ended = true;
                 }
                 None => still.push(loc),
@@ -85,7 +85,7 @@ pub fn run(args: &WaitArgs) -> anyhow::Result<ExitCode> {
             break;
         }
         if let (Some(limit), Wake::Deadline) = (timeout, watch.wait(deadline)) {
-            timed_out(limit, &pending, sessions.len(), args.any);
+            timed_out(ui, limit, &pending, sessions.len(), args.any);
             return Ok(ExitCode::from(TIMEOUT_EXIT));
         }
     }
@@ -104,7 +104,7 @@ fn combined_exit(codes: &[u8]) -> u8 {
 /// The descendants of `roots` (by `[genealogy] parent_session_id`, within the
 /// project) that are not in `known` yet, oldest id first.
 fn new_descendants(
-    ctx: &Context,
+    ctx: &Context<'_>,
     roots: &[SessionLocation],
     known: &[SessionLocation],
 ) -> anyhow::Result<Vec<SessionLocation>> {
@@ -122,11 +122,11 @@ fn new_descendants(
 }
 
 /// Print the line of a session that ended; its exit code.
-fn report(loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
+fn report(ui: &Ui, loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
     match ending {
         Ending::Result(result) => {
             let first_line = result.summary().lines().next().unwrap_or("");
-            output::stdout(&format!(
+            ui.stdout(&format!(
                 "{} {} exit {}: {}\n",
                 loc.id,
                 escape(result.status_text()),
@@ -134,12 +134,12 @@ fn report(loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
                 escape(first_line)
             ))?;
         }
-        Ending::NoResult => output::stdout(&format!("{} retired without a result\n", loc.id))?,
+        Ending::NoResult => ui.stdout(&format!("{} retired without a result\n", loc.id))?,
     }
     Ok(ending.exit_code())
 }
 
-fn timed_out(limit: Duration, pending: &[SessionLocation], total: usize, any: bool) {
+fn timed_out(ui: &Ui, limit: Duration, pending: &[SessionLocation], total: usize, any: bool) {
     let waited = human_duration(limit);
     let message = match pending {
         _ if any && total > 1 => {
@@ -160,7 +160,7 @@ fn timed_out(limit: Duration, pending: &[SessionLocation], total: usize, any: bo
             )
         }
     };
-    output::stderr(&message);
+    ui.stderr(&message);
 }
 
 #[cfg(test)]

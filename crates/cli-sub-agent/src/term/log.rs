@@ -3,7 +3,7 @@
 //! as one `csa: warning:` or `csa: error:` line from the command itself, so a
 //! fault never prints twice (a log line and the command's own line).
 //!
-//! Log lines are coloured only when stderr is (see [`super::style`]), and are
+//! Log lines are coloured only when stderr is (`crate::ui::Facts`), and are
 //! escaped like every other text meant for a terminal: a log field may quote
 //! a session file. `main` calls [`init`] once, after [`super::style::init`].
 
@@ -14,8 +14,8 @@ use tracing_subscriber::EnvFilter;
 
 use super::escape::{escape, escape_styled};
 
-/// Start logging to stderr.
-pub fn init(verbose: u8) {
+/// Start logging to stderr, with colour when `colors` (stderr is coloured).
+pub fn init(verbose: u8, colors: bool) {
     let default = match verbose {
         0 => "off",
         1 => "info",
@@ -27,7 +27,6 @@ pub fn init(verbose: u8) {
     } else {
         EnvFilter::new(default)
     };
-    let colors = super::style::stderr_colors();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colors)

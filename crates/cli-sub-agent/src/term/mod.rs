@@ -8,7 +8,7 @@
 //! - [`time`]: relative ages and durations;
 //! - [`log`]: tracing logs on stderr, escaped and coloured only on a terminal.
 //!
-//! Commands build their text with these and write it through `crate::output`.
+//! Commands build their text with these and write it through `crate::ui::Ui`.
 //! JSON output needs none of it: serde escapes every control character.
 
 pub mod escape;

@@ -6,10 +6,8 @@
 //! turns colour off, `CLICOLOR_FORCE` (non-empty) turns it on even for a pipe,
 //! `CLICOLOR=0` turns it off, and `TERM=dumb` (or no `TERM` on Unix) means no
 //! colour. `--color always` and `--color never` win over the environment.
-//! `main` calls [`init`] once; the choice for each stream is made once, on
-//! first use.
-
-use std::sync::OnceLock;
+//! `main` calls [`init`] once (clap's own help follows it too), then asks
+//! [`colors`] of each stream once and keeps the answers in its `crate::ui::Ui`.
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
@@ -34,16 +32,10 @@ pub fn init(when: ColorWhen) {
     choice.write_global();
 }
 
-/// Whether text written to stdout is coloured.
-pub fn stdout_colors() -> bool {
-    static CHOICE: OnceLock<bool> = OnceLock::new();
-    *CHOICE.get_or_init(|| AutoStream::choice(&std::io::stdout()) != ColorChoice::Never)
-}
-
-/// Whether text written to stderr (errors, warnings, logs) is coloured.
-pub fn stderr_colors() -> bool {
-    static CHOICE: OnceLock<bool> = OnceLock::new();
-    *CHOICE.get_or_init(|| AutoStream::choice(&std::io::stderr()) != ColorChoice::Never)
+/// Whether text written to `stream` is coloured, after [`init`]: the
+/// choice is made by the caller once (see `crate::ui::Facts`), not cached here.
+pub fn colors<S: anstream::stream::RawStream>(stream: &S) -> bool {
+    AutoStream::choice(stream) != ColorChoice::Never
 }
 
 /// The style of a session status wherever it is shown (`list`, `show`).
@@ -69,18 +61,9 @@ impl Palette {
     /// ANSI styles.
     pub const ANSI: Palette = Palette { enabled: true };
 
-    /// The palette for text written to stdout.
-    pub fn stdout() -> Palette {
-        if stdout_colors() {
-            Palette::ANSI
-        } else {
-            Palette::PLAIN
-        }
-    }
-
-    /// The palette for text written to stderr.
-    pub fn stderr() -> Palette {
-        if stderr_colors() {
+    /// ANSI styles when `enabled`, else plain.
+    pub fn when(enabled: bool) -> Palette {
+        if enabled {
             Palette::ANSI
         } else {
             Palette::PLAIN
