@@ -73,3 +73,7 @@ pub const ENV_SESSION_DIR: &str = "CSA_SESSION_DIR";
 pub const ENV_PROJECT_ROOT: &str = "CSA_PROJECT_ROOT";
 pub const ENV_TOOL: &str = "CSA_TOOL";
 pub const ENV_DEPTH: &str = "CSA_DEPTH";
+
+/// Largest `/proc/self/mountinfo` read when looking for mount points inside
+/// a session before removing it (a machine with thousands of mounts).
+pub const MAX_MOUNTINFO_BYTES: u64 = 16 << 20;

@@ -27,6 +27,8 @@ mod nesting;
 mod reconcile;
 #[cfg(unix)]
 mod removal_hazards;
+#[cfg(target_os = "linux")]
+mod removal_limits;
 mod rollback;
 #[cfg(target_os = "linux")]
 mod run;

@@ -194,6 +194,10 @@ pub enum Keep {
     /// Its dir is not a real folder (a symlink or a file, never followed),
     /// or not the one that was read before the lock (by the protocol).
     NotADirectory,
+    /// Something is mounted at or under its dir (a bind, FUSE or network
+    /// mount left in it): removal never crosses into another file system
+    /// (by the protocol, never by [`decide`]).
+    MountInside(std::path::PathBuf),
     /// Its status is not one the command removes.
     NotSelected(Standing),
     /// Last accessed less than the policy's age ago.
@@ -252,6 +256,10 @@ impl Keep {
                 "its dir is not a directory (a symlink or a file, never followed), or was replaced since it was read"
                     .into()
             }
+            Keep::MountInside(point) => format!(
+                "a mount point is inside ({}); unmount it first",
+                point.display()
+            ),
             Keep::NotSelected(Standing::Error) => {
                 "in error (unreadable state or result); clean removes those only with --status error"
                     .into()

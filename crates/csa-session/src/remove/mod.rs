@@ -11,6 +11,7 @@
 //! [`tree`], which works relative to open folders).
 
 pub mod decision;
+mod mounts;
 pub mod protocol;
 pub mod trash;
 mod tree;
@@ -51,6 +52,12 @@ pub enum RemoveError {
     },
     #[error("cannot sync {} after moving sessions to its trash ({why}); they stay there until the next delete or clean", path.display())]
     NotSynced { path: PathBuf, why: String },
+    #[error(
+        "left {} in the trash: a mount point is inside ({}); unmount it, then run `csa session clean`",
+        entry.display(),
+        mount.display()
+    )]
+    MountInside { entry: PathBuf, mount: PathBuf },
     #[error("cannot remove {} from the trash (the next delete or clean retries)", path.display())]
     Purge {
         path: PathBuf,

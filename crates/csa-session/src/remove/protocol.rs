@@ -35,7 +35,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
@@ -57,6 +57,7 @@ use crate::vocab::Trigger;
 
 use super::RemoveError;
 use super::decision::{self, Decision, Facts, Keep, Policy, Standing, decide, human};
+use super::mounts::Mounts;
 use super::trash::{self, GroupSync};
 use super::under_lock::{DirIdentity, hold_tool_locks};
 
@@ -153,6 +154,9 @@ pub struct Remover<'a> {
     now: DateTime<Utc>,
     /// One group commit per sessions folder (step 4).
     syncs: Mutex<HashMap<PathBuf, Arc<GroupSync>>>,
+    /// The mount points that may be in a session dir, read once, at the
+    /// first removal that gets as far as the lock.
+    mounts: OnceLock<Mounts>,
 }
 
 impl std::fmt::Debug for Remover<'_> {
@@ -188,6 +192,7 @@ impl<'a> Remover<'a> {
             dry_run,
             now: Utc::now(),
             syncs: Mutex::new(HashMap::new()),
+            mounts: OnceLock::new(),
         }
     }
 
@@ -417,6 +422,10 @@ impl<'a> Remover<'a> {
                 ..clone_survey(survey, facts)
             };
             return Ok(kept(&survey, keep, " (under lock)", None));
+        }
+        if let Some(point) = self.mounts.get_or_init(Mounts::read).inside(loc.dir.path()) {
+            let keep = Keep::MountInside(point.to_path_buf());
+            return Ok(kept(survey, keep, " (under lock)", None));
         }
         let tool_locks = match hold_tool_locks(&loc.dir) {
             Ok(held) => held,

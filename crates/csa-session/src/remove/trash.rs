@@ -34,7 +34,7 @@ use crate::id::SessionId;
 use crate::layout::SessionsDir;
 
 use super::RemoveError;
-use super::tree::{self, Dir};
+use super::tree::{self, Dir, MountPointInside};
 
 /// Move the folder `dir` (session `id`, or its staging folder) into the
 /// trash of `sessions` with one rename (creating the trash folders the
@@ -179,8 +179,15 @@ pub fn purge(entry: &Path) -> Result<(), RemoveError> {
 fn purge_in(dir: &Dir, name: &OsStr) -> Result<(), RemoveError> {
     let mut after_first = || fault::hit(FaultPoint::RemovePurging).map_err(std::io::Error::other);
     tree::remove_at(dir, name, &mut after_first).map_err(|(path, source)| {
-        match source.downcast::<InjectedFault>() {
-            Ok(fault) => RemoveError::Fault(fault),
+        let source = match source.downcast::<InjectedFault>() {
+            Ok(fault) => return RemoveError::Fault(fault),
+            Err(source) => source,
+        };
+        match source.downcast::<MountPointInside>() {
+            Ok(inside) => RemoveError::MountInside {
+                entry: dir.path().join(name),
+                mount: inside.path,
+            },
             Err(source) => purge_error(&path, source),
         }
     })

@@ -30,6 +30,22 @@ pub(crate) fn not_a_directory(path: &Path) -> io::Error {
     )
 }
 
+/// A folder on another mount than the session dir being removed (a bind,
+/// FUSE or network mount left inside it): removal never crosses into it.
+#[derive(Debug, thiserror::Error)]
+#[error("a mount point is inside: {}", path.display())]
+pub struct MountPointInside {
+    pub path: PathBuf,
+}
+
+/// The error for a mount point met at `path`.
+#[cfg(unix)]
+pub(crate) fn mount_point_inside(path: &Path) -> io::Error {
+    io::Error::other(MountPointInside {
+        path: path.to_path_buf(),
+    })
+}
+
 #[cfg(unix)]
 pub(crate) use unix::{Dir, remove_at};
 
@@ -42,14 +58,89 @@ mod unix {
     use std::path::{Path, PathBuf};
 
     use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+    use rustix::io::Errno;
 
-    use super::{TreeError, not_a_directory};
+    use super::{TreeError, mount_point_inside, not_a_directory};
+
+    /// Which folder a handle is, and on which mount.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Identity {
+        dev: u64,
+        ino: u64,
+        /// The mount's id (`statx`, Linux 5.8+): tells a bind mount of a
+        /// folder of the same file system, which has the same device.
+        mount: Option<u64>,
+    }
+
+    impl Identity {
+        fn of(fd: BorrowedFd<'_>) -> io::Result<Identity> {
+            #[cfg(target_os = "linux")]
+            {
+                Identity::at(fd, OsStr::new(""), AtFlags::EMPTY_PATH)
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                Ok(Identity::from_stat(&rustix::fs::fstat(fd)?))
+            }
+        }
+
+        /// The identity of `name` in `parent` (`name` empty: `parent`
+        /// itself), never following a link.
+        fn at(parent: BorrowedFd<'_>, name: &OsStr, flags: AtFlags) -> io::Result<Identity> {
+            let flags = flags | AtFlags::SYMLINK_NOFOLLOW;
+            #[cfg(target_os = "linux")]
+            {
+                use rustix::fs::StatxFlags;
+                let mask = StatxFlags::INO | StatxFlags::MNT_ID;
+                match rustix::fs::statx(parent, name, flags, mask) {
+                    Ok(st) => {
+                        let dev = rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor);
+                        let has_mount = st.stx_mask & StatxFlags::MNT_ID.bits() != 0;
+                        return Ok(Identity {
+                            dev,
+                            ino: st.stx_ino,
+                            mount: has_mount.then_some(st.stx_mnt_id),
+                        });
+                    }
+                    // No statx here (old kernels, some sandboxes): fstat.
+                    Err(Errno::NOSYS | Errno::PERM) => {}
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            Ok(Identity::from_stat(&rustix::fs::statat(
+                parent, name, flags,
+            )?))
+        }
+
+        #[allow(
+            clippy::useless_conversion,
+            clippy::unnecessary_cast,
+            reason = "st_dev and st_ino are narrower than u64 on some platforms"
+        )]
+        fn from_stat(st: &rustix::fs::Stat) -> Identity {
+            Identity {
+                dev: st.st_dev as u64,
+                ino: st.st_ino as u64,
+                mount: None,
+            }
+        }
+
+        /// Whether `other` is on the same mount as this folder.
+        fn same_mount(&self, other: &Identity) -> bool {
+            self.dev == other.dev
+                && match (self.mount, other.mount) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        }
+    }
 
     /// A real folder, open: never a symlink's target.
     #[derive(Debug)]
     pub(crate) struct Dir {
         fd: OwnedFd,
         path: PathBuf,
+        id: Identity,
     }
 
     impl Dir {
@@ -57,18 +148,30 @@ mod unix {
         /// `None` when nothing is there; an error saying `<path> is not a
         /// directory` when a symlink, a file or anything else is.
         pub(crate) fn open(path: &Path) -> io::Result<Option<Dir>> {
-            open_dir(CWD, path.as_os_str(), path).map(|fd| {
-                fd.map(|fd| Dir {
-                    fd,
-                    path: path.to_path_buf(),
-                })
-            })
+            let Some(fd) = open_dir(CWD, path.as_os_str(), path)? else {
+                return Ok(None);
+            };
+            let id = Identity::of(fd.as_fd())?;
+            Ok(Some(Dir {
+                fd,
+                path: path.to_path_buf(),
+                id,
+            }))
         }
 
-        /// The folder `name` in this one, opened the same way.
+        /// The folder `name` in this one, opened the same way. A folder on
+        /// another mount (a mount point) is never entered: an error that
+        /// says a mount point is inside.
         pub(crate) fn child(&self, name: &OsStr) -> io::Result<Option<Dir>> {
             let path = self.path.join(name);
-            open_dir(self.fd.as_fd(), name, &path).map(|fd| fd.map(|fd| Dir { fd, path }))
+            let Some(fd) = open_dir(self.fd.as_fd(), name, &path)? else {
+                return Ok(None);
+            };
+            let id = Identity::of(fd.as_fd())?;
+            if !self.id.same_mount(&id) {
+                return Err(mount_point_inside(&path));
+            }
+            Ok(Some(Dir { fd, path, id }))
         }
 
         pub(crate) fn path(&self) -> &Path {
@@ -99,10 +202,10 @@ mod unix {
         let open = || rustix::fs::openat(parent, name, flags, Mode::empty());
         match open() {
             Ok(fd) => Ok(Some(fd)),
-            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(Errno::NOENT) => Ok(None),
             // O_NOFOLLOW on a link (ELOOP), or not a folder at all.
-            Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => Err(not_a_directory(path)),
-            Err(rustix::io::Errno::ACCESS) if grant_owner(parent, name)? => match open() {
+            Err(Errno::LOOP | Errno::NOTDIR) => Err(not_a_directory(path)),
+            Err(Errno::ACCESS) if grant_owner(parent, name)? => match open() {
                 Ok(fd) => Ok(Some(fd)),
                 Err(err) => Err(err.into()),
             },
@@ -133,7 +236,8 @@ mod unix {
     }
 
     /// Remove `name` in `dir` and everything in it: a folder is entered
-    /// (never through a link) and emptied, anything else unlinked. Gone
+    /// (never through a link, never onto another mount: an error that says
+    /// a mount point is inside) and emptied, anything else unlinked. Gone
     /// already is not an error. `after_first` runs once the first entry of
     /// `name` is removed (a fault point).
     pub(crate) fn remove_at(
@@ -200,12 +304,14 @@ mod unix {
     }
 
     /// `unlinkat`; on `EACCES` give the folder (open, so a real one) the
-    /// owner's `rwx` and try once more. Gone already is not an error.
+    /// owner's `rwx` and try once more. Gone already is not an error. A
+    /// file that cannot be unlinked because something is mounted on it is
+    /// an error that says a mount point is inside.
     fn unlink(dir: &Dir, name: &OsStr, flags: AtFlags) -> Result<(), TreeError> {
         let path = || dir.path.join(name);
         let once = || rustix::fs::unlinkat(dir.fd.as_fd(), name, flags);
         let result = match once() {
-            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+            Err(Errno::ACCESS | Errno::PERM) => {
                 let stat =
                     rustix::fs::fstat(dir.fd.as_fd()).map_err(|e| (dir.path.clone(), e.into()))?;
                 let mode = Mode::from_raw_mode(stat.st_mode) | Mode::RWXU;
@@ -216,7 +322,13 @@ mod unix {
             other => other,
         };
         match result {
-            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(Errno::BUSY)
+                if Identity::at(dir.fd.as_fd(), name, AtFlags::empty())
+                    .is_ok_and(|id| !dir.id.same_mount(&id)) =>
+            {
+                Err((path(), mount_point_inside(&path())))
+            }
             Err(err) => Err((path(), err.into())),
         }
     }
