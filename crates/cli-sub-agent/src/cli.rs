@@ -100,11 +100,18 @@ pub enum SessionCommand {
     /// first. Prints `<ULID> killed: exit <code>`, or `<ULID> already ended:
     /// <status> exit <code>`.
     Kill(KillArgs),
-    /// Print a session's output.log (or stderr.log) as raw bytes; --follow to keep printing.
+    /// Print sessions' output.log (or stderr.log) as raw bytes; --follow to keep printing.
     ///
     /// The only command that prints tool output as it is, unescaped. With
-    /// --follow, exits with the session's exit code once it has ended.
+    /// several sessions (or --all) each line is prefixed `<short id> | `
+    /// and both logs are merged, stderr lines marked `!`. With --follow,
+    /// exits once every session has ended: with one session's exit code, or
+    /// with several 0 when every one exited 0, else 1.
     Logs(LogsArgs),
+    /// Follow one session's output and stderr as they are written (`logs --follow --both`).
+    ///
+    /// Exits with the session's exit code once it has ended.
+    Attach(IdArgs),
     /// Show everything about one session (reconciling it first).
     Show(ShowArgs),
     /// Delete sessions that have ended; never one whose process may still run.
@@ -296,15 +303,35 @@ pub struct WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    #[command(flatten)]
-    pub session: IdArgs,
-    /// Print stderr.log instead of output.log.
+    /// Session ids or unique id prefixes (case-insensitive); a full id is
+    /// also found in other projects.
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// The logs of every session of the project (with --follow, sessions
+    /// that start meanwhile join).
     #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print stderr.log instead of output.log.
+    #[arg(long, conflicts_with = "both")]
     pub stderr: bool,
-    /// Print only the last N lines.
-    #[arg(long, value_name = "N")]
+    /// Print output.log and stderr.log merged, stderr lines marked `!` (the
+    /// default with several sessions).
+    #[arg(long)]
+    pub both: bool,
+    /// Print only the last N lines of each log.
+    #[arg(short = 'n', long, value_name = "N")]
     pub tail: Option<usize>,
-    /// Keep printing new output until the session ends; then exit with its exit code.
+    /// Prefix each line with the time it was read (RFC 3339, milliseconds).
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Keep printing new output until the sessions end; then exit with the
+    /// session's exit code (several: 0 when every one exited 0, else 1).
     #[arg(short, long)]
     pub follow: bool,
 }

@@ -12,6 +12,7 @@ mod duration;
 mod json;
 mod list_cache;
 mod list_table;
+mod log_lines;
 mod pool;
 mod public_cli;
 mod reconcile;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Wait(args)) => commands::wait::run(&args, &ui),
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args, &ui),
         Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args, &ui),
+        Command::Session(SessionCommand::Attach(args)) => commands::logs::attach(&args, &ui),
         Command::Session(SessionCommand::Show(args)) => commands::show::run(&args, &ui),
         Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args, &ui),
         Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args, &ui),

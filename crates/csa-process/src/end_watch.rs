@@ -140,6 +140,12 @@ impl EndWatch {
         self.watcher.watch_files(&files);
     }
 
+    /// Also wake when an entry appears in (or leaves) the folder `dir`: a
+    /// session starting in a sessions folder.
+    pub fn watch_entries(&mut self, dir: &std::path::Path) {
+        self.watcher.watch_entries(dir);
+    }
+
     /// Also wake when the file at `path` is written (following a link).
     pub fn watch_contents(&mut self, path: &std::path::Path) {
         self.watcher.watch_contents(path);

@@ -87,6 +87,15 @@ impl Watcher {
         }
     }
 
+    /// Wake when an entry of the folder `dir` is created, renamed into it,
+    /// closed after writing, or removed, whatever its name: a new session
+    /// appearing in a sessions folder (`logs --all --follow`).
+    pub fn watch_entries(&mut self, dir: &Path) {
+        if !self.inner.watch_entries(dir) {
+            self.fall_back(dir);
+        }
+    }
+
     /// Wake when the file `path` (following a symbolic link) is written:
     /// for a log that may be a link to a file in another folder, whose
     /// writes its own folder's events do not show.
@@ -179,6 +188,8 @@ mod platform {
     enum Interest {
         /// These file names in a watched folder.
         Names(Vec<OsString>),
+        /// Every name in a watched folder.
+        Entries,
         /// Every event: a watched file itself.
         Contents,
     }
@@ -231,6 +242,24 @@ mod platform {
             {
                 names.push(name.to_owned());
             }
+            true
+        }
+
+        pub(super) fn watch_entries(&mut self, dir: &Path) -> bool {
+            let flags = WatchFlags::CREATE
+                | WatchFlags::MOVED_TO
+                | WatchFlags::MOVED_FROM
+                | WatchFlags::CLOSE_WRITE
+                | WatchFlags::DELETE
+                | WatchFlags::DELETE_SELF
+                | WatchFlags::MOVE_SELF
+                | WatchFlags::ONLYDIR;
+            let Some(wd) = self.add(dir, flags) else {
+                return false;
+            };
+            // Every name: wider than any list of names on the same folder.
+            self.watches
+                .insert(wd, (Interest::Entries, dir.to_path_buf()));
             true
         }
 
@@ -335,7 +364,7 @@ mod platform {
                 }
                 let name = event.file_name().map(|n| OsStr::from_bytes(n.to_bytes()));
                 let wanted = match interest {
-                    Interest::Contents => true,
+                    Interest::Contents | Interest::Entries => true,
                     Interest::Names(names) => name.is_some_and(|n| names.iter().any(|w| w == n)),
                 };
                 if wanted {
@@ -379,6 +408,10 @@ mod platform {
         }
 
         pub(super) fn watch_name(&mut self, _dir: &Path, _name: &OsStr) -> bool {
+            false
+        }
+
+        pub(super) fn watch_entries(&mut self, _dir: &Path) -> bool {
             false
         }
 
@@ -434,6 +467,22 @@ mod tests {
         fs_err::write(&temp, "y").unwrap();
         fs_err::hard_link(&temp, &watched).unwrap();
         assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
+    }
+
+    #[test]
+    fn an_entries_watch_wakes_for_any_new_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut watcher = Watcher::new();
+        watcher.watch_files(&[tmp.path().join("cooldown-marker.toml")]);
+        watcher.watch_entries(tmp.path());
+        assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
+        // A session dir published with one rename from its staging name.
+        let staging = tmp.path().join(".creating-x");
+        fs_err::create_dir(&staging).unwrap();
+        assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
+        fs_err::rename(&staging, tmp.path().join("01KAZ9")).unwrap();
+        assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
+        assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
     }
 
     #[test]

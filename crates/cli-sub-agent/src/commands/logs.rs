@@ -1,15 +1,20 @@
-//! `csa session logs <ID> [--stderr] [--tail N] [--follow]`: a session's
-//! `output.log` (or `stderr.log`) as raw bytes, the only command that prints
-//! tool output unescaped.
+//! `csa session logs <ID>... | --all [--stderr | --both] [--tail N]
+//! [--timestamps] [--follow]` and `csa session attach <ID>`: sessions' logs,
+//! the only command that prints tool output unescaped.
 //!
-//! The log is opened without blocking and must be a regular file: a FIFO, a
-//! device or a link to `/dev/zero` is refused with one line, never read.
-//! `--tail N` starts at the last N lines, found by reading backwards from the
-//! end (`csa_session::log_tail`), and the bytes are copied in chunks, so a
-//! 4 GiB log is never held in memory. `--follow` prints new bytes as they are
+//! One session's one log is copied as raw bytes: opened without blocking,
+//! it must be a regular file (a FIFO, a device or a link to `/dev/zero` is
+//! refused with one line, never read). `--tail N` starts at the last N
+//! lines, found by reading backwards from the end
+//! (`csa_session::log_tail`), and the bytes are copied in chunks, so a 4 GiB
+//! log is never held in memory. `--follow` prints new bytes as they are
 //! written, woken by [`csa_process::end_watch`], and once the session has ended
-//! prints what is left and exits with its exit code (as `wait` does). The
-//! session is reconciled on the way (trigger `session logs`).
+//! prints what is left and exits with its exit code (as `wait` does).
+//!
+//! Several sessions, `--all`, `--both` and `--timestamps` print lines with
+//! prefixes instead: [`crate::log_lines`]. `attach` is `logs --follow
+//! --both` of one session. Sessions are reconciled on the way (trigger
+//! `session logs`).
 
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -21,8 +26,9 @@ use csa_session::log_tail::last_lines_start;
 use csa_session::read::open_regular;
 use csa_session::{SessionLocation, Trigger};
 
-use crate::cli::LogsArgs;
+use crate::cli::{IdArgs, LogsArgs};
 use crate::context::Context;
+use crate::log_lines::{self, Layout, Streams};
 use crate::reconcile;
 use crate::ui::Ui;
 use csa_process::end_watch::EndWatch;
@@ -31,18 +37,69 @@ use csa_process::end_watch::EndWatch;
 const CHUNK: usize = 64 * 1024;
 
 pub fn run(args: &LogsArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project, ui)?;
-    let loc = ctx.resolve(&args.session.id)?;
+    let ctx = Context::new(&args.project, ui)?;
+    let sessions = if args.all {
+        let mut all = ctx.sessions(false)?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    } else {
+        ctx.resolve_each(&args.ids)?
+    };
+    let several = args.all || sessions.len() > 1;
+    if let [loc] = sessions.as_slice()
+        && !several
+        && !args.both
+        && !args.timestamps
+    {
+        return one_log(ui, loc, args);
+    }
+    if sessions.is_empty() {
+        ui.stderr(&format!(
+            "no sessions in {}\n",
+            ctx.project.project_dir().display()
+        ));
+    }
+    let streams = if args.stderr {
+        Streams::Stderr
+    } else if args.both || several {
+        Streams::Both
+    } else {
+        Streams::Output
+    };
+    let layout = Layout {
+        prefix: several,
+        timestamps: args.timestamps,
+        streams,
+        tail: args.tail,
+    };
+    log_lines::print(&ctx, sessions, layout, args.follow, args.all)
+}
+
+/// `csa session attach <ID>`: `logs --follow --both` of one session.
+pub fn attach(args: &IdArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let ctx = Context::new(&args.project, ui)?;
+    let loc = ctx.resolve(&args.id)?;
+    let layout = Layout {
+        prefix: false,
+        timestamps: false,
+        streams: Streams::Both,
+        tail: None,
+    };
+    log_lines::print(&ctx, vec![loc], layout, true, false)
+}
+
+/// One log of one session, as raw bytes.
+fn one_log(ui: &Ui, loc: &SessionLocation, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let path = if args.stderr {
         loc.dir.stderr_log()
     } else {
         loc.dir.output_log()
     };
     if args.follow {
-        return follow(ui, &loc, &path, args.tail);
+        return follow(ui, loc, &path, args.tail);
     }
     let probe = ProbeContext::new();
-    reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionLogs);
+    reconcile::reconcile_one(ui, loc, &probe, Trigger::SessionLogs);
     if let Some(mut log) = Log::open(&path, args.tail)? {
         log.print_new(ui)?;
     }

@@ -9,6 +9,8 @@ mod cli_errors;
 #[cfg(target_os = "linux")]
 mod containment;
 mod crash;
+#[cfg(target_os = "linux")]
+mod fleet_logs;
 mod hostile;
 mod ids;
 mod interop;

@@ -1,0 +1,523 @@
+//! The logs of several sessions, or both streams of one, as lines (contract
+//! §9.2): `csa session logs A B C`, `logs --all`, `--both`, `--timestamps`,
+//! and `csa session attach`.
+//!
+//! Each line is printed whole, as its bytes are (tool output passes through
+//! unescaped, as with one raw log), behind its prefixes: `<short id> | ` with
+//! several sessions (coloured per session on a terminal), the time it was
+//! read with `--timestamps` (RFC 3339, ms), and `! ` for a line of
+//! `stderr.log`. A line still being written (no newline yet) is held until
+//! its newline comes, the session ends, or it reaches [`MAX_HELD`] bytes.
+//!
+//! What the logs hold already carries no times: each log's lines come as one
+//! block, the blocks in the order the logs were last written. Lines written
+//! while following are printed as they are read, woken by
+//! [`csa_process::end_watch`] on every write (inotify), so they interleave in the
+//! order they were written. `--follow` ends when every session has ended;
+//! with `--all`, sessions that start meanwhile join.
+
+use std::collections::HashSet;
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anstyle::{AnsiColor, Style};
+use anyhow::Context as _;
+use chrono::{SecondsFormat, Utc};
+use csa_session::log_tail::last_lines_start;
+use csa_session::read::open_regular;
+use csa_session::{SessionId, SessionLocation, ShortIds, Trigger};
+
+use crate::context::Context;
+use crate::term::Palette;
+use crate::ui::Ui;
+use csa_process::end_watch::EndWatch;
+
+/// How many bytes are read from a log at a time.
+const CHUNK: usize = 64 * 1024;
+/// A line without its newline longer than this is printed as it is.
+const MAX_HELD: usize = 64 * 1024;
+/// The colours of the session prefixes, in turn (red is for errors).
+const COLOURS: [AnsiColor; 5] = [
+    AnsiColor::Cyan,
+    AnsiColor::Green,
+    AnsiColor::Yellow,
+    AnsiColor::Magenta,
+    AnsiColor::Blue,
+];
+
+/// Which logs of each session are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streams {
+    Output,
+    Stderr,
+    Both,
+}
+
+/// How the lines are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// `<short id> | ` before each line.
+    pub prefix: bool,
+    /// The time each line was read before it.
+    pub timestamps: bool,
+    pub streams: Streams,
+    /// `--tail N`: each log's last N lines (what it holds when opened).
+    pub tail: Option<usize>,
+}
+
+/// One log of one session being printed.
+#[derive(Debug)]
+struct Stream {
+    path: PathBuf,
+    stderr: bool,
+    file: Option<std::fs::File>,
+    read_to: u64,
+    /// The bytes of a line whose newline has not been read yet.
+    held: Vec<u8>,
+}
+
+impl Stream {
+    fn new(path: PathBuf, stderr: bool) -> Stream {
+        Stream {
+            path,
+            stderr,
+            file: None,
+            read_to: 0,
+            held: Vec::new(),
+        }
+    }
+
+    /// Open the log if it exists now, at its last `tail` lines. True when
+    /// it was opened by this call.
+    fn open(&mut self, tail: Option<usize>) -> anyhow::Result<bool> {
+        if self.file.is_some() {
+            return Ok(false);
+        }
+        let cannot_read = || format!("cannot read {}", self.path.display());
+        let (mut file, len) = match open_regular(&self.path) {
+            Ok(opened) => opened,
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
+        };
+        self.read_to = match tail {
+            Some(lines) => last_lines_start(&mut file, len, lines).with_context(cannot_read)?,
+            None => 0,
+        };
+        self.file = Some(file);
+        Ok(true)
+    }
+
+    /// When the log was last written (for the order of the first blocks).
+    fn modified(&self) -> SystemTime {
+        self.file
+            .as_ref()
+            .and_then(|file| file.metadata().ok()?.modified().ok())
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    /// Read what was written since the last call; hand each complete line
+    /// (without its newline) to `line`. `Ok(false)` when stdout closed.
+    fn read_new(
+        &mut self,
+        line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<bool> {
+        let Some(file) = &mut self.file else {
+            return Ok(true);
+        };
+        let cannot_read = || format!("cannot read {}", self.path.display());
+        let len = file.metadata().with_context(cannot_read)?.len();
+        if len < self.read_to {
+            tracing::info!(path = %self.path.display(), "the log was truncated: reading it from its start");
+            self.read_to = 0;
+            self.held.clear();
+        }
+        file.seek(SeekFrom::Start(self.read_to))
+            .with_context(cannot_read)?;
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let read = match file.read(&mut buffer) {
+                Ok(0) => return Ok(true),
+                Ok(read) => read,
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
+                Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
+            };
+            self.read_to += read as u64;
+            let mut rest = &buffer[..read];
+            while let Some(at) = memchr::memchr(b'\n', rest) {
+                let whole = if self.held.is_empty() {
+                    line(&rest[..at], self.stderr)?
+                } else {
+                    self.held.extend_from_slice(&rest[..at]);
+                    let held = std::mem::take(&mut self.held);
+                    line(&held, self.stderr)?
+                };
+                if !whole {
+                    return Ok(false);
+                }
+                rest = &rest[at + 1..];
+            }
+            self.held.extend_from_slice(rest);
+            if self.held.len() >= MAX_HELD {
+                let held = std::mem::take(&mut self.held);
+                if !line(&held, self.stderr)? {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// The line still held (the session ended without its newline).
+    fn flush(
+        &mut self,
+        line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<bool> {
+        if self.held.is_empty() {
+            return Ok(true);
+        }
+        let held = std::mem::take(&mut self.held);
+        line(&held, self.stderr)
+    }
+}
+
+/// One session whose logs are printed.
+#[derive(Debug)]
+struct Source {
+    loc: SessionLocation,
+    /// `<short id> | `, coloured, or empty.
+    label: Vec<u8>,
+    streams: Vec<Stream>,
+    /// Its exit code, once it has ended.
+    ended: Option<u8>,
+}
+
+/// Prints the logs of `sessions` as lines; see the module docs. With
+/// `follow`, until every one has ended (with `discover`, sessions of the
+/// project that start meanwhile too): exit with the one session's exit
+/// code, or with several 0 when every one exited 0, else 1.
+pub fn print(
+    ctx: &Context<'_>,
+    sessions: Vec<SessionLocation>,
+    layout: Layout,
+    follow: bool,
+    discover: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut merged = Merged::new(ctx, layout);
+    merged.short_ids(&sessions);
+    for loc in sessions {
+        merged.add(loc);
+    }
+    if !follow {
+        for source in &merged.sources {
+            crate::reconcile::reconcile_one(
+                ctx.ui,
+                &source.loc,
+                &csa_process::ProbeContext::new(),
+                Trigger::SessionLogs,
+            );
+        }
+        merged.print_blocks(layout.tail)?;
+        merged.flush_all()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    merged.follow(discover)
+}
+
+struct Merged<'c> {
+    ui: &'c Ui,
+    ctx: &'c Context<'c>,
+    layout: Layout,
+    ids: ShortIds,
+    sources: Vec<Source>,
+    known: HashSet<SessionId>,
+    palette: Palette,
+    /// The bytes to write, gathered across the lines of one wake.
+    out: Vec<u8>,
+    closed: bool,
+}
+
+impl<'c> Merged<'c> {
+    fn new(ctx: &'c Context<'c>, layout: Layout) -> Merged<'c> {
+        Merged {
+            ui: ctx.ui,
+            ctx,
+            layout,
+            ids: ShortIds::default(),
+            sources: Vec::new(),
+            known: HashSet::new(),
+            palette: ctx.ui.stdout_palette(),
+            out: Vec::with_capacity(CHUNK),
+            closed: false,
+        }
+    }
+
+    /// The short ids: unique among the project's sessions and these.
+    fn short_ids(&mut self, extra: &[SessionLocation]) {
+        let project = crate::context::sessions_in(&self.ctx.sessions_dirs()).unwrap_or_default();
+        // Each id once: an id twice in the set would share all its characters.
+        let ids: std::collections::BTreeSet<&str> = project
+            .iter()
+            .chain(extra)
+            .map(|loc| loc.id.as_str())
+            .collect();
+        self.ids = ShortIds::new(ids);
+    }
+
+    fn add(&mut self, loc: SessionLocation) {
+        if !self.known.insert(loc.id.clone()) {
+            return;
+        }
+        let label = self.label(self.sources.len(), &loc.id);
+        let mut streams = Vec::with_capacity(2);
+        if self.layout.streams != Streams::Stderr {
+            streams.push(Stream::new(loc.dir.output_log(), false));
+        }
+        if self.layout.streams != Streams::Output {
+            streams.push(Stream::new(loc.dir.stderr_log(), true));
+        }
+        self.sources.push(Source {
+            loc,
+            label,
+            streams,
+            ended: None,
+        });
+    }
+
+    /// The prefix of the `at`th session: its short id in its colour.
+    fn label(&self, at: usize, id: &SessionId) -> Vec<u8> {
+        if !self.layout.prefix {
+            return Vec::new();
+        }
+        let colour = COLOURS[at % COLOURS.len()];
+        let short = self.ids.of(id.as_str());
+        let mut label = self
+            .palette
+            .paint(Style::new().fg_color(Some(colour.into())), short);
+        label.push_str(" | ");
+        label.into_bytes()
+    }
+
+    /// Open every log that exists (at its last `tail` lines) and print what
+    /// each holds, one block per log, the least recently written first.
+    fn print_blocks(&mut self, tail: Option<usize>) -> anyhow::Result<()> {
+        let mut order = Vec::new();
+        for (s, source) in self.sources.iter_mut().enumerate() {
+            for (l, stream) in source.streams.iter_mut().enumerate() {
+                if stream.open(tail)? || stream.file.is_some() {
+                    order.push((stream.modified(), s, l));
+                }
+            }
+        }
+        order.sort();
+        for (_, s, l) in order {
+            self.read_stream(s, l)?;
+        }
+        self.write()
+    }
+
+    fn read_stream(&mut self, s: usize, l: usize) -> anyhow::Result<()> {
+        let layout = self.layout;
+        let source = &mut self.sources[s];
+        let out = &mut self.out;
+        let label = &source.label;
+        let mut line = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
+            push_line(out, label, layout.timestamps, stderr, bytes);
+            Ok(true)
+        };
+        source.streams[l].read_new(&mut line)?;
+        if out.len() >= CHUNK {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    fn flush_source(&mut self, s: usize) {
+        let layout = self.layout;
+        let source = &mut self.sources[s];
+        let out = &mut self.out;
+        let label = &source.label;
+        for stream in &mut source.streams {
+            let mut line = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
+                push_line(out, label, layout.timestamps, stderr, bytes);
+                Ok(true)
+            };
+            let _ = stream.flush(&mut line);
+        }
+    }
+
+    fn flush_all(&mut self) -> anyhow::Result<()> {
+        for s in 0..self.sources.len() {
+            self.flush_source(s);
+        }
+        self.write()
+    }
+
+    /// Write what was gathered; remember a closed stdout.
+    fn write(&mut self) -> anyhow::Result<()> {
+        if !self.out.is_empty() && !self.closed {
+            self.closed = !self.ui.stdout_raw(&self.out)?;
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    fn follow(mut self, discover: bool) -> anyhow::Result<ExitCode> {
+        let mut watch = EndWatch::new(Trigger::SessionLogs);
+        if discover {
+            for dir in self.ctx.sessions_dirs() {
+                watch.watch_entries(&dir.path);
+            }
+        }
+        for source in &self.sources {
+            watch.add(&source.loc, &log_paths(source));
+        }
+        // `--tail` applies to what the logs hold now; a log that appears
+        // later is new output, printed from its start.
+        self.print_blocks(self.layout.tail)?;
+        let mut contents_watched: HashSet<PathBuf> = HashSet::new();
+        loop {
+            if discover {
+                self.discover(&mut watch)?;
+            }
+            for s in 0..self.sources.len() {
+                if self.sources[s].ended.is_some() {
+                    continue;
+                }
+                // Look at the ending first: once it has ended, its logs are complete.
+                let ending = watch.check(&self.sources[s].loc)?;
+                for l in 0..self.sources[s].streams.len() {
+                    let stream = &mut self.sources[s].streams[l];
+                    stream.open(None)?;
+                    if stream.file.is_some() && contents_watched.insert(stream.path.clone()) {
+                        // A log that links elsewhere: its folder's events miss its writes.
+                        watch.watch_contents(&stream.path);
+                    }
+                    self.read_stream(s, l)?;
+                }
+                if let Some(ending) = ending {
+                    self.flush_source(s);
+                    self.sources[s].ended = Some(ending.exit_code());
+                }
+            }
+            self.write()?;
+            if self.closed {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if self.sources.iter().all(|s| s.ended.is_some()) {
+                break;
+            }
+            watch.wait(None);
+        }
+        let codes: Vec<u8> = self.sources.iter().filter_map(|s| s.ended).collect();
+        let several = discover || codes.len() > 1;
+        Ok(ExitCode::from(match codes.as_slice() {
+            [one] if !several => *one,
+            all if all.iter().all(|code| *code == 0) => 0,
+            _ => 1,
+        }))
+    }
+
+    /// Add the project's sessions that started since the last look.
+    fn discover(&mut self, watch: &mut EndWatch) -> anyhow::Result<()> {
+        let found = crate::context::sessions_in(&self.ctx.sessions_dirs())?;
+        let new: Vec<SessionLocation> = found
+            .into_iter()
+            .filter(|loc| !self.known.contains(&loc.id))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        // A new id may share more characters with one already shown.
+        self.short_ids(&new);
+        for at in 0..self.sources.len() {
+            self.sources[at].label = self.label(at, &self.sources[at].loc.id);
+        }
+        for loc in new {
+            tracing::info!(session = %loc.id, "a session started: following its logs");
+            let at = self.sources.len();
+            self.add(loc);
+            if let Some(source) = self.sources.get(at) {
+                watch.add(&source.loc, &log_paths(source));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn log_paths(source: &Source) -> Vec<PathBuf> {
+    source.streams.iter().map(|s| s.path.clone()).collect()
+}
+
+/// Append one line with its prefixes to `out`.
+fn push_line(out: &mut Vec<u8>, label: &[u8], timestamps: bool, stderr: bool, line: &[u8]) {
+    out.extend_from_slice(label);
+    if timestamps {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        out.extend_from_slice(now.as_bytes());
+        out.push(b' ');
+    }
+    if stderr {
+        out.extend_from_slice(b"! ");
+    }
+    out.extend_from_slice(line);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_gets_its_prefixes_in_order() {
+        let mut out = Vec::new();
+        push_line(&mut out, b"01KAZ9AB | ", false, true, b"fatal\x1b[0m");
+        assert_eq!(out, b"01KAZ9AB | ! fatal\x1b[0m\n");
+        let mut out = Vec::new();
+        push_line(&mut out, b"", true, false, b"ok");
+        let text = String::from_utf8(out).unwrap();
+        let (time, rest) = text.split_once(' ').unwrap();
+        assert_eq!(rest, "ok\n");
+        assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+        assert_eq!(time.len(), "2026-01-01T00:00:00.000Z".len(), "{time}");
+    }
+
+    #[test]
+    fn lines_are_split_across_reads_and_a_held_line_is_flushed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("stderr.log");
+        fs_err::write(&path, "one\ntw").unwrap();
+        let mut stream = Stream::new(path.clone(), true);
+        assert!(stream.open(None).unwrap());
+        let mut lines: Vec<(Vec<u8>, bool)> = Vec::new();
+        let mut take = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
+            lines.push((bytes.to_vec(), stderr));
+            Ok(true)
+        };
+        stream.read_new(&mut take).unwrap();
+        let mut file = fs_err::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut file, b"o\nthree").unwrap();
+        stream.read_new(&mut take).unwrap();
+        stream.flush(&mut take).unwrap();
+        let got: Vec<&[u8]> = lines.iter().map(|(l, _)| l.as_slice()).collect();
+        assert_eq!(got, [&b"one"[..], b"two", b"three"]);
+        assert!(lines.iter().all(|(_, stderr)| *stderr));
+    }
+
+    #[test]
+    fn tail_starts_each_log_at_its_last_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("output.log");
+        fs_err::write(&path, "a\nb\nc\n").unwrap();
+        let mut stream = Stream::new(path, false);
+        stream.open(Some(2)).unwrap();
+        let mut lines = Vec::new();
+        stream
+            .read_new(&mut |bytes: &[u8], _| {
+                lines.push(bytes.to_vec());
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(lines, [b"b".to_vec(), b"c".to_vec()]);
+    }
+}
