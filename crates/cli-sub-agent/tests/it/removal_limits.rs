@@ -1,11 +1,13 @@
 //! Removal at the edges of the file system (contract §8.8): a mount left
 //! inside a session dir is never descended into nor emptied, whether the
-//! session is still in `sessions/` or already in the trash.
+//! session is still in `sessions/` or already in the trash, and a tree of
+//! any depth is removed with a bounded number of file descriptors.
 //!
 //! Mounts are made inside a private mount namespace (`unshare -m`) that
 //! lives as long as the one command run in it; where that is not permitted
 //! the test says so on stderr and checks nothing.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::Output;
 
@@ -127,4 +129,48 @@ fn a_mount_in_a_session_already_in_the_trash_is_left_there_untouched() {
         "left in the trash"
     );
     assert_eq!(snapshot_dir(&outside), before);
+}
+
+/// `depth` nested folders `d` under `top`, made one level at a time through
+/// open folders (the whole path is longer than `PATH_MAX`).
+fn nest(top: &Path, depth: usize) {
+    use rustix::fs::{Mode, OFlags};
+    fs_err::create_dir_all(top).unwrap();
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut dir = rustix::fs::open(top, flags, Mode::empty()).unwrap();
+    for _ in 0..depth {
+        rustix::fs::mkdirat(dir.as_fd(), "d", Mode::RWXU).unwrap();
+        dir = rustix::fs::openat(dir.as_fd(), "d", flags, Mode::empty()).unwrap();
+    }
+    rustix::fs::openat(
+        dir.as_fd(),
+        "leaf",
+        OFlags::CREATE | OFlags::WRONLY,
+        Mode::RUSR,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_5000_level_tree_is_removed_with_256_file_descriptors() {
+    let env = Env::new();
+    let s = env.session("active").retired("success", 0, 30);
+    nest(&s.path("output"), 5000);
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -n 256 && exec \"$@\"", "sh"])
+        .arg(assert_cmd::cargo::cargo_bin("csa"))
+        .args(["session", "delete", "--json", &s.id])
+        .current_dir(&env.project);
+    env.apply(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(actions(&out)[&s.id].0, "deleted");
+    assert!(!s.path("").exists());
+    // Every trash folder is empty: nothing was left half-removed there.
+    let trash = env.sessions_dir().join(".trash");
+    for shard in fs_err::read_dir(&trash).unwrap() {
+        let shard = shard.unwrap().path();
+        let left: Vec<_> = fs_err::read_dir(&shard).unwrap().collect();
+        assert!(left.is_empty(), "left in {}: {left:?}", shard.display());
+    }
 }

@@ -62,6 +62,12 @@ mod unix {
 
     use super::{TreeError, mount_point_inside, not_a_directory};
 
+    /// At most this many folders of one removal are open at once, however
+    /// deep the tree: a folder further up is closed on the way down and
+    /// opened again through `..` on the way back (and checked to be the
+    /// same folder).
+    const OPEN_FOLDERS: usize = 32;
+
     /// Which folder a handle is, and on which mount.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     struct Identity {
@@ -235,11 +241,27 @@ mod unix {
         Ok(found)
     }
 
+    /// A folder on the way down: open while it is one of the deepest
+    /// [`OPEN_FOLDERS`], and what is left to remove in it.
+    struct Frame {
+        /// Its name in the folder above.
+        name: OsString,
+        fd: Option<OwnedFd>,
+        id: Identity,
+        left: Vec<(OsString, bool)>,
+    }
+
     /// Remove `name` in `dir` and everything in it: a folder is entered
-    /// (never through a link, never onto another mount: an error that says
-    /// a mount point is inside) and emptied, anything else unlinked. Gone
-    /// already is not an error. `after_first` runs once the first entry of
-    /// `name` is removed (a fault point).
+    /// (never through a link, never onto another mount) and emptied,
+    /// anything else unlinked. Gone already is not an error. `after_first`
+    /// runs once the first entry of `name` is removed (a fault point).
+    ///
+    /// The walk is a loop over a stack of folders, not a recursion, and
+    /// keeps at most [`OPEN_FOLDERS`] of them open, so a tree of any depth
+    /// needs a bounded number of descriptors. A folder on another device or
+    /// mount than `dir` (a bind, FUSE or network mount left in a session)
+    /// is an error that says a mount point is inside: nothing on it is
+    /// touched, and what holds it stays.
     pub(crate) fn remove_at(
         dir: &Dir,
         name: &OsStr,
@@ -250,73 +272,232 @@ mod unix {
         remove_known(dir, name, is_dir, after_first)
     }
 
-    /// [`remove_at`] of an entry whose kind a listing already gave (its
-    /// `d_type`), without asking again. An entry listed as no folder that
-    /// is one now (swapped meanwhile) is looked at again.
-    pub(super) fn remove_listed(dir: &Dir, name: &OsStr, is_dir: bool) -> Result<(), TreeError> {
-        match remove_known(dir, name, is_dir, &mut || Ok(())) {
-            Err((_, err)) if !is_dir && err.kind() == io::ErrorKind::IsADirectory => {
-                remove_at(dir, name, &mut || Ok(()))
-            }
-            other => other,
-        }
-    }
-
-    fn remove_known(
+    /// [`remove_at`] of an entry whose kind a listing already gave.
+    pub(super) fn remove_known(
         dir: &Dir,
         name: &OsStr,
         is_dir: bool,
         after_first: &mut dyn FnMut() -> io::Result<()>,
     ) -> Result<(), TreeError> {
-        let path = dir.path.join(name);
-        if is_dir {
-            match dir.child(name) {
-                Ok(Some(child)) => clear(&child, after_first)?,
-                Ok(None) => return Ok(()),
-                // Swapped for a link or a file since the lstat: unlinked below.
-                Err(err) if err.kind() == io::ErrorKind::NotADirectory => {}
-                Err(err) => return Err((path, err)),
-            }
+        let parent = dir.fd.as_fd();
+        if !is_dir {
+            return match unlink(parent, name, AtFlags::empty(), &dir.id) {
+                // Listed as no folder, a folder now (swapped meanwhile).
+                Err(err) if err.kind() == io::ErrorKind::IsADirectory => {
+                    remove_known(dir, name, true, after_first)
+                }
+                other => other.map_err(|e| (dir.path.join(name), e)),
+            };
         }
-        let flags = if is_dir {
-            AtFlags::REMOVEDIR
-        } else {
-            AtFlags::empty()
+        let root = match open_checked(parent, name, &dir.id, &dir.path.join(name)) {
+            Ok(Some(root)) => root,
+            Ok(None) => return Ok(()),
+            // Swapped for a link or a file since the lstat: unlinked.
+            Err(err) if err.kind() == io::ErrorKind::NotADirectory => {
+                return unlink(parent, name, AtFlags::empty(), &dir.id)
+                    .map_err(|e| (dir.path.join(name), e));
+            }
+            Err(err) => return Err((dir.path.join(name), err)),
         };
-        unlink(dir, name, flags).or_else(|err| match err.1.kind() {
-            // Swapped for a link or a file: unlink that instead.
-            io::ErrorKind::NotADirectory if is_dir => unlink(dir, name, AtFlags::empty()),
-            _ => Err(err),
-        })
+        let mut walk = Walk {
+            top: dir,
+            stack: vec![Frame {
+                name: name.to_owned(),
+                left: list(root.0.as_fd()).map_err(|e| (dir.path.join(name), e))?,
+                fd: Some(root.0),
+                id: root.1,
+            }],
+            open: 1,
+        };
+        walk.run(after_first)
     }
 
-    /// Remove every entry of `dir`; the first failure stops it.
-    fn clear(dir: &Dir, after_first: &mut dyn FnMut() -> io::Result<()>) -> Result<(), TreeError> {
-        let entries = dir.entries().map_err(|e| (dir.path.clone(), e))?;
-        let mut first = true;
-        for (name, is_dir) in entries {
-            remove_listed(dir, &name, is_dir)?;
-            if std::mem::take(&mut first) {
-                after_first().map_err(|e| (dir.path.join(&name), e))?;
+    /// One removal's stack of folders, below `top`.
+    struct Walk<'d> {
+        top: &'d Dir,
+        stack: Vec<Frame>,
+        /// How many frames hold an open folder: the deepest ones.
+        open: usize,
+    }
+
+    impl Walk<'_> {
+        fn run(
+            &mut self,
+            after_first: &mut dyn FnMut() -> io::Result<()>,
+        ) -> Result<(), TreeError> {
+            let mut first = true;
+            while let Some(frame) = self.stack.last_mut() {
+                let Some((name, is_dir)) = frame.left.pop() else {
+                    let depth = self.stack.len();
+                    self.leave()?;
+                    // A folder directly in the removed one is gone.
+                    if depth == 2 && std::mem::take(&mut first) {
+                        after_first().map_err(|e| (self.path_to(1), e))?;
+                    }
+                    continue;
+                };
+                let fd = frame.fd.as_ref().expect("the deepest folder is open");
+                let removed = if is_dir {
+                    match open_checked(fd.as_fd(), &name, &frame.id, Path::new("")) {
+                        Ok(Some((child, id))) => {
+                            let left = list(child.as_fd()).map_err(|e| self.error(&name, e))?;
+                            self.enter(name, child, id, left);
+                            continue;
+                        }
+                        Ok(None) => Ok(()),
+                        // Swapped for a link or a file: unlinked.
+                        Err(err) if err.kind() == io::ErrorKind::NotADirectory => {
+                            unlink(fd.as_fd(), &name, AtFlags::empty(), &frame.id)
+                        }
+                        Err(err) => Err(err),
+                    }
+                } else {
+                    match unlink(fd.as_fd(), &name, AtFlags::empty(), &frame.id) {
+                        // A folder now (swapped meanwhile): entered next.
+                        Err(err) if err.kind() == io::ErrorKind::IsADirectory => {
+                            frame.left.push((name, true));
+                            continue;
+                        }
+                        other => other,
+                    }
+                };
+                removed.map_err(|e| self.error(&name, e))?;
+                if self.stack.len() == 1 && std::mem::take(&mut first) {
+                    after_first().map_err(|e| self.error(&name, e))?;
+                }
+            }
+            Ok(())
+        }
+
+        /// Go down into the folder `name` of the deepest one, closing the
+        /// folder that falls out of the open window.
+        fn enter(
+            &mut self,
+            name: OsString,
+            fd: OwnedFd,
+            id: Identity,
+            left: Vec<(OsString, bool)>,
+        ) {
+            self.stack.push(Frame {
+                name,
+                fd: Some(fd),
+                id,
+                left,
+            });
+            self.open += 1;
+            if self.open > OPEN_FOLDERS {
+                let out = self.stack.len() - 1 - OPEN_FOLDERS;
+                self.stack[out].fd = None;
+                self.open -= 1;
             }
         }
-        Ok(())
+
+        /// The deepest folder is empty: remove it from the one above
+        /// (opened again through `..` if it was closed, and checked to be
+        /// the folder it was).
+        fn leave(&mut self) -> Result<(), TreeError> {
+            let Some(frame) = self.stack.pop() else {
+                return Ok(());
+            };
+            let fd = frame.fd.expect("the deepest folder is open");
+            self.open -= 1;
+            let depth = self.stack.len();
+            if let Some(above) = self.stack.last_mut().filter(|above| above.fd.is_none()) {
+                match reopen_parent(fd.as_fd(), &above.id) {
+                    Ok(back) => above.fd = Some(back),
+                    Err(err) => return Err((self.path_to(depth), err)),
+                }
+                self.open += 1;
+            }
+            let (parent, parent_id) = match self.stack.last() {
+                None => (self.top.fd.as_fd(), self.top.id),
+                Some(above) => (above.fd.as_ref().expect("opened above").as_fd(), above.id),
+            };
+            drop(fd);
+            unlink(parent, &frame.name, AtFlags::REMOVEDIR, &parent_id)
+                .or_else(|err| match err.raw_os_error() {
+                    // Swapped for a link or a file: unlink that instead.
+                    Some(code) if code == Errno::NOTDIR.raw_os_error() => {
+                        unlink(parent, &frame.name, AtFlags::empty(), &parent_id)
+                    }
+                    _ => Err(err),
+                })
+                .map_err(|e| self.error(&frame.name, e))
+        }
+
+        /// The path of the deepest `depth` frames (for an error).
+        fn path_to(&self, depth: usize) -> PathBuf {
+            let mut path = self.top.path.clone();
+            for frame in &self.stack[..depth] {
+                path.push(&frame.name);
+            }
+            path
+        }
+
+        /// An error at `name` in the deepest folder.
+        fn error(&self, name: &OsStr, err: io::Error) -> (PathBuf, io::Error) {
+            let mut path = self.path_to(self.stack.len());
+            path.push(name);
+            if err.kind() == io::ErrorKind::Other
+                && err
+                    .get_ref()
+                    .is_some_and(|e| e.is::<super::MountPointInside>())
+            {
+                return (path.clone(), mount_point_inside(&path));
+            }
+            (path, err)
+        }
     }
 
-    /// `unlinkat`; on `EACCES` give the folder (open, so a real one) the
-    /// owner's `rwx` and try once more. Gone already is not an error. A
-    /// file that cannot be unlinked because something is mounted on it is
-    /// an error that says a mount point is inside.
-    fn unlink(dir: &Dir, name: &OsStr, flags: AtFlags) -> Result<(), TreeError> {
-        let path = || dir.path.join(name);
-        let once = || rustix::fs::unlinkat(dir.fd.as_fd(), name, flags);
+    /// Open the folder `name` in `parent` (whose identity is `parent_id`),
+    /// never following a link and never onto another mount.
+    fn open_checked(
+        parent: BorrowedFd<'_>,
+        name: &OsStr,
+        parent_id: &Identity,
+        path: &Path,
+    ) -> io::Result<Option<(OwnedFd, Identity)>> {
+        let Some(fd) = open_dir(parent, name, path)? else {
+            return Ok(None);
+        };
+        let id = Identity::of(fd.as_fd())?;
+        if !parent_id.same_mount(&id) {
+            return Err(mount_point_inside(path));
+        }
+        Ok(Some((fd, id)))
+    }
+
+    /// The folder above `child`, which must be `expected` (a folder moved
+    /// elsewhere meanwhile has another `..`: an error, never a removal
+    /// there).
+    fn reopen_parent(child: BorrowedFd<'_>, expected: &Identity) -> io::Result<OwnedFd> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(child, "..", flags, Mode::empty())?;
+        let id = Identity::of(fd.as_fd())?;
+        if (id.dev, id.ino) != (expected.dev, expected.ino) {
+            return Err(io::Error::other(
+                "a folder being removed was moved elsewhere meanwhile; the rest is left",
+            ));
+        }
+        Ok(fd)
+    }
+
+    /// `unlinkat`; on `EACCES` give the folder the owner's `rwx` and try
+    /// once more. Gone already is not an error. A file that cannot be
+    /// unlinked because something is mounted on it is an error that says a
+    /// mount point is inside.
+    fn unlink(
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        flags: AtFlags,
+        dir_id: &Identity,
+    ) -> io::Result<()> {
+        let once = || rustix::fs::unlinkat(dir, name, flags);
         let result = match once() {
             Err(Errno::ACCESS | Errno::PERM) => {
-                let stat =
-                    rustix::fs::fstat(dir.fd.as_fd()).map_err(|e| (dir.path.clone(), e.into()))?;
+                let stat = rustix::fs::fstat(dir)?;
                 let mode = Mode::from_raw_mode(stat.st_mode) | Mode::RWXU;
-                rustix::fs::fchmod(dir.fd.as_fd(), mode)
-                    .map_err(|e| (dir.path.clone(), e.into()))?;
+                rustix::fs::fchmod(dir, mode)?;
                 once()
             }
             other => other,
@@ -324,12 +505,12 @@ mod unix {
         match result {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
             Err(Errno::BUSY)
-                if Identity::at(dir.fd.as_fd(), name, AtFlags::empty())
-                    .is_ok_and(|id| !dir.id.same_mount(&id)) =>
+                if Identity::at(dir, name, AtFlags::empty())
+                    .is_ok_and(|id| !dir_id.same_mount(&id)) =>
             {
-                Err((path(), mount_point_inside(&path())))
+                Err(mount_point_inside(Path::new(name)))
             }
-            Err(err) => Err((path(), err.into())),
+            Err(err) => Err(err.into()),
         }
     }
 }
@@ -422,7 +603,7 @@ mod tests {
     use std::ffi::OsStr;
 
     use super::Dir;
-    use super::unix::remove_listed;
+    use super::unix::remove_known;
 
     #[test]
     fn an_entry_listed_as_a_file_that_is_now_a_folder_is_removed_whole() {
@@ -430,7 +611,35 @@ mod tests {
         fs_err::create_dir_all(tmp.path().join("swapped/deep")).unwrap();
         fs_err::write(tmp.path().join("swapped/deep/file"), "x").unwrap();
         let dir = Dir::open(tmp.path()).unwrap().unwrap();
-        remove_listed(&dir, OsStr::new("swapped"), false).unwrap();
+        remove_known(&dir, OsStr::new("swapped"), false, &mut || Ok(())).unwrap();
         assert!(!tmp.path().join("swapped").exists());
+    }
+
+    #[test]
+    fn a_tree_deeper_than_the_open_folders_is_removed_whole_through_reopened_parents() {
+        // Two folders and a file at every level, 3 x OPEN_FOLDERS deep: the
+        // second folder of each level is removed after its parent was
+        // closed and opened again through `..`.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut level = tmp.path().join("top");
+        for depth in 0..96 {
+            fs_err::create_dir_all(level.join("b")).unwrap();
+            fs_err::write(level.join("b/f"), depth.to_string()).unwrap();
+            fs_err::write(level.join("f"), depth.to_string()).unwrap();
+            level = level.join("a");
+        }
+        fs_err::create_dir_all(&level).unwrap();
+        let outside = tmp.path().join("outside");
+        fs_err::create_dir_all(&outside).unwrap();
+        let dir = Dir::open(tmp.path()).unwrap().unwrap();
+        let mut firsts = 0;
+        super::remove_at(&dir, OsStr::new("top"), &mut || {
+            firsts += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert!(!tmp.path().join("top").exists());
+        assert!(outside.exists());
+        assert_eq!(firsts, 1, "the fault point runs once");
     }
 }
