@@ -17,7 +17,7 @@ use crate::error::{LoadError, StoreError, WriteError};
 use crate::fault::{self, FaultPoint, InjectedFault};
 use crate::layout::{SessionDir, SessionsDir};
 use crate::load::load_state;
-use crate::log_tail::{log_tail, output_tail};
+use crate::log_tail::summary_line;
 use crate::phase::{Phase, PhaseEvent, TransitionError};
 use crate::reconcile::{ReconcileError, SessionGuard};
 use crate::resolve::SessionLocation;
@@ -177,13 +177,8 @@ fn retire(session: &SessionDir, tool: &str, ending: &RunEnding) -> Result<(), En
 /// The summary of a run that ended on its own: the last non-empty line of
 /// `output.log`, else of `stderr.log`, else what the exit code says.
 pub fn summary_of(session: &SessionDir, status: &ResultStatus, exit_code: i32) -> String {
-    let last = output_tail(session, 1);
-    if !last.is_empty() {
-        return last;
-    }
-    let err_last = log_tail(&session.stderr_log(), 1);
-    if !err_last.is_empty() {
-        return err_last;
+    if let Some(line) = summary_line(session, *status != ResultStatus::Success) {
+        return line;
     }
     if *status == ResultStatus::Signal {
         format!("terminated by signal {}", exit_code - 128)
@@ -275,6 +270,9 @@ mod tests {
         fs_err::write(session.stderr_log(), "oops\n").unwrap();
         assert_eq!(summary_of(&session, &ResultStatus::Failure, 3), "oops");
         fs_err::write(session.output_log(), "done\n").unwrap();
-        assert_eq!(summary_of(&session, &ResultStatus::Failure, 3), "done");
+        // A failure says why: stderr's last line, not the last output.
+        assert_eq!(summary_of(&session, &ResultStatus::Failure, 3), "oops");
+        assert_eq!(summary_of(&session, &ResultStatus::Signal, 137), "oops");
+        assert_eq!(summary_of(&session, &ResultStatus::Success, 0), "done");
     }
 }

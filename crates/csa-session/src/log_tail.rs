@@ -2,7 +2,9 @@
 //! be gigabytes, a FIFO or a link to `/dev/zero`; see [`crate::read`]).
 //!
 //! [`output_tail`] is the few lines a synthetic summary quotes;
-//! [`last_lines_start`] is where `csa session logs --tail N` starts printing.
+//! [`summary_line`] is the line a result's summary is made of (contract
+//! §9.3); [`last_lines_start`] is where `csa session logs --tail N` starts
+//! printing.
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -13,8 +15,56 @@ use crate::read::read_tail;
 /// How many trailing bytes of a log are read to find its last lines.
 pub const TAIL_BYTES: u64 = 4096;
 
+/// How many trailing bytes of a log are read to find the line a summary is
+/// made of: a last line longer than this is shown by its last part.
+pub const SUMMARY_TAIL_BYTES: u64 = 64 * 1024;
+
+/// The most characters of a line a summary keeps; a longer one is cut there
+/// and ends with [`ELLIPSIS`].
+pub const SUMMARY_CHARS: usize = 200;
+
+/// What ends a summary that was cut.
+pub const ELLIPSIS: char = '…';
+
 /// How many bytes [`last_lines_start`] reads at a time, backwards.
 const BACKWARD_CHUNK: usize = 64 * 1024;
+
+/// The sizes of a session's two logs and when either last grew.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSizes {
+    pub output_bytes: u64,
+    pub stderr_bytes: u64,
+    /// The newest modification time of the two; `None` without logs.
+    pub last_write: Option<std::time::SystemTime>,
+}
+
+impl LogSizes {
+    /// Both logs together.
+    pub fn total(&self) -> u64 {
+        self.output_bytes.saturating_add(self.stderr_bytes)
+    }
+}
+
+/// The sizes of `output.log` and `stderr.log` (0 for a missing log or one
+/// that is not a regular file), from one `stat` each.
+pub fn log_sizes(session: &SessionDir) -> LogSizes {
+    let mut sizes = LogSizes::default();
+    for (path, bytes) in [
+        (session.output_log(), &mut sizes.output_bytes),
+        (session.stderr_log(), &mut sizes.stderr_bytes),
+    ] {
+        let Ok(meta) = fs_err::metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        *bytes = meta.len();
+        let modified = meta.modified().ok();
+        sizes.last_write = sizes.last_write.max(modified);
+    }
+    sizes
+}
 
 /// The last `lines` non-empty lines of the session's `output.log`.
 pub fn output_tail(session: &SessionDir, lines: usize) -> String {
@@ -37,6 +87,44 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
     let skip = kept.len().saturating_sub(lines);
     kept.drain(..skip);
     kept.join("\n")
+}
+
+/// The line a result's summary is made of: the last non-empty line of
+/// `stderr.log` when the run failed and that log has one, else of
+/// `output.log` (for a success, `output.log` first and `stderr.log` after),
+/// cut at [`SUMMARY_CHARS`]. `None` when neither log has a non-empty line.
+pub fn summary_line(session: &SessionDir, failed: bool) -> Option<String> {
+    let (first, second) = if failed {
+        (session.stderr_log(), session.output_log())
+    } else {
+        (session.output_log(), session.stderr_log())
+    };
+    [first, second]
+        .iter()
+        .find_map(|log| last_line(log))
+        .map(|line| cut_summary(&line))
+}
+
+/// The last non-empty line of a log (its end trimmed), read from at most
+/// [`SUMMARY_TAIL_BYTES`] of its end: of a line longer than that, what those
+/// bytes hold of it.
+fn last_line(log: &Path) -> Option<String> {
+    let (bytes, _) = read_tail(log, SUMMARY_TAIL_BYTES).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    text.lines()
+        .rev()
+        .map(str::trim_end)
+        .find(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+}
+
+/// `line` cut after [`SUMMARY_CHARS`] characters, with [`ELLIPSIS`] after
+/// the cut; a line that fits is given whole.
+pub fn cut_summary(line: &str) -> String {
+    match line.char_indices().nth(SUMMARY_CHARS) {
+        Some((at, _)) => format!("{}{ELLIPSIS}", &line[..at]),
+        None => line.to_owned(),
+    }
 }
 
 /// The offset at which the last `lines` lines of the first `len` bytes of
@@ -127,6 +215,45 @@ mod tests {
         body.push_str("\nthe end\n");
         fs_err::write(session.output_log(), body).unwrap();
         assert_eq!(output_tail(&session, 1), "the end");
+    }
+
+    #[test]
+    fn a_failed_run_is_summed_up_by_stderr_and_a_successful_one_by_its_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
+        assert_eq!(summary_line(&session, true), None);
+        fs_err::write(session.output_log(), "step 1\nworking\n\n").unwrap();
+        assert_eq!(summary_line(&session, true).as_deref(), Some("working"));
+        fs_err::write(session.stderr_log(), "warn\nfatal: worker 4 crashed  \n \n").unwrap();
+        let failed = summary_line(&session, true);
+        assert_eq!(failed.as_deref(), Some("fatal: worker 4 crashed"));
+        assert_eq!(summary_line(&session, false).as_deref(), Some("working"));
+        fs_err::write(session.output_log(), "").unwrap();
+        assert_eq!(
+            summary_line(&session, false).as_deref(),
+            Some("fatal: worker 4 crashed")
+        );
+    }
+
+    #[test]
+    fn a_long_last_line_is_cut_at_200_characters_with_an_ellipsis() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::new(tmp.path());
+        // Multi-byte characters: the cut counts characters, not bytes.
+        let long = "é".repeat(150) + &"x".repeat(100);
+        fs_err::write(session.stderr_log(), format!("first\n{long}\n")).unwrap();
+        let summary = summary_line(&session, true).unwrap();
+        assert_eq!(summary.chars().count(), SUMMARY_CHARS + 1);
+        assert_eq!(
+            summary,
+            format!("{}{}{ELLIPSIS}", "é".repeat(150), "x".repeat(50))
+        );
+        assert_eq!(cut_summary(&"y".repeat(200)), "y".repeat(200));
+        // A line longer than what is read of the log is still a summary.
+        let huge = "z".repeat(200_000);
+        fs_err::write(session.stderr_log(), format!("{huge}\n")).unwrap();
+        let summary = summary_line(&session, true).unwrap();
+        assert_eq!(summary, format!("{}{ELLIPSIS}", "z".repeat(200)));
     }
 
     #[test]

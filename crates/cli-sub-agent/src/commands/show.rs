@@ -1,7 +1,8 @@
 //! `csa session show <ID> [--json]`: everything about one session, after
 //! reconciling it (trigger `session show`): its state, `[run]` table, family
 //! (parent and children), pid records, liveness, the memory and CPU time of
-//! its live process tree, and its result.
+//! its live process tree, its result, and at the end the size and the last
+//! lines of each log.
 //!
 //! Text output escapes every value read from session files; `--json` prints
 //! one object with exact values (docs/cli.md lists its keys).
@@ -23,6 +24,8 @@ use crate::ui::{Ui, chain};
 
 /// Width of the label column of the text output.
 const LABEL_WIDTH: usize = 14;
+/// How many of each log's last lines `show` prints.
+const LOG_LINES: usize = 5;
 
 pub fn run(args: &ShowArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project, ui)?;
@@ -91,10 +94,48 @@ struct SessionView {
     /// Why the result cannot be read, when it cannot.
     error: Option<String>,
     session_dir: String,
+    /// `output.log`: its size and last lines.
+    output_log: LogView,
+    /// `stderr.log`: its size and last lines.
+    stderr_log: LogView,
     #[serde(skip)]
     times: Times,
     #[serde(skip)]
     ended: Option<SessionResult>,
+}
+
+/// One log of the session: how big it is and how it ends.
+#[derive(Debug, Serialize)]
+struct LogView {
+    /// Its size; `None` when there is no log.
+    bytes: Option<u64>,
+    /// Its last non-empty lines (at most [`LOG_LINES`]), oldest first.
+    last_lines: Vec<String>,
+}
+
+impl LogView {
+    fn of(path: &std::path::Path) -> LogView {
+        let bytes = fs_err::metadata(path)
+            .ok()
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len());
+        let tail = csa_session::log_tail::log_tail(path, LOG_LINES);
+        LogView {
+            bytes,
+            last_lines: tail.lines().map(str::to_owned).collect(),
+        }
+    }
+
+    /// `<name>  <size>` and its last lines below, escaped.
+    fn text(&self, name: &str, out: &mut Lines) {
+        match self.bytes {
+            Some(bytes) => out.line(name, &human_bytes(bytes)),
+            None => out.line(name, "none"),
+        }
+        for line in &self.last_lines {
+            out.line("", line);
+        }
+    }
 }
 
 /// The times the text shows with their ages.
@@ -148,6 +189,8 @@ impl SessionView {
             result: result.as_ref().map(|r| json::from_table(r.table())),
             error,
             session_dir: loc.dir.path().display().to_string(),
+            output_log: LogView::of(&loc.dir.output_log()),
+            stderr_log: LogView::of(&loc.dir.stderr_log()),
             times: Times {
                 created_at: state.created_at(),
                 last_accessed: state.last_accessed(),
@@ -235,6 +278,8 @@ impl SessionView {
             (None, None) => out.line("result", "none yet"),
         }
         out.line("dir", &self.session_dir);
+        self.output_log.text("output.log", &mut out);
+        self.stderr_log.text("stderr.log", &mut out);
         out.text
     }
 }

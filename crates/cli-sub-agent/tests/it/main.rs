@@ -45,3 +45,5 @@ mod tree_ops;
 mod trees;
 #[cfg(target_os = "linux")]
 mod wait;
+#[cfg(target_os = "linux")]
+mod why;

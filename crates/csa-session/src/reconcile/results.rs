@@ -60,12 +60,10 @@ pub fn from_completion(
     completion: &DaemonCompletion,
     now: DateTime<Utc>,
 ) -> SessionResult {
-    let last_line = output_tail(session, 1);
-    let summary = if last_line.is_empty() {
-        format!("finalized from daemon-completion.toml by {trigger}")
-    } else {
-        last_line
-    };
+    let failed =
+        completion.status != crate::vocab::ResultStatus::Success || completion.exit_code != 0;
+    let summary = crate::log_tail::summary_line(session, failed)
+        .unwrap_or_else(|| format!("finalized from daemon-completion.toml by {trigger}"));
     SessionResult::new(
         &completion.status,
         completion.exit_code,
