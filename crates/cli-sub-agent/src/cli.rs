@@ -296,8 +296,9 @@ pub struct WaitArgs {
     /// exit with its exit code (the others keep running).
     #[arg(long)]
     pub any: bool,
-    /// Give up after this many seconds (at most 10 years) and exit 124.
-    #[arg(long, value_name = "SECS", value_parser = crate::duration::parse_seconds)]
+    /// Give up after this long and exit 124: seconds (`90`, `1.5`) or `90s`,
+    /// `2m`, `1h`, `7d` (at most 10 years).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub timeout: Option<std::time::Duration>,
 }
 
@@ -351,8 +352,9 @@ pub struct KillArgs {
     pub targets: Targets,
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Seconds between SIGTERM and SIGKILL (at most 10 years).
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = crate::duration::parse_seconds)]
+    /// Time between SIGTERM and SIGKILL: seconds (`5`, `0.5`) or `90s`, `2m`,
+    /// `1h`, `7d` (at most 10 years).
+    #[arg(long, value_name = "DURATION", default_value = "5", value_parser = crate::duration::parse)]
     pub grace: std::time::Duration,
 }
 
@@ -386,7 +388,8 @@ pub enum CleanStatus {
 pub struct CleanArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Remove sessions last accessed at least this long ago: `90s`, `15m`, `2h`, `7d`, or seconds (at most 10 years).
+    /// Remove sessions last accessed at least this long ago: `90s`, `15m`,
+    /// `2h`, `7d`, or seconds (`90`, `1.5`; at most 10 years).
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::duration::parse)]
     pub older_than: std::time::Duration,
     /// Only sessions with this status (default: retired and failed).
@@ -417,8 +420,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Stop CMD (as `csa session kill` does) when it runs longer than this:
-    /// `90`, `90s`, `15m`, `2h` (at least 1 s, at most 10 years). Its result
-    /// is then `timeout`, exit 124.
+    /// seconds (`90`, `1.5`) or `90s`, `15m`, `2h`, `7d` (more than 0, at
+    /// most 10 years). Its result is then `timeout`, exit 124.
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
     /// The command to run, after `--`.
@@ -443,9 +446,9 @@ pub struct DaemonArgs {
     /// The locked tool lock, inherited from csa run.
     #[arg(long, value_name = "FD")]
     pub lock_fd: Option<i32>,
-    /// Stop CMD after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    pub timeout_secs: Option<u64>,
+    /// Stop CMD after this many seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", value_parser = crate::duration::parse)]
+    pub timeout_secs: Option<std::time::Duration>,
     /// The session's depth (the CSA_DEPTH csa run was started with, 0 when
     /// unset); CMD gets this + 1.
     #[arg(long, value_name = "N")]

@@ -3,7 +3,10 @@
 //! (a full id also in other projects). Every command that names a session
 //! resolves it here.
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
+use csa_session::consts::ENV_PROJECT_ROOT;
 use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
 
 use crate::cli::ProjectArgs;
@@ -19,14 +22,36 @@ pub struct Context<'u> {
 }
 
 impl<'u> Context<'u> {
-    /// Resolve the state roots from the environment and the project from `--cd`.
+    /// Resolve the state roots from the environment and the project
+    /// (contract §10): `--cd DIR` when given; else `CSA_PROJECT_ROOT`, which
+    /// a session's command inherits; else the nearest directory from the
+    /// current one upward whose sessions folder exists, as git finds `.git`;
+    /// else the current directory.
     pub fn new(project: &ProjectArgs, ui: &'u Ui) -> anyhow::Result<Context<'u>> {
         let roots = StateRoots::from_env()?;
-        let dir = match &project.cd {
-            Some(dir) => dir.clone(),
-            None => std::env::current_dir().context("cannot read the current directory")?,
+        let inherited = std::env::var_os(ENV_PROJECT_ROOT).filter(|v| !v.is_empty());
+        let (dir, project) = match (&project.cd, inherited) {
+            (Some(dir), _) => (dir.clone(), ProjectKey::from_project_dir(dir)?),
+            (None, Some(root)) => {
+                let dir = PathBuf::from(root);
+                let key = ProjectKey::from_project_dir(&dir)
+                    .with_context(|| format!("{ENV_PROJECT_ROOT} names no project"))?;
+                (dir, key)
+            }
+            (None, None) => {
+                let cwd = std::env::current_dir().context("cannot read the current directory")?;
+                let here = ProjectKey::from_project_dir(&cwd)?;
+                let found = roots.nearest_project(here.project_dir());
+                if found != here {
+                    tracing::info!(
+                        project = %found.project_dir().display(),
+                        "the sessions of an enclosing directory"
+                    );
+                }
+                (cwd, found)
+            }
         };
-        let project = ProjectKey::from_project_dir(&dir)?;
+        tracing::debug!(project = %project.project_dir().display(), "project");
         anyhow::ensure!(
             project.project_dir().is_dir(),
             "project directory {} is not a directory; pass a folder with --cd",

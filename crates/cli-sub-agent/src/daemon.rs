@@ -102,7 +102,7 @@ impl Run {
             tool: ToolName::parse(&args.tool)?,
             state,
             cmd: args.cmd.clone(),
-            timeout: args.timeout_secs.map(Duration::from_secs),
+            timeout: args.timeout_secs,
             depth,
         })
     }
@@ -247,7 +247,7 @@ fn ending_of(run: &Run, ending: csa_process::Ending, started_at: DateTime<Utc>) 
             TerminationReason::Timeout,
             with_last(format!(
                 "timed out after {} s (ended by {how})",
-                run.timeout.map_or(0, |t| t.as_secs())
+                run.timeout.map_or(0.0, |t| t.as_secs_f64())
             )),
         ),
         None => {

@@ -1,15 +1,16 @@
 //! Durations on the command line, as clap value parsers (a bad value is a
-//! usage error, exit 2, before anything is created or signalled):
+//! usage error, exit 2, before anything is created or signalled).
 //!
-//! - `DURATION` (`csa run --timeout`, `csa session clean --older-than`): a
-//!   whole number with an optional unit, `90` or `90s` (seconds), `15m`,
-//!   `2h`, `7d`;
-//! - `SECS` (`csa session kill --grace`, `csa session wait --timeout`): a
-//!   non-negative number of seconds, fractions allowed (`5`, `0.5`).
+//! Every flag that takes a duration (`csa run --timeout`, `csa session wait
+//! --timeout`, `kill --grace`, `clean --older-than`, `list --since`, ...)
+//! takes the same forms: a number of seconds, fractions allowed (`90`,
+//! `1.5`), or a number with a unit: `s`, `m`, `h` or `d` (`90s`, `2m`,
+//! `1.5h`, `7d`). Scripts written for other csa installs pass whichever
+//! form they were written with.
 //!
-//! Both are at most [`MAX`] (10 years): nobody means more, and a larger value
-//! (`--timeout 9223372036854775807`, `--grace 1e30`) would overflow the
-//! clocks it is added to.
+//! Every duration is at most [`MAX`] (10 years): nobody means more, and a
+//! larger value (`--timeout 9223372036854775807`, `--grace 1e30`) would
+//! overflow the clocks it is added to.
 
 use std::time::Duration;
 
@@ -17,80 +18,62 @@ use crate::term::escape;
 
 /// The longest duration any argument takes: 10 years of 365 days.
 pub const MAX: Duration = Duration::from_secs(MAX_DAYS * 86_400);
-/// [`MAX`] in days, as a `DURATION` spells it.
+/// [`MAX`] in days, as a duration with a unit spells it.
 const MAX_DAYS: u64 = 3_650;
 
-/// The refusal of `text`, longer than [`MAX`] (spelt `max` in its own form).
-fn too_long(text: &str, max: &str) -> String {
-    format!(
-        "'{}' is too long: csa takes at most 10 years ({max})",
-        escape(text)
-    )
-}
+/// The units a duration may end with, and their length in seconds.
+const UNITS: [(char, f64); 4] = [('s', 1.0), ('m', 60.0), ('h', 3_600.0), ('d', 86_400.0)];
 
-/// Parse a `DURATION`; zero is allowed (`clean --older-than 0s`).
+/// Parse a duration; zero is allowed (`clean --older-than 0s`, `kill --grace 0`).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
-            "'{}' is not a duration: use 90s, 15m, 2h, 7d or plain seconds",
+            "'{}' is not a duration: use seconds (90, 1.5) or a unit: 90s, 2m, 1h, 7d",
             escape(text)
         )
     };
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
+    let (number, scale) = match text.chars().last() {
+        Some(last) => match UNITS.iter().find(|(unit, _)| *unit == last) {
+            Some((_, scale)) => (&text[..text.len() - 1], *scale),
+            None => (text, 1.0),
+        },
+        None => return Err(bad()),
     };
-    if digits.is_empty() {
+    // Rust's float syntax without a sign; `inf` and `1e30` are numbers,
+    // refused below as too long.
+    if number.starts_with(['+', '-']) {
         return Err(bad());
     }
-    let scale: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    let too_long = || too_long(text, &format!("{MAX_DAYS}d"));
-    // Digits that overflow a u64 are a (very) long duration, not a typo.
-    let count: u64 = digits.parse().map_err(|_| too_long())?;
-    let duration = count
-        .checked_mul(scale)
-        .map(Duration::from_secs)
-        .ok_or_else(too_long)?;
-    if duration > MAX {
-        return Err(too_long());
+    let count: f64 = number.parse().map_err(|_| bad())?;
+    if count.is_nan() {
+        return Err(bad());
     }
-    Ok(duration)
+    let secs = count * scale;
+    if secs > MAX.as_secs_f64() {
+        return Err(format!(
+            "'{}' is too long: csa takes at most 10 years ({MAX_DAYS}d)",
+            escape(text)
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
-/// Parse `csa run --timeout`: a `DURATION` of at least one second.
+/// Parse `csa run --timeout`: a duration longer than zero.
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     let duration = parse(text)?;
     if duration.is_zero() {
         return Err(format!(
-            "'{}' would stop the command before it starts: give at least 1s, or no --timeout",
+            "'{}' would stop the command before it starts: give more than 0s, or no --timeout",
             escape(text)
         ));
     }
     Ok(duration)
 }
 
-/// Parse `SECS`: a non-negative, finite number of seconds.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!(
-            "'{}' is not a number of seconds: use for example 5 or 0.5",
-            escape(text)
-        )
-    };
-    let secs: f64 = text.parse().map_err(|_| bad())?;
-    if secs.is_nan() || secs < 0.0 {
-        return Err(bad());
-    }
-    if secs > MAX.as_secs_f64() {
-        return Err(too_long(text, &MAX.as_secs().to_string()));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+/// `duration` as whole seconds, rounded up (`[run] timeout_secs` is an
+/// integer in `state.toml`; a `1.5` timeout records 2).
+pub fn whole_secs_up(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -98,28 +81,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn units_and_plain_seconds() {
+    fn seconds_fractions_and_units() {
         let cases = [
-            ("0", 0),
-            ("0s", 0),
-            ("90", 90),
-            ("90s", 90),
-            ("15m", 900),
-            ("2h", 7_200),
-            ("7d", 604_800),
-            ("3650d", 315_360_000),
-            ("315360000", 315_360_000),
+            ("0", 0.0),
+            ("0s", 0.0),
+            ("90", 90.0),
+            ("1.5", 1.5),
+            ("0.5", 0.5),
+            (".5", 0.5),
+            ("90s", 90.0),
+            ("2m", 120.0),
+            ("1.5h", 5_400.0),
+            ("15m", 900.0),
+            ("1h", 3_600.0),
+            ("7d", 604_800.0),
+            ("3650d", 315_360_000.0),
+            ("315360000", 315_360_000.0),
         ];
         for (text, secs) in cases {
-            assert_eq!(parse(text), Ok(Duration::from_secs(secs)), "{text}");
+            assert_eq!(parse(text), Ok(Duration::from_secs_f64(secs)), "{text}");
         }
     }
 
     #[test]
     fn anything_else_is_refused_with_the_forms_that_work() {
-        for text in ["", "s", "7w", "1.5h", "-1s", " 7d", "7d ", "7 d", "h2"] {
+        for text in [
+            "", "s", "7w", "-1s", "-1", " 7d", "7d ", "7 d", "h2", "NaN", "abc", "5ms", "+", "-",
+        ] {
             let err = parse(text).unwrap_err();
-            assert!(err.contains("90s, 15m, 2h, 7d"), "{text}: {err}");
+            assert!(err.contains("90s, 2m, 1h, 7d"), "{text}: {err}");
         }
     }
 
@@ -128,9 +118,13 @@ mod tests {
         for text in [
             "3651d",
             "315360001",
+            "315360000.5",
             "9223372036854775807",
             "99999999999999999999d",
             "99999999999999999999999",
+            "1e19",
+            "1e30",
+            "inf",
         ] {
             let err = parse(text).unwrap_err();
             assert!(err.contains("at most 10 years"), "{text}: {err}");
@@ -139,29 +133,21 @@ mod tests {
     }
 
     #[test]
-    fn a_run_timeout_is_at_least_a_second() {
-        for text in ["0", "0s", "0m", "0d"] {
+    fn a_run_timeout_is_more_than_zero() {
+        for text in ["0", "0s", "0m", "0d", "0.0"] {
             let err = parse_timeout(text).unwrap_err();
-            assert!(err.contains("at least 1s"), "{text}: {err}");
+            assert!(err.contains("more than 0s"), "{text}: {err}");
         }
         assert_eq!(parse_timeout("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1_500)));
         assert_eq!(parse_timeout("15m"), Ok(Duration::from_secs(900)));
     }
 
     #[test]
-    fn seconds_are_non_negative_finite_and_at_most_ten_years() {
-        assert_eq!(parse_seconds("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_seconds("315360000"), Ok(MAX));
-        for text in ["-1", "NaN", "nan", "abc", "", "5s"] {
-            let err = parse_seconds(text).unwrap_err();
-            assert!(err.contains("not a number of seconds"), "{text}: {err}");
-        }
-        for text in ["1e19", "1e30", "inf", "315360000.5"] {
-            let err = parse_seconds(text).unwrap_err();
-            assert!(err.contains("at most 10 years"), "{text}: {err}");
-        }
+    fn whole_seconds_round_up() {
+        assert_eq!(whole_secs_up(Duration::from_secs(60)), 60);
+        assert_eq!(whole_secs_up(Duration::from_millis(1_500)), 2);
+        assert_eq!(whole_secs_up(Duration::from_millis(1)), 1);
     }
 
     #[test]
@@ -170,8 +156,7 @@ mod tests {
         for err in [
             parse(hostile).unwrap_err(),
             parse_timeout(hostile).unwrap_err(),
-            parse_seconds(hostile).unwrap_err(),
-            parse_seconds("1e30\x1b").unwrap_err(),
+            parse("1e30\x1b").unwrap_err(),
         ] {
             assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
             assert!(err.contains(r"\x1b"), "{err:?}");

@@ -87,6 +87,25 @@ impl StateRoots {
         dirs
     }
 
+    /// Whether the project has a sessions folder under either root.
+    pub fn has_sessions(&self, key: &ProjectKey) -> bool {
+        [&self.primary, &self.legacy]
+            .into_iter()
+            .any(|root| root.join(&key.key).join(SESSIONS_DIR).is_dir())
+    }
+
+    /// The project a command run in `dir` (canonical) works on when no
+    /// project is named: `dir` itself or its nearest ancestor whose sessions
+    /// folder exists under either root, as git finds `.git` (contract §10);
+    /// `dir` when none has one. A project whose sessions sit at `dir` is
+    /// found first, so existing layouts resolve as before.
+    pub fn nearest_project(&self, dir: &Path) -> ProjectKey {
+        dir.ancestors()
+            .map(|candidate| ProjectKey::from_canonical(candidate.to_path_buf()))
+            .find(|key| self.has_sessions(key))
+            .unwrap_or_else(|| ProjectKey::from_canonical(dir.to_path_buf()))
+    }
+
     /// Every project's sessions folder under both roots (for `--all-projects`).
     ///
     /// Walks the project-key folders without following symlinks. A folder
@@ -319,6 +338,40 @@ mod tests {
     fn missing_project_dir_is_an_error_naming_it() {
         let err = ProjectKey::from_project_dir(Path::new("/definitely/not/here")).unwrap_err();
         assert!(err.to_string().contains("/definitely/not/here"), "{err}");
+    }
+
+    #[test]
+    fn the_nearest_project_upward_with_sessions_is_chosen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = StateRoots::from_state_home(tmp.path());
+        let deep = Path::new("/home/alice/proj/src/module");
+        // No sessions anywhere: the directory itself.
+        assert_eq!(roots.nearest_project(deep).project_dir(), deep);
+        // Sessions at the project root: found from below.
+        fs_err::create_dir_all(roots.primary.join("home/alice/proj/sessions")).unwrap();
+        let found = roots.nearest_project(deep);
+        assert_eq!(found.project_dir(), Path::new("/home/alice/proj"));
+        assert_eq!(found.as_path(), Path::new("home/alice/proj"));
+        // Sessions at the exact directory win over any ancestor's.
+        fs_err::create_dir_all(roots.primary.join("home/alice/proj/src/module/sessions")).unwrap();
+        assert_eq!(roots.nearest_project(deep).project_dir(), deep);
+        // A legacy root's sessions folder counts too; the nearest wins.
+        let other = Path::new("/home/bob/work/sub");
+        fs_err::create_dir_all(roots.legacy.join("home/bob/sessions")).unwrap();
+        assert_eq!(
+            roots.nearest_project(other).project_dir(),
+            Path::new("/home/bob")
+        );
+        fs_err::create_dir_all(roots.primary.join("home/bob/work/sessions")).unwrap();
+        assert_eq!(
+            roots.nearest_project(other).project_dir(),
+            Path::new("/home/bob/work")
+        );
+        // A file named `sessions` is not a sessions folder.
+        let file_case = Path::new("/srv/app/lib");
+        fs_err::create_dir_all(roots.primary.join("srv/app")).unwrap();
+        fs_err::write(roots.primary.join("srv/app/sessions"), "").unwrap();
+        assert_eq!(roots.nearest_project(file_case).project_dir(), file_case);
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     state.set_run(&RunSpec {
         command: args.cmd.clone(),
         cwd: project.clone(),
-        timeout_secs: args.timeout.map(|t| t.as_secs()),
+        timeout_secs: args.timeout.map(crate::duration::whole_secs_up),
     });
     if let Some(parent) = &nesting.parent {
         state.set_genealogy(Some(parent), nesting.depth);
@@ -321,7 +321,7 @@ fn daemon_args(
     }
     if let Some(timeout) = args.timeout {
         out.push("--timeout-secs".into());
-        out.push(timeout.as_secs().to_string().into());
+        out.push(timeout.as_secs_f64().to_string().into());
     }
     out.push("--".into());
     out.extend(args.cmd.iter().map(Into::into));

@@ -11,6 +11,7 @@ mod containment;
 mod crash;
 #[cfg(target_os = "linux")]
 mod fleet_logs;
+mod habits;
 mod hostile;
 mod ids;
 mod interop;
@@ -26,6 +27,8 @@ mod model;
 mod namespaces;
 #[cfg(target_os = "linux")]
 mod nesting;
+#[cfg(target_os = "linux")]
+mod project_root;
 mod reconcile;
 #[cfg(unix)]
 mod removal_hazards;
