@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use csa_session::SessionStatus;
 
 /// Run AI coding CLIs as background sub-agent sessions and keep their state honest.
 ///
@@ -186,14 +187,44 @@ impl ColorWhen {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusFilter {
-    Active,
-    Available,
-    Retired,
-    Failed,
-    Error,
+/// `--status S`: a session status (`csa_session::SessionStatus`) by its
+/// word, among `allowed` (each with its help line, if any).
+fn status_parser(
+    allowed: &'static [(SessionStatus, Option<&'static str>)],
+) -> impl clap::builder::TypedValueParser<Value = SessionStatus> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+    let values = allowed.iter().map(|(status, help)| {
+        let value = PossibleValue::new(status.as_arg());
+        match help {
+            Some(help) => value.help(*help),
+            None => value,
+        }
+    });
+    PossibleValuesParser::new(values)
+        .map(|word| SessionStatus::parse(&word).expect("clap admits only the words of statuses"))
 }
+
+/// The statuses `list --status` takes.
+const LIST_STATUSES: &[(SessionStatus, Option<&str>)] = &[
+    (SessionStatus::Active, None),
+    (SessionStatus::Available, None),
+    (SessionStatus::Retired, None),
+    (SessionStatus::Failed, None),
+    (SessionStatus::Error, None),
+];
+
+/// The statuses `clean --status` takes: the settled ones, and `error`.
+const CLEAN_STATUSES: &[(SessionStatus, Option<&str>)] = &[
+    (
+        SessionStatus::Retired,
+        Some("Retired with a successful result or none"),
+    ),
+    (SessionStatus::Failed, Some("Retired with a failed result")),
+    (
+        SessionStatus::Error,
+        Some("Unreadable state or result (removed only when asked for)"),
+    ),
+];
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -203,8 +234,8 @@ pub struct ListArgs {
     #[arg(long)]
     pub all_projects: bool,
     /// Only sessions with this status.
-    #[arg(long, value_enum, value_name = "S")]
-    pub status: Option<StatusFilter>,
+    #[arg(long, value_name = "S", value_parser = status_parser(LIST_STATUSES))]
+    pub status: Option<SessionStatus>,
     /// Only sessions that used one of these tools (comma separated).
     #[arg(long, value_name = "T,..", value_delimiter = ',')]
     pub tool: Vec<String>,
@@ -373,17 +404,6 @@ pub struct DeleteArgs {
     pub json: bool,
 }
 
-/// `csa session clean --status`: the settled statuses it can remove.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CleanStatus {
-    /// Retired with a successful result or none.
-    Retired,
-    /// Retired with a failed result.
-    Failed,
-    /// Unreadable state or result (removed only when asked for).
-    Error,
-}
-
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     #[command(flatten)]
@@ -393,8 +413,8 @@ pub struct CleanArgs {
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::duration::parse)]
     pub older_than: std::time::Duration,
     /// Only sessions with this status (default: retired and failed).
-    #[arg(long, value_enum, value_name = "S")]
-    pub status: Option<CleanStatus>,
+    #[arg(long, value_name = "S", value_parser = status_parser(CLEAN_STATUSES))]
+    pub status: Option<SessionStatus>,
     /// Keep the newest N of the sessions selected, whatever their age.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub keep: usize,

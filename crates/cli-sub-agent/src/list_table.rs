@@ -15,13 +15,12 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use clap::ValueEnum as _;
 
+use csa_session::SessionRow;
 use csa_session::genealogy::Node;
 
 use crate::cli::ListArgs;
 use crate::pool::{self, Work};
-use crate::status::SessionRow;
 use crate::term::time::RelativeAge;
 use crate::term::{self, Palette};
 use crate::ui::Ui;
@@ -371,8 +370,8 @@ pub fn empty_message(args: &ListArgs, total: usize, project: &str) -> String {
         return format!("no sessions in {scope}");
     }
     let mut filters = Vec::new();
-    if let Some(status) = args.status.and_then(|s| s.to_possible_value()) {
-        filters.push(format!("--status {}", status.get_name()));
+    if let Some(status) = args.status {
+        filters.push(format!("--status {}", status.as_arg()));
     }
     if !args.tool.is_empty() {
         filters.push(format!("--tool {}", term::escape(&args.tool.join(","))));
@@ -398,7 +397,7 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command, SessionCommand};
-    use crate::status::Status;
+    use csa_session::SessionStatus as Status;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
@@ -422,6 +421,13 @@ mod tests {
             run: None,
             liveness: None,
             error: None,
+            started_at: None,
+            ended_at: None,
+            elapsed_secs: None,
+            elapsed: None,
+            exit_code: None,
+            outcome: None,
+            logs: None,
             sort_key: Some(now() - chrono::TimeDelta::minutes(3)),
         }
     }

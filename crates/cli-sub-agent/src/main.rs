@@ -9,15 +9,12 @@ mod commands;
 mod context;
 mod daemon;
 mod duration;
-mod json;
-mod list_cache;
 mod list_table;
 mod log_lines;
 mod pool;
 mod public_cli;
 mod reconcile;
 mod removal;
-mod status;
 mod term;
 mod ui;
 

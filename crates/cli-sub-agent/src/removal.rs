@@ -3,10 +3,10 @@
 //! markers and the list cache afterwards, and the reports drawn.
 
 use csa_session::SessionsDir;
+use csa_session::list_cache;
 use csa_session::remove::{Action, Remover, Report, Survey};
 use serde::Serialize;
 
-use crate::list_cache;
 use crate::pool::{self, Step};
 use crate::term::escape;
 use crate::ui::{Ui, chain};

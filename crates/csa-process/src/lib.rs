@@ -65,7 +65,7 @@ pub use stop::stop_group;
 pub use supervise::{
     Cleanup, Ending, Exit, RunOptions, StopCause, SuperviseError, Supervisor, spare_other_sessions,
 };
-pub use usage::{Usage, tree_usage};
+pub use usage::{Usage, session_processes, tree_usage};
 pub use verdict::{Liveness, Verdict, verdict};
 pub use watcher::{Wake, Watcher};
 

@@ -1,12 +1,17 @@
 //! Resource usage of a live session's process tree (contract §8.5).
 //!
-//! `csa session show` calls [`tree_usage`] with the daemon's and the
-//! command's pids. Linux adds up one `/proc` snapshot; elsewhere the answer is
+//! `csa session show` calls [`session_processes`], which reads the pid
+//! records and calls [`tree_usage`] with the daemon's and the command's
+//! verified pids. Linux adds up one `/proc` snapshot; elsewhere the answer is
 //! `None` (not known), never zero.
 
 use serde::Serialize;
 
+use csa_session::{Processes, SessionDir};
+
+use crate::facts::Existence;
 use crate::proctable::{self, ProcTable};
+use crate::record::{CmdPid, DaemonPid};
 
 /// Resident memory and CPU time of a process tree.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -25,6 +30,41 @@ pub fn tree_usage(roots: &[u32]) -> Option<Usage> {
     let table = proctable::snapshot()?;
     let units = platform::units()?;
     usage_in(&table, roots, units)
+}
+
+/// What `show` knows of a session's processes: its pid records, and when
+/// `running` (phase active) the usage of the trees of the daemon and the
+/// command, counting only pids whose start time matches their record (a
+/// reused pid is another program's).
+pub fn session_processes(session: &SessionDir, running: bool) -> Processes {
+    let daemon = crate::record::read_daemon_pid(session).ok().flatten();
+    let command = crate::record::read_cmd_pid(session).ok().flatten();
+    let usage = running.then(|| live_tree_usage(daemon, command)).flatten();
+    Processes {
+        pid: daemon.map(|d| d.pid),
+        cmd_pid: command.map(|c| c.pid),
+        memory_bytes: usage.map(|u| u.rss_bytes),
+        cpu_seconds: usage.map(|u| u.cpu_seconds),
+    }
+}
+
+/// The usage of the verified trees of the daemon and the command; `None`
+/// when neither is verified or the platform cannot tell.
+fn live_tree_usage(daemon: Option<DaemonPid>, command: Option<CmdPid>) -> Option<Usage> {
+    let records = daemon.into_iter().chain(command.map(|c| c.as_pid_record()));
+    let verified: Vec<u32> = records
+        .filter(|record| {
+            let facts = crate::facts::probe(record.pid);
+            facts.existence == Existence::Exists
+                && record.start_time_ticks.is_some()
+                && facts.start_time_ticks == record.start_time_ticks
+        })
+        .map(|record| record.pid)
+        .collect();
+    if verified.is_empty() {
+        return None;
+    }
+    tree_usage(&verified)
 }
 
 /// Bytes per page and clock ticks per second.

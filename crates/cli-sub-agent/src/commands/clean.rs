@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use csa_process::ProbeContext;
 use csa_session::Trigger;
-use csa_session::remove::{Action, Policy, Remover, StatusFilter};
+use csa_session::remove::{Action, Policy, Remover};
 
-use crate::cli::{CleanArgs, CleanStatus};
+use crate::cli::CleanArgs;
 use crate::context::{Context, sessions_in};
 use crate::pool::{self, Work};
 use crate::removal;
@@ -20,12 +20,7 @@ pub fn run(args: &CleanArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let policy = Policy::Sweep {
         older_than: args.older_than,
         keep: args.keep,
-        status: match args.status {
-            None => StatusFilter::Settled,
-            Some(CleanStatus::Retired) => StatusFilter::Retired,
-            Some(CleanStatus::Failed) => StatusFilter::Failed,
-            Some(CleanStatus::Error) => StatusFilter::Error,
-        },
+        status: args.status,
     };
     let probe = ProbeContext::new();
     let remover = Remover::new(&probe, Trigger::SessionClean, policy, args.dry_run);

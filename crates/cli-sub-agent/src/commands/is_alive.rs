@@ -4,30 +4,26 @@
 
 use std::process::ExitCode;
 
-use csa_process::{ProbeContext, Verdict};
+use csa_process::Verdict;
 use csa_session::{Phase, Trigger};
 
 use crate::cli::IdArgs;
 use crate::context::Context;
-use crate::reconcile;
+use crate::reconcile::Reconciled;
 use crate::term::escape;
 use crate::ui::Ui;
 
 pub fn run(args: &IdArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project, ui)?;
     let loc = ctx.resolve(&args.id)?;
-    let probe = ProbeContext::new();
-    // An unreadable state is the one error to report, before any reconcile
-    // could warn about it too.
-    csa_session::load_state(&loc.dir)?;
-    let report = reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionIsAlive);
-    let state = csa_session::load_state(&loc.dir)?.value;
+    let reconciled = Reconciled::load(ui, &loc, Trigger::SessionIsAlive)?;
+    let state = &reconciled.state;
     if state.phase() == Phase::Retired {
         let reason = state
             .termination_reason_text()
             .unwrap_or("no termination reason");
         let mut text = format!("dead\nsession is retired ({})\n", escape(reason));
-        if let Some(liveness) = &report.liveness {
+        if let Some(liveness) = &reconciled.report.liveness {
             for reason in &liveness.reasons {
                 text.push_str(&format!("{}\n", escape(reason)));
             }
@@ -35,10 +31,7 @@ pub fn run(args: &IdArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.stdout(&text)?;
         return Ok(ExitCode::FAILURE);
     }
-    let liveness = match report.liveness {
-        Some(liveness) => liveness,
-        None => csa_process::liveness(&loc.dir, loc.id.as_str(), &state.tool_names(), &probe),
-    };
+    let liveness = reconciled.liveness(&loc);
     let mut text = format!("{}\n", liveness.verdict.as_str());
     for reason in &liveness.reasons {
         text.push_str(&format!("{}\n", escape(reason)));

@@ -3,32 +3,30 @@
 
 use std::process::ExitCode;
 
-use csa_process::ProbeContext;
+use csa_session::json::TomlJson;
 use csa_session::{Phase, Trigger};
 
 use crate::cli::ResultArgs;
 use crate::context::Context;
-use crate::json;
-use crate::reconcile;
+use crate::reconcile::Reconciled;
 use crate::term::escape;
 use crate::ui::{Ui, chain};
 
 pub fn run(args: &ResultArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.session.project, ui)?;
     let loc = ctx.resolve(&args.session.id)?;
-    let probe = ProbeContext::new();
     // A session whose state cannot be read is not reconciled (that would
     // only warn about the same fault); its result, if any, is still shown.
-    let state = csa_session::load_state(&loc.dir);
-    let liveness = match &state {
-        Ok(_) => reconcile::reconcile_one(ui, &loc, &probe, Trigger::SessionResult).liveness,
-        Err(_) => None,
-    };
+    let reconciled = Reconciled::load(ui, &loc, Trigger::SessionResult);
+    let liveness = reconciled
+        .as_ref()
+        .ok()
+        .and_then(|r| r.report.liveness.as_ref());
     let loaded = match csa_session::load_result(&loc.dir) {
         Ok(loaded) => loaded,
         Err(err) if err.is_missing() => {
-            let phase = csa_session::load_state(&loc.dir).map(|s| s.value.phase());
-            let why = match (phase, &liveness) {
+            let phase = reconciled.as_ref().map(|r| r.state.phase());
+            let why = match (phase, liveness) {
                 (Ok(Phase::Retired), _) => "it was retired without one".to_owned(),
                 (Ok(phase), Some(liveness)) => format!(
                     "it is {} and its process is {} ({})",
@@ -37,7 +35,7 @@ pub fn run(args: &ResultArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
                     liveness.summary()
                 ),
                 (Ok(phase), None) => format!("it is {}", phase.as_str()),
-                (Err(err), _) => format!("its state cannot be read: {}", chain(&err)),
+                (Err(err), _) => format!("its state cannot be read: {}", chain(err)),
             };
             anyhow::bail!("session {} has no result yet: {why}", loc.id);
         }
@@ -45,7 +43,7 @@ pub fn run(args: &ResultArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
     let table = loaded.value.table();
     if args.json {
-        let value = json::from_table(table);
+        let value = TomlJson::Table(table);
         ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
     } else {
         ui.stdout(&render_text(table))?;

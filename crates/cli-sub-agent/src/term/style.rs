@@ -13,7 +13,7 @@ use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 
 use crate::cli::ColorWhen;
-use crate::status::Status;
+use csa_session::SessionStatus as Status;
 
 /// The style of the `error:` label on stderr.
 pub const ERROR_LABEL: Style = AnsiColor::Red.on_default().bold();

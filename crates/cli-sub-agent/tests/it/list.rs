@@ -80,19 +80,30 @@ fn json_output_has_the_documented_keys() {
             "branch",
             "depth",
             "description",
+            "elapsed",
+            "elapsed_secs",
+            "ended_at",
             "error",
+            "exit_code",
             "last_accessed",
             "liveness",
+            "outcome",
             "parent_session_id",
             "phase",
             "project_path",
             "run",
             "session_id",
+            "started_at",
             "status",
             "termination_reason",
             "tools"
         ]
     );
+    // Reconciled on the way: a synthetic failure, ended now.
+    assert_eq!(row["outcome"], "failure");
+    assert_eq!(row["exit_code"], 1);
+    assert!(row["started_at"].is_string() && row["ended_at"].is_string());
+    assert!(row["elapsed_secs"].as_f64().is_some_and(|secs| secs >= 0.0));
     assert_eq!(row["session_id"], s.id.as_str());
     assert_eq!(row["status"], "Failed");
     assert_eq!(row["phase"], "retired");

@@ -12,9 +12,11 @@ use crate::liveness::Verdict;
 use crate::phase::Phase;
 use crate::reconcile::decision::{Plan, Publish};
 use crate::result::SessionResult;
+use crate::status::SessionStatus;
 
-/// Where a session stands, as far as removal is concerned (the STATUS of
-/// `csa session list`, except that an active session is always `Active`).
+/// Where a session stands, as far as removal is concerned: its
+/// [`SessionStatus`] (except that an active session is always `Active`, even
+/// with a broken result), or one of the states only removal meets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Standing {
     /// Phase `active`: its process is alive or unknown (or dead and not yet
@@ -41,13 +43,10 @@ impl Standing {
     /// The standing of a session whose state was read: its phase and what
     /// `result.toml` held (`Err(())`: it exists but cannot be read).
     pub fn of(phase: Phase, result: Result<Option<&SessionResult>, ()>) -> Standing {
-        match (phase, result) {
-            (Phase::Active, _) => Standing::Active,
-            (_, Err(())) => Standing::Error,
-            (Phase::Available, Ok(_)) => Standing::Available,
-            (Phase::Retired, Ok(Some(result))) if result.is_failure() => Standing::Failed,
-            (Phase::Retired, Ok(_)) => Standing::Retired,
+        if phase == Phase::Active {
+            return Standing::Active;
         }
+        Standing::from(SessionStatus::of(phase, result))
     }
 
     /// The standing an active session will have once the reconcile `plan`
@@ -73,7 +72,19 @@ impl Standing {
 
     /// Settled: ended, with nothing more to happen to it.
     pub fn is_settled(self) -> bool {
-        matches!(self, Standing::Retired | Standing::Failed)
+        self.status().is_some_and(SessionStatus::is_settled)
+    }
+
+    /// The session's status, when it is a session that can be listed.
+    pub fn status(self) -> Option<SessionStatus> {
+        match self {
+            Standing::Active => Some(SessionStatus::Active),
+            Standing::Available => Some(SessionStatus::Available),
+            Standing::Retired => Some(SessionStatus::Retired),
+            Standing::Failed => Some(SessionStatus::Failed),
+            Standing::Error => Some(SessionStatus::Error),
+            Standing::Initializing | Standing::Gone | Standing::Abandoned => None,
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -90,27 +101,25 @@ impl Standing {
     }
 }
 
-/// Which sessions `clean` may remove (`--status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    /// Retired and failed sessions (no `--status`).
-    #[default]
-    Settled,
-    Retired,
-    Failed,
-    /// Only with `--status error`.
-    Error,
+impl From<SessionStatus> for Standing {
+    fn from(status: SessionStatus) -> Standing {
+        match status {
+            SessionStatus::Active => Standing::Active,
+            SessionStatus::Available => Standing::Available,
+            SessionStatus::Retired => Standing::Retired,
+            SessionStatus::Failed => Standing::Failed,
+            SessionStatus::Error => Standing::Error,
+        }
+    }
 }
 
-impl StatusFilter {
-    /// Whether a session standing so is selected.
-    pub fn admits(self, standing: Standing) -> bool {
-        match self {
-            StatusFilter::Settled => standing.is_settled(),
-            StatusFilter::Retired => standing == Standing::Retired,
-            StatusFilter::Failed => standing == Standing::Failed,
-            StatusFilter::Error => standing == Standing::Error,
-        }
+/// Whether `clean --status` (`None`: no `--status`) selects a session
+/// standing so: the named status, or without one the settled sessions
+/// (retired and failed; `error` only when named).
+fn admits(status: Option<SessionStatus>, standing: Standing) -> bool {
+    match status {
+        None => standing.is_settled(),
+        Some(status) => standing.status() == Some(status),
     }
 }
 
@@ -125,7 +134,8 @@ pub enum Policy {
     Sweep {
         older_than: Duration,
         keep: usize,
-        status: StatusFilter,
+        /// `--status`: `None` for the settled sessions.
+        status: Option<SessionStatus>,
     },
 }
 
@@ -135,7 +145,7 @@ impl Policy {
     pub fn selects(&self, standing: Standing) -> bool {
         match self {
             Policy::Named => standing.is_settled() || standing == Standing::Error,
-            Policy::Sweep { status, .. } => status.admits(standing),
+            Policy::Sweep { status, .. } => admits(*status, standing),
         }
     }
 }
@@ -397,7 +407,7 @@ mod tests {
             .to_utc()
     }
 
-    fn sweep(status: StatusFilter) -> Policy {
+    fn sweep(status: Option<SessionStatus>) -> Policy {
         Policy::Sweep {
             older_than: 7 * DAY,
             keep: 0,
@@ -407,7 +417,7 @@ mod tests {
 
     #[test]
     fn recent_output_holds_back_only_a_session_whose_state_cannot_be_read() {
-        let errors = sweep(StatusFilter::Error);
+        let errors = sweep(Some(SessionStatus::Error));
         for policy in [Policy::Named, errors] {
             let writing = |state_unreadable| Facts {
                 state_unreadable,
@@ -433,7 +443,7 @@ mod tests {
             unknown_despite_records,
             ..facts(Standing::Error, Verdict::Unknown, 30)
         };
-        for policy in [Policy::Named, sweep(StatusFilter::Error)] {
+        for policy in [Policy::Named, sweep(Some(SessionStatus::Error))] {
             assert_eq!(
                 decide(&unknown(true), &policy, now()),
                 Decision::Keep(Keep::Unconfirmed)
@@ -451,9 +461,9 @@ mod tests {
         use Standing as S;
         use Verdict::{Alive, Dead, Unknown};
         let named = Policy::Named;
-        let clean = sweep(StatusFilter::Settled);
-        let errors = sweep(StatusFilter::Error);
-        let failed = sweep(StatusFilter::Failed);
+        let clean = sweep(None);
+        let errors = sweep(Some(SessionStatus::Error));
+        let failed = sweep(Some(SessionStatus::Failed));
         let deleted = |s| Decision::Delete(s);
         let kept = Decision::Keep;
         let rows = [
@@ -529,7 +539,7 @@ mod tests {
             alive_by_output_only: true,
             ..facts(standing, Verdict::Alive, 30)
         };
-        let clean = sweep(StatusFilter::Settled);
+        let clean = sweep(None);
         assert_eq!(
             decide(&output_only(Standing::Active), &clean, now()),
             Decision::Keep(Keep::Active(Verdict::Alive))
@@ -547,7 +557,7 @@ mod tests {
         let policy = Policy::Sweep {
             older_than: Duration::ZERO,
             keep: 0,
-            status: StatusFilter::Settled,
+            status: None,
         };
         let just_now = facts(Standing::Retired, Verdict::Dead, 0);
         assert_eq!(
@@ -569,7 +579,7 @@ mod tests {
         let policy = Policy::Sweep {
             older_than: DAY,
             keep: 2,
-            status: StatusFilter::Settled,
+            status: None,
         };
         // Ages in days; the active and error ones are not counted.
         let standings = [

@@ -19,7 +19,7 @@ mod under_lock;
 
 use std::path::PathBuf;
 
-pub use decision::{Decision, Facts, Keep, Policy, Standing, StatusFilter, decide, rank};
+pub use decision::{Decision, Facts, Keep, Policy, Standing, decide, rank};
 pub use protocol::{Action, Remover, Report, Survey};
 pub use trash::{Emptied, empty_trash, purge};
 

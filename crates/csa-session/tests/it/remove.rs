@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use csa_session::remove::{Action, Keep, Policy, Remover, StatusFilter};
+use csa_session::remove::{Action, Keep, Policy, Remover};
 use csa_session::{SessionLocation, SessionsDir, Trigger, Verdict, list_sessions};
 use csa_test_support::*;
 
@@ -26,7 +26,7 @@ fn sweep(older_than: Duration) -> Policy {
     Policy::Sweep {
         older_than,
         keep: 0,
-        status: StatusFilter::Settled,
+        status: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use csa_session::consts::{RESULT_FILE, STATE_FILE};
+use crate::consts::{RESULT_FILE, STATE_FILE};
 
 /// Files modified this recently are not cached (timestamp granularity).
 const RACY_WINDOW: Duration = Duration::from_secs(2);

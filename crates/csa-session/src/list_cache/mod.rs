@@ -28,20 +28,23 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
-use csa_session::{Phase, SessionLocation};
+use crate::phase::Phase;
+use crate::resolve::SessionLocation;
 
 pub use self::fingerprint::{Fingerprints, Folders};
 use self::line::{FilesText, Line};
-use crate::status::SessionRow;
+use crate::row::SessionRow;
 
-/// The first line of a cache file; bump the number when the line format changes.
-const HEADER: &str = "csa list cache 6";
+/// The first line of a cache file: the line format's own version (raise
+/// it when the line format changes) and the row's ([`crate::row::ROW_VERSION`],
+/// checked by a test), so a cache of other rows is never served.
+const HEADER: &str = "csa list cache 7 row 1";
 const CACHE_DIR: &str = "list-cache";
 const CACHE_EXTENSION: &str = "rows";
 /// Cache files of earlier versions, removed when the new file is written.
 const OLD_EXTENSIONS: &[&str] = &["json"];
 /// Every session id has this many bytes.
-const ID_LEN: usize = 26;
+const ID_LEN: usize = crate::id::ULID_LEN;
 /// A larger cache file is ignored (100,000 rows take about 26 MB).
 const MAX_CACHE_BYTES: u64 = 256 << 20;
 
@@ -103,7 +106,7 @@ impl ListCache {
         // link to a device); then it is simply an empty cache.
         let text = path
             .as_deref()
-            .and_then(|p| csa_session::read::read_bounded(p, MAX_CACHE_BYTES).ok())
+            .and_then(|p| crate::read::read_bounded(p, MAX_CACHE_BYTES).ok())
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .filter(|text| text.lines().next() == Some(HEADER))
             .unwrap_or_default();
@@ -197,7 +200,7 @@ pub fn forget(ids: &[&str]) {
         if path.extension().is_none_or(|ext| ext != CACHE_EXTENSION) {
             continue;
         }
-        let Some(text) = csa_session::read::read_bounded(&path, MAX_CACHE_BYTES)
+        let Some(text) = crate::read::read_bounded(&path, MAX_CACHE_BYTES)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .filter(|text| text.lines().next() == Some(HEADER))
@@ -261,10 +264,10 @@ fn index(text: &str) -> Slots {
     slots
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), csa_session::WriteError> {
+fn write(path: &Path, bytes: &[u8]) -> Result<(), crate::error::WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    csa_session::durable::create_private_dir_all(dir)?;
-    csa_session::durable::write_atomic(path, bytes)?;
+    crate::durable::create_private_dir_all(dir)?;
+    crate::durable::write_atomic(path, bytes)?;
     for old in OLD_EXTENSIONS {
         let _ = fs_err::remove_file(path.with_extension(old));
     }
@@ -275,11 +278,11 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), csa_session::WriteError> {
 fn cache_root() -> Option<PathBuf> {
     let xdg = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from);
     if let Some(xdg) = xdg.filter(|p| p.is_absolute()) {
-        return Some(xdg.join(csa_session::consts::APP_DIR));
+        return Some(xdg.join(crate::consts::APP_DIR));
     }
     let home = std::env::var_os("HOME").map(PathBuf::from)?;
     home.is_absolute()
-        .then(|| home.join(".cache").join(csa_session::consts::APP_DIR))
+        .then(|| home.join(".cache").join(crate::consts::APP_DIR))
 }
 
 /// A file name for a scope: FNV-1a of the folder paths.
@@ -297,6 +300,12 @@ fn scope_name(scope: &[PathBuf]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_names_the_row_version() {
+        let row = format!(" row {}", crate::row::ROW_VERSION);
+        assert!(HEADER.ends_with(&row), "{HEADER:?} is not for rows{row}");
+    }
 
     #[test]
     fn a_cache_of_empty_lines_gets_no_table_sized_for_them() {

@@ -3,9 +3,13 @@
 //! Fields are separated by tabs, in this order: session id, state fingerprint,
 //! result fingerprint, status, phase, sort key, last accessed, description,
 //! tools, branch, project path, termination reason, parent session id,
-//! genealogy depth, run command, run cwd, run timeout. A fingerprint is `size,mtime_ns,ctime_ns,inode`, or `-`
-//! for no file; the sort key is nanoseconds since the epoch, or `-`; the depth
-//! and the run timeout are integers, or `-`. An optional text is empty when
+//! genealogy depth, run command, run cwd, run timeout, started at, ended at,
+//! exit code, outcome (the fields of [`SessionRow`] that a settled session
+//! has; `elapsed_secs` is computed from the two times). A fingerprint is
+//! `size,mtime_ns,ctime_ns,inode`, or `-` for no file; the sort key and the
+//! two times are nanoseconds since the epoch, or `-`; the depth, the run
+//! timeout and the exit code are integers, or `-`; the outcome is its word
+//! ([`Outcome::as_str`]) or `-`. An optional text is empty when
 //! absent and `=` plus the escaped text when present; the tools and the run
 //! command are such texts joined by U+001F, the command `-` without a `[run]`
 //! table (then the cwd is empty and the timeout `-`). Escapes: `\\`, `\t`, `\n` and `\u` (U+001F), so a field never
@@ -19,13 +23,14 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::phase::Phase;
 use chrono::DateTime;
-use csa_session::Phase;
 
 use super::fingerprint::{Fingerprint, Fingerprints};
-use crate::status::{RunView, SessionRow, Status};
+use crate::row::{RunView, SessionRow};
+use crate::status::{Outcome, SessionStatus};
 
-const FIELDS: usize = 17;
+const FIELDS: usize = 21;
 const TOOL_SEPARATOR: char = '\u{1f}';
 const SEPARATOR_BYTE: u8 = 0x1f;
 const ABSENT: &str = "-";
@@ -88,15 +93,15 @@ impl<'a> Line<'a> {
             command,
             cwd,
             timeout,
+            started,
+            ended,
+            exit_code,
+            outcome,
         ] = self.fields;
         let text = |field| optional(field, self.escaped);
-        let sort_key = match key {
-            ABSENT => None,
-            nanos => Some(DateTime::from_timestamp_nanos(nanos.parse().ok()?)),
-        };
-        Some(SessionRow {
+        let mut row = SessionRow {
             session_id: id,
-            status: status_named(status)?,
+            status: SessionStatus::parse(status)?,
             phase: Some(Phase::from_str_opt(phase)?),
             last_accessed: text(accessed)?,
             description: text(description)?,
@@ -112,8 +117,41 @@ impl<'a> Line<'a> {
             run: run_fields([command, cwd, timeout], self.escaped)?,
             liveness: None,
             error: None,
-            sort_key,
-        })
+            started_at: time(started)?,
+            ended_at: time(ended)?,
+            elapsed_secs: None,
+            elapsed: None,
+            exit_code: match exit_code {
+                ABSENT => None,
+                code => Some(code.parse().ok()?),
+            },
+            outcome: match outcome {
+                ABSENT => None,
+                word => Some(Outcome::parse(word)?),
+            },
+            logs: None,
+            sort_key: time(key)?,
+        };
+        // Cached rows are settled: their running time ends with them.
+        row.set_elapsed(None);
+        Some(row)
+    }
+}
+
+/// A time field: `Some(None)` for `-`, `None` when malformed.
+fn time(field: &str) -> Option<Option<DateTime<chrono::Utc>>> {
+    match field {
+        ABSENT => Some(None),
+        nanos => Some(Some(DateTime::from_timestamp_nanos(nanos.parse().ok()?))),
+    }
+}
+
+fn push_time(line: &mut String, time: Option<DateTime<chrono::Utc>>) {
+    match time.and_then(|t| t.timestamp_nanos_opt()) {
+        Some(nanos) => {
+            let _ = write!(line, "{nanos}");
+        }
+        None => line.push_str(ABSENT),
     }
 }
 
@@ -260,12 +298,7 @@ pub fn encode(files: &Fingerprints, row: &SessionRow<'_>) -> Option<String> {
     line.push('\t');
     line.push_str(phase.as_str());
     line.push('\t');
-    match row.sort_key.and_then(|t| t.timestamp_nanos_opt()) {
-        Some(nanos) => {
-            let _ = write!(line, "{nanos}");
-        }
-        None => line.push_str(ABSENT),
-    }
+    push_time(&mut line, row.sort_key);
     for text in [&row.last_accessed, &row.description] {
         line.push('\t');
         push_optional(&mut line, text.as_deref());
@@ -308,6 +341,19 @@ pub fn encode(files: &Fingerprints, row: &SessionRow<'_>) -> Option<String> {
             line.push_str(ABSENT);
         }
     }
+    for time in [row.started_at, row.ended_at] {
+        line.push('\t');
+        push_time(&mut line, time);
+    }
+    line.push('\t');
+    match row.exit_code {
+        Some(code) => {
+            let _ = write!(line, "{code}");
+        }
+        None => line.push_str(ABSENT),
+    }
+    line.push('\t');
+    line.push_str(row.outcome.map_or(ABSENT, Outcome::as_str));
     Some(line)
 }
 
@@ -402,18 +448,6 @@ fn text_list(field: &str, escaped: bool) -> Option<Vec<Cow<'_, str>>> {
         .collect()
 }
 
-fn status_named(name: &str) -> Option<Status> {
-    [
-        Status::Active,
-        Status::Available,
-        Status::Retired,
-        Status::Failed,
-        Status::Error,
-    ]
-    .into_iter()
-    .find(|status| status.as_str() == name)
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -432,9 +466,9 @@ mod tests {
     fn row<'a>(texts: [Option<&'a str>; 6], tools: Vec<&'a str>) -> SessionRow<'a> {
         let [accessed, description, branch, project, reason, parent] =
             texts.map(|t| t.map(Cow::Borrowed));
-        SessionRow {
+        let mut row = SessionRow {
             session_id: "01J0000000000000000000000A",
-            status: Status::Failed,
+            status: SessionStatus::Failed,
             phase: Some(Phase::Retired),
             last_accessed: accessed,
             description,
@@ -447,8 +481,17 @@ mod tests {
             run: None,
             liveness: None,
             error: None,
+            started_at: Some(DateTime::from_timestamp_nanos(1_699_999_000_000_000_001)),
+            ended_at: Some(DateTime::from_timestamp_nanos(1_700_000_000_000_000_000)),
+            elapsed_secs: None,
+            elapsed: None,
+            exit_code: Some(-9),
+            outcome: Some(Outcome::Killed),
+            logs: None,
             sort_key: Some(DateTime::from_timestamp_nanos(1_700_000_000_123_456_789)),
-        }
+        };
+        row.set_elapsed(None);
+        row
     }
 
     fn round_trip(files: Fingerprints, original: &SessionRow<'_>) {
@@ -508,19 +551,21 @@ mod tests {
             });
             round_trip(files, &with_run);
         }
-        let without = encode(&files, &row([Some("x"); 6], vec![])).expect("encodes");
-        assert!(without.ends_with("\t-\t\t-"), "{without:?}");
+        let mut bare = row([Some("x"); 6], vec![]);
+        (bare.started_at, bare.ended_at, bare.exit_code, bare.outcome) = (None, None, None, None);
+        bare.set_elapsed(None);
+        round_trip(files, &bare);
+        let without = encode(&files, &bare).expect("encodes");
+        // No run, then no times, exit code or outcome.
+        let tail = "\t-\t-\t-\t-";
+        let head = without
+            .strip_suffix(&format!("\t-\t\t-{tail}"))
+            .expect("a row without [run] ends so");
         // A cwd or timeout without a command is malformed.
         for bad in [
-            format!(
-                "{}\t=/p\t-",
-                without.strip_suffix("\t-\t\t-").unwrap_or_default()
-            ),
-            format!(
-                "{}\t-\t\t30",
-                without.strip_suffix("\t-\t\t-").unwrap_or_default()
-            ),
-            without.replacen("\t-\t\t-", "\t=sh\t=/p\tsoon", 1),
+            format!("{head}\t=/p\t-{tail}"),
+            format!("{head}\t-\t\t30{tail}"),
+            format!("{head}\t=sh\t=/p\tsoon{tail}"),
         ] {
             let decoded = Line::split_if_files(&bad, &FilesText::of(&files));
             assert!(decoded.and_then(|l| l.row()).is_none(), "{bad:?}");
@@ -552,15 +597,18 @@ mod tests {
         };
         assert!(split(&good));
         let broken = [
-            good.replacen('\t', " ", 1),                     // a field too few
-            format!("{good}\t"),                             // a field too many
-            good.replacen("Failed", "Gone", 1),              // unknown status
-            good.replacen("retired", "sleeping", 1),         // unknown phase
-            good.replacen("=x", "x", 1),                     // text without its marker
-            good.replacen("=x", "=\\q", 1),                  // unknown escape
-            good.replacen("=x", "=x\\", 1),                  // dangling escape
-            good.replacen("1700000000123456789", "soon", 1), // bad sort key
-            good.replacen("\t-3", "\tdeep", 1),              // bad depth
+            good.replacen('\t', " ", 1),                         // a field too few
+            format!("{good}\t"),                                 // a field too many
+            good.replacen("Failed", "Gone", 1),                  // unknown status
+            good.replacen("retired", "sleeping", 1),             // unknown phase
+            good.replacen("=x", "x", 1),                         // text without its marker
+            good.replacen("=x", "=\\q", 1),                      // unknown escape
+            good.replacen("=x", "=x\\", 1),                      // dangling escape
+            good.replacen("1700000000123456789", "soon", 1),     // bad sort key
+            good.replacen("\t-3", "\tdeep", 1),                  // bad depth
+            good.replacen("\t-9\t", "\tnine\t", 1),              // bad exit code
+            good.replacen("\tkilled", "\tshot", 1),              // unknown outcome
+            good.replacen("\t1699999000000000001", "\tthen", 1), // bad start
         ];
         for line in &broken {
             assert!(!split(line), "accepted {line:?}");

@@ -1,0 +1,195 @@
+//! One session in full, as `csa session show` prints it: a [`SessionDetail`]
+//! built here from the session's files, with the facts of its processes
+//! ([`Processes`]) handed in by whoever can read them (`csa-process`), and
+//! its children by whoever listed the project. The `--json` form is stable
+//! and documented (docs/cli.md, `show`); [`DETAIL_VERSION`] changes with it.
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::error::chain;
+use crate::json::TomlJson;
+use crate::liveness::Liveness;
+use crate::load::load_result_if_any;
+use crate::phase::Phase;
+use crate::resolve::SessionLocation;
+use crate::result::SessionResult;
+use crate::row::{LivenessView, elapsed_between};
+use crate::state::SessionState;
+use crate::status::{Outcome, SessionStatus};
+use crate::toml_value::format_time;
+
+/// The version of the detail's JSON form: raised when a key changes
+/// meaning or goes away. Adding a key does not raise it.
+pub const DETAIL_VERSION: u32 = 1;
+
+/// What is known of a session's processes (all `None` when not running or
+/// not verified).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Processes {
+    /// The daemon's pid (`daemon.pid`).
+    pub pid: Option<u32>,
+    /// The command's pid (`cmd.pid`).
+    pub cmd_pid: Option<u32>,
+    /// Resident memory of the live process tree.
+    pub memory_bytes: Option<u64>,
+    /// CPU time (user + system) of the live process tree.
+    pub cpu_seconds: Option<f64>,
+}
+
+/// One session in full: the `--json` object of `show`, and what its text shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionDetail {
+    pub session_id: String,
+    pub status: SessionStatus,
+    pub phase: Phase,
+    pub description: Option<String>,
+    pub tools: Vec<String>,
+    pub branch: Option<String>,
+    pub project_path: String,
+    /// `[run] command`: CMD and its arguments.
+    pub command: Option<Vec<String>>,
+    /// `[run] cwd`.
+    pub cwd: Option<String>,
+    /// `[run] timeout_secs`.
+    pub timeout_secs: Option<u64>,
+    #[serde(serialize_with = "time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time")]
+    pub last_accessed: DateTime<Utc>,
+    pub termination_reason: Option<String>,
+    /// `completed_at - started_at` of the result, when the session has one.
+    pub duration_seconds: Option<f64>,
+    /// As in a row: `created_at`.
+    #[serde(serialize_with = "time")]
+    pub started_at: DateTime<Utc>,
+    /// As in a row: the result's `completed_at`.
+    #[serde(serialize_with = "optional_time")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// As in a row: from `started_at` to the end, or to now while active.
+    pub elapsed_secs: Option<f64>,
+    pub exit_code: Option<i64>,
+    pub outcome: Option<Outcome>,
+    pub parent_session_id: Option<String>,
+    pub children: Vec<String>,
+    #[serde(flatten)]
+    pub processes: Processes,
+    pub liveness: Option<LivenessView>,
+    /// `result.toml`, every key, as `csa session result --json` prints it.
+    #[serde(serialize_with = "result_table")]
+    pub result: Option<SessionResult>,
+    /// Why the result cannot be read, when it cannot.
+    pub error: Option<String>,
+    pub session_dir: String,
+    /// `output.log`: its size and last lines.
+    pub output_log: LogView,
+    /// `stderr.log`: its size and last lines.
+    pub stderr_log: LogView,
+}
+
+/// How many of each log's last lines a detail holds.
+pub const LOG_LINES: usize = 5;
+
+/// One log of the session: how big it is and how it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogView {
+    /// Its size; `None` when there is no log.
+    pub bytes: Option<u64>,
+    /// Its last non-empty lines (at most [`LOG_LINES`]), oldest first, as written.
+    pub last_lines: Vec<String>,
+}
+
+impl LogView {
+    /// The log at `path` as it is now.
+    pub fn read(path: &std::path::Path) -> LogView {
+        let bytes = fs_err::metadata(path)
+            .ok()
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len());
+        let tail = crate::log_tail::log_tail(path, LOG_LINES);
+        LogView {
+            bytes,
+            last_lines: tail.lines().map(str::to_owned).collect(),
+        }
+    }
+}
+
+impl SessionDetail {
+    /// The detail of the session at `loc` whose state is `state`: its result
+    /// is read now; `liveness` (active sessions), `children` (their ids) and
+    /// `processes` come from the caller; `now` ends an active session's
+    /// running time.
+    pub fn build(
+        loc: &SessionLocation,
+        state: &SessionState,
+        liveness: Option<&Liveness>,
+        children: Vec<String>,
+        processes: Processes,
+        now: DateTime<Utc>,
+    ) -> SessionDetail {
+        let result = load_result_if_any(&loc.dir);
+        let status = SessionStatus::of(
+            state.phase(),
+            result.as_ref().map(Option::as_ref).map_err(|_| ()),
+        );
+        let error = result.as_ref().err().map(|err| chain(err));
+        let result = result.ok().flatten();
+        let run = state.run();
+        let ended_at = result.as_ref().map(SessionResult::completed_at);
+        let active = state.phase() == Phase::Active;
+        SessionDetail {
+            session_id: loc.id.to_string(),
+            status,
+            phase: state.phase(),
+            description: state.description().map(str::to_owned),
+            tools: state.tool_names(),
+            branch: state.branch().map(str::to_owned),
+            project_path: state.project_path().to_owned(),
+            command: run.as_ref().map(|run| run.command.clone()),
+            cwd: run.as_ref().map(|run| run.cwd.clone()),
+            timeout_secs: run.as_ref().and_then(|run| run.timeout_secs),
+            created_at: state.created_at(),
+            last_accessed: state.last_accessed(),
+            termination_reason: state.termination_reason_text().map(str::to_owned),
+            duration_seconds: result
+                .as_ref()
+                .and_then(|r| elapsed_between(Some(r.started_at()), Some(r.completed_at()), None)),
+            started_at: state.created_at(),
+            ended_at,
+            elapsed_secs: elapsed_between(
+                Some(state.created_at()),
+                ended_at,
+                (active && ended_at.is_none()).then_some(now),
+            ),
+            exit_code: result.as_ref().map(SessionResult::exit_code),
+            outcome: result.as_ref().map(Outcome::of),
+            parent_session_id: state.genealogy().parent_session_id,
+            children,
+            processes,
+            liveness: liveness.map(LivenessView::from),
+            result,
+            error,
+            session_dir: loc.dir.path().display().to_string(),
+            output_log: LogView::read(&loc.dir.output_log()),
+            stderr_log: LogView::read(&loc.dir.stderr_log()),
+        }
+    }
+}
+
+fn time<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*time))
+}
+
+fn optional_time<S: Serializer>(time: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(time) => s.serialize_str(&format_time(*time)),
+        None => s.serialize_none(),
+    }
+}
+
+fn result_table<S: Serializer>(result: &Option<SessionResult>, s: S) -> Result<S::Ok, S::Error> {
+    match result {
+        Some(result) => TomlJson::Table(result.table()).serialize(s),
+        None => s.serialize_none(),
+    }
+}
