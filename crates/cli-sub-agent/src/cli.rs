@@ -26,8 +26,62 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
     pub color: ColorWhen,
 
+    /// Output format (any position): `json` is `--json` for every command
+    /// that prints JSON; the others (`wait`, `kill`, `logs`, `attach`, `run`)
+    /// print as they always do. Accepted as other csa installs spell it.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Fold the spellings other csa installs use into ours, once parsed:
+    /// `--session ID` joins the ids, `--format json` is `--json`, and
+    /// `clean --days N` is `--older-than Nd`. Commands read only ours.
+    pub fn normalize(&mut self) {
+        let json = self.format == Some(Format::Json);
+        let Command::Session(command) = &mut self.command else {
+            return;
+        };
+        match command {
+            SessionCommand::List(args) => args.json |= json,
+            SessionCommand::Reconcile(args) => {
+                args.json |= json;
+                args.ids.append(&mut args.session);
+            }
+            SessionCommand::Result(args) => {
+                args.json |= json;
+                args.sessions.fold();
+            }
+            SessionCommand::IsAlive(args) => {
+                args.json |= json;
+                args.sessions.fold();
+            }
+            SessionCommand::Show(args) => {
+                args.json |= json;
+                args.sessions.fold();
+            }
+            SessionCommand::Peek(args) => args.json |= json,
+            SessionCommand::Wait(WaitArgs { targets, .. })
+            | SessionCommand::Kill(KillArgs { targets, .. }) => {
+                targets.ids.append(&mut targets.session);
+            }
+            SessionCommand::Logs(args) => args.ids.append(&mut args.session),
+            SessionCommand::Attach(_) => {}
+            SessionCommand::Delete(args) => {
+                args.json |= json;
+                args.ids.append(&mut args.session);
+            }
+            SessionCommand::Clean(args) => {
+                args.json |= json;
+                if let Some(days) = args.days.take() {
+                    args.older_than = days;
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,12 +128,19 @@ pub enum SessionCommand {
     List(ListArgs),
     /// Reconcile sessions whose process is dead: retire them with their result or a synthetic failure.
     Reconcile(ReconcileArgs),
-    /// Print a session's result (reconciling it first if its process is dead).
+    /// Print sessions' results (reconciling each first if its process is dead).
+    ///
+    /// Several ids, or --all (every session of the project that has a
+    /// result, newest first): one block per session, each starting with its
+    /// `session_id`; with --json one array.
     Result(ResultArgs),
     /// Print whether a session's process is alive, dead or unknown, with the evidence.
     ///
-    /// Exit status: 0 for alive or unknown, 1 for dead (the session is reconciled).
-    IsAlive(IdArgs),
+    /// Exit status: 0 for alive or unknown, 1 for dead (the session is
+    /// reconciled). Several ids, or --all (every active session): one
+    /// `<ULID> <verdict>` line each with its evidence indented, exit 1 when
+    /// any is dead.
+    IsAlive(IsAliveArgs),
     /// Wait until sessions end, printing each one's result line as it ends.
     ///
     /// Exit status: one session: its result's exit code; several: 0 when every
@@ -113,8 +174,15 @@ pub enum SessionCommand {
     ///
     /// Exits with the session's exit code once it has ended.
     Attach(IdArgs),
-    /// Show everything about one session (reconciling it first).
+    /// Show everything about sessions (reconciling each first).
+    ///
+    /// Several ids, or --all (every session of the project, newest first):
+    /// one view each, separated by a blank line; with --json one array.
     Show(ShowArgs),
+    /// A compact `show`: status, elapsed and idle time, result, last output lines.
+    ///
+    /// Idle is the time since either log last grew (active sessions only).
+    Peek(PeekArgs),
     /// Delete sessions that have ended; never one whose process may still run.
     ///
     /// Each session is reconciled first (a dead one is retired), then removed
@@ -138,6 +206,15 @@ pub struct ProjectArgs {
     /// Project directory whose sessions to use (default: the current directory).
     #[arg(long = "cd", value_name = "DIR")]
     pub cd: Option<PathBuf>,
+}
+
+/// `--format FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people (the default).
+    Text,
+    /// JSON, as `--json` prints it.
+    Json,
 }
 
 /// `--color WHEN`.
@@ -233,9 +310,14 @@ pub struct ListArgs {
     /// List the sessions of every project under the state root.
     #[arg(long)]
     pub all_projects: bool,
-    /// Only sessions with this status.
-    #[arg(long, value_name = "S", value_parser = status_parser(LIST_STATUSES))]
-    pub status: Option<SessionStatus>,
+    /// Only sessions with one of these statuses (comma separated).
+    #[arg(
+        long,
+        value_name = "S,..",
+        value_parser = status_parser(LIST_STATUSES),
+        value_delimiter = ','
+    )]
+    pub status: Vec<SessionStatus>,
     /// Only sessions that used one of these tools (comma separated).
     #[arg(long, value_name = "T,..", value_delimiter = ',')]
     pub tool: Vec<String>,
@@ -261,10 +343,19 @@ pub struct ReconcileArgs {
     /// Session ids or unique id prefixes (case-insensitive).
     #[arg(
         value_name = "ID|PREFIX",
-        required_unless_present = "all",
+        required_unless_present_any = ["all", "session"],
         conflicts_with = "all"
     )]
     pub ids: Vec<String>,
+    /// A session id as other csa installs take it (`--session ID`, `-s
+    /// ID`; repeatable): the same as an ID argument.
+    #[arg(
+        short = 's',
+        long = "session",
+        value_name = "ID",
+        conflicts_with = "all"
+    )]
+    pub session: Vec<String>,
     /// Reconcile every session of the project.
     #[arg(long)]
     pub all: bool,
@@ -278,21 +369,100 @@ pub struct ReconcileArgs {
     pub json: bool,
 }
 
+/// One session: `ID`, or `--session ID` / `-s ID` as other csa installs
+/// spell it.
 #[derive(Debug, Args)]
 pub struct IdArgs {
     /// Session id or unique id prefix (case-insensitive); a full id is also
     /// found in other projects.
-    #[arg(value_name = "ID")]
-    pub id: String,
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "session",
+        conflicts_with = "session"
+    )]
+    id: Option<String>,
+    /// The session id as other csa installs take it (`--session ID`, `-s
+    /// ID`): the same as the ID argument.
+    #[arg(short = 's', long = "session", value_name = "ID")]
+    session: Option<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+impl IdArgs {
+    /// The id, however it was given.
+    pub fn id(&self) -> &str {
+        self.id
+            .as_deref()
+            .or(self.session.as_deref())
+            .expect("clap requires ID or --session")
+    }
+}
+
+/// Several sessions by id (`ID...` or `--session ID`, repeatable), or every
+/// session with `--all`.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Session ids or unique id prefixes (case-insensitive); a full id is
+    /// also found in other projects.
+    #[arg(
+        value_name = "ID",
+        required_unless_present_any = ["all", "session"],
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// A session id as other csa installs take it (`--session ID`, `-s
+    /// ID`; repeatable): the same as an ID argument.
+    #[arg(
+        short = 's',
+        long = "session",
+        value_name = "ID",
+        conflicts_with = "all"
+    )]
+    pub session: Vec<String>,
+    /// Every session of the project (`result`: those with a result;
+    /// `is-alive`: the active ones), newest first.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+impl Selection {
+    /// `--session` values join the ids.
+    fn fold(&mut self) {
+        self.ids.append(&mut self.session);
+    }
+
+    /// More than one session may be printed: JSON is then an array.
+    pub fn several(&self) -> bool {
+        self.all || self.ids.len() > 1
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct ResultArgs {
     #[command(flatten)]
+    pub sessions: Selection,
+    /// Print the result as one JSON object (several sessions: an array).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IsAliveArgs {
+    #[command(flatten)]
+    pub sessions: Selection,
+    /// Print `{"session_id", "verdict", "reasons"}` (several sessions: an array).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PeekArgs {
+    #[command(flatten)]
     pub session: IdArgs,
-    /// Print the result as one JSON object.
+    /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -303,10 +473,19 @@ pub struct Targets {
     /// Session ids or unique id prefixes (case-insensitive).
     #[arg(
         value_name = "ID",
-        required_unless_present = "all",
+        required_unless_present_any = ["all", "session"],
         conflicts_with = "all"
     )]
     pub ids: Vec<String>,
+    /// A session id as other csa installs take it (`--session ID`, `-s
+    /// ID`; repeatable): the same as an ID argument.
+    #[arg(
+        short = 's',
+        long = "session",
+        value_name = "ID",
+        conflicts_with = "all"
+    )]
+    pub session: Vec<String>,
     /// Every active session of the project.
     #[arg(long)]
     pub all: bool,
@@ -339,10 +518,19 @@ pub struct LogsArgs {
     /// also found in other projects.
     #[arg(
         value_name = "ID",
-        required_unless_present = "all",
+        required_unless_present_any = ["all", "session"],
         conflicts_with = "all"
     )]
     pub ids: Vec<String>,
+    /// A session id as other csa installs take it (`--session ID`, `-s
+    /// ID`; repeatable): the same as an ID argument.
+    #[arg(
+        short = 's',
+        long = "session",
+        value_name = "ID",
+        conflicts_with = "all"
+    )]
+    pub session: Vec<String>,
     /// The logs of every session of the project (with --follow, sessions
     /// that start meanwhile join).
     #[arg(long)]
@@ -371,8 +559,8 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     #[command(flatten)]
-    pub session: IdArgs,
-    /// Print one JSON object instead of text.
+    pub sessions: Selection,
+    /// Print one JSON object instead of text (several sessions: an array).
     #[arg(long)]
     pub json: bool,
 }
@@ -392,8 +580,12 @@ pub struct KillArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// Session ids or unique id prefixes (case-insensitive).
-    #[arg(value_name = "ID", required = true)]
+    #[arg(value_name = "ID", required_unless_present = "session")]
     pub ids: Vec<String>,
+    /// A session id as other csa installs take it (`--session ID`, `-s
+    /// ID`; repeatable): the same as an ID argument.
+    #[arg(short = 's', long = "session", value_name = "ID")]
+    pub session: Vec<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Print what would be deleted and what kept; change nothing.
@@ -415,6 +607,12 @@ pub struct CleanArgs {
     /// Only sessions with this status (default: retired and failed).
     #[arg(long, value_name = "S", value_parser = status_parser(CLEAN_STATUSES))]
     pub status: Option<SessionStatus>,
+    /// `--older-than N` days, as other csa installs spell it (`--days 30`).
+    #[arg(long, value_name = "N", conflicts_with = "older_than", value_parser = crate::duration::parse_days)]
+    pub days: Option<std::time::Duration>,
+    /// Only sessions that used one of these tools (comma separated).
+    #[arg(long, value_name = "T,..", value_delimiter = ',')]
+    pub tool: Vec<String>,
     /// Keep the newest N of the sessions selected, whatever their age.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub keep: usize,

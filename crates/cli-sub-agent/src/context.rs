@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use csa_session::consts::ENV_PROJECT_ROOT;
 use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
 
-use crate::cli::ProjectArgs;
+use crate::cli::{ProjectArgs, Selection};
 use crate::pool::{self, Work};
 use crate::ui::{Ui, chain};
 
@@ -110,6 +110,26 @@ impl<'u> Context<'u> {
                 found.push(loc);
             }
         }
+        Ok(found)
+    }
+
+    /// The sessions a command that takes several ids acts on: the named
+    /// ones, each once, in the order first named; with `--all`, the
+    /// project's sessions that `all` admits, newest first.
+    pub fn select(
+        &self,
+        selection: &Selection,
+        all: impl Fn(&SessionLocation) -> bool,
+    ) -> anyhow::Result<Vec<SessionLocation>> {
+        if !selection.all {
+            return self.resolve_each(&selection.ids);
+        }
+        let mut found: Vec<SessionLocation> = self
+            .sessions(false)?
+            .into_iter()
+            .filter(|loc| all(loc))
+            .collect();
+        found.sort_by(|a, b| b.id.cmp(&a.id));
         Ok(found)
     }
 

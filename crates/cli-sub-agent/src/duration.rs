@@ -70,6 +70,17 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Parse `clean --days N`: a number of days (`30`, `1.5`).
+pub fn parse_days(text: &str) -> Result<Duration, String> {
+    if text.ends_with(|c: char| !c.is_ascii_digit()) {
+        return Err(format!(
+            "'{}' is not a number of days: use for example 7 or 1.5",
+            escape(text)
+        ));
+    }
+    parse(&format!("{text}d"))
+}
+
 /// `duration` as whole seconds, rounded up (`[run] timeout_secs` is an
 /// integer in `state.toml`; a `1.5` timeout records 2).
 pub fn whole_secs_up(duration: Duration) -> u64 {
@@ -141,6 +152,17 @@ mod tests {
         assert_eq!(parse_timeout("1"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1_500)));
         assert_eq!(parse_timeout("15m"), Ok(Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn days_are_a_number_of_days() {
+        assert_eq!(parse_days("30"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_days("1.5"), Ok(Duration::from_secs(129_600)));
+        assert_eq!(parse_days("0"), Ok(Duration::ZERO));
+        for text in ["7d", "", "x", "-1"] {
+            assert!(parse_days(text).is_err(), "{text}");
+        }
+        assert!(parse_days("3651").unwrap_err().contains("at most 10 years"));
     }
 
     #[test]

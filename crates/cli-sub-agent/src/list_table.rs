@@ -370,8 +370,9 @@ pub fn empty_message(args: &ListArgs, total: usize, project: &str) -> String {
         return format!("no sessions in {scope}");
     }
     let mut filters = Vec::new();
-    if let Some(status) = args.status {
-        filters.push(format!("--status {}", status.as_arg()));
+    if !args.status.is_empty() {
+        let statuses: Vec<&str> = args.status.iter().map(|s| s.as_arg()).collect();
+        filters.push(format!("--status {}", statuses.join(",")));
     }
     if !args.tool.is_empty() {
         filters.push(format!("--tool {}", term::escape(&args.tool.join(","))));

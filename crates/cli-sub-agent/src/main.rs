@@ -30,10 +30,11 @@ fn main() -> ExitCode {
     csa_session::fault::enable_from_env();
     // Before parsing, so that clap's help and errors follow `--color` too.
     term::style::init(ColorWhen::from_args(std::env::args_os()).unwrap_or_default());
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return Ui::new(Facts::of_process()).usage_error(err),
     };
+    cli.normalize();
     term::style::init(cli.color);
     let ui = Ui::new(Facts::of_process());
     term::log::init(cli.verbose, ui.facts().stderr_colors);
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args, &ui),
         Command::Session(SessionCommand::Attach(args)) => commands::logs::attach(&args, &ui),
         Command::Session(SessionCommand::Show(args)) => commands::show::run(&args, &ui),
+        Command::Session(SessionCommand::Peek(args)) => commands::peek::run(&args, &ui),
         Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args, &ui),
         Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args, &ui),
         Command::Run(args) => commands::run::run(&args, &ui),

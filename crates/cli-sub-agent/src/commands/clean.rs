@@ -25,7 +25,15 @@ pub fn run(args: &CleanArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let probe = ProbeContext::new();
     let remover = Remover::new(&probe, Trigger::SessionClean, policy, args.dry_run);
     removal::empty_trash(ui, &remover, &dirs);
-    let sessions = sessions_in(&dirs)?;
+    let mut sessions = sessions_in(&dirs)?;
+    if !args.tool.is_empty() {
+        // Only sessions that used one of the tools: one whose state cannot
+        // be read is not known to have, and is left alone.
+        sessions.retain(|loc| {
+            csa_session::load_state(&loc.dir)
+                .is_ok_and(|s| s.value.tool_names().iter().any(|t| args.tool.contains(t)))
+        });
+    }
     let mut surveys = pool::map(Work::Io, sessions.iter().collect(), |loc| {
         remover.survey(loc)
     });

@@ -174,9 +174,7 @@ fn note<'r>(
 }
 
 fn keep(row: &SessionRow<'_>, args: &ListArgs) -> bool {
-    if let Some(status) = args.status
-        && row.status != status
-    {
+    if !args.status.is_empty() && !args.status.contains(&row.status) {
         return false;
     }
     if !args.tool.is_empty() && !row.tools.iter().any(|t| args.tool.iter().any(|a| a == t)) {

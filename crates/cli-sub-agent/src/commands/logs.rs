@@ -78,7 +78,7 @@ pub fn run(args: &LogsArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
 /// `csa session attach <ID>`: `logs --follow --both` of one session.
 pub fn attach(args: &IdArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project, ui)?;
-    let loc = ctx.resolve(&args.id)?;
+    let loc = ctx.resolve(args.id())?;
     let layout = Layout {
         prefix: false,
         timestamps: false,

@@ -9,6 +9,7 @@ pub mod kill;
 pub mod list;
 pub mod logs;
 pub mod man;
+pub mod peek;
 pub mod reconcile;
 pub mod result;
 pub mod run;

@@ -1,10 +1,10 @@
-//! `csa session result <ID> [--json]`: the session's result, after reconciling
-//! it if its process is dead.
+//! `csa session result <ID>... | --all [--json]`: sessions' results, each after
+//! reconciling it if its process is dead.
 
 use std::process::ExitCode;
 
 use csa_session::json::TomlJson;
-use csa_session::{Phase, Trigger};
+use csa_session::{Phase, SessionLocation, Trigger};
 
 use crate::cli::ResultArgs;
 use crate::context::Context;
@@ -13,20 +13,89 @@ use crate::term::escape;
 use crate::ui::{Ui, chain};
 
 pub fn run(args: &ResultArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project, ui)?;
-    let loc = ctx.resolve(&args.session.id)?;
+    let ctx = Context::new(&args.sessions.project, ui)?;
+    let sessions = ctx.select(&args.sessions, |_| true)?;
+    if !args.sessions.several() {
+        let loc = &sessions[0];
+        let table = match result_of(ui, loc)? {
+            Found::Result(table) => table,
+            Found::NoneYet(why) => anyhow::bail!("session {} has no result yet: {why}", loc.id),
+        };
+        if args.json {
+            let value = TomlJson::Table(&table);
+            ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+        } else {
+            ui.stdout(&render_text(&table))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Several: every result there is; a named session without one is an
+    // error line (exit 1), while --all passes over those still running.
+    let mut found = Vec::with_capacity(sessions.len());
+    let mut failed = false;
+    for loc in &sessions {
+        match result_of(ui, loc) {
+            Ok(Found::Result(table)) => found.push((loc, table)),
+            Ok(Found::NoneYet(_)) if args.sessions.all => {}
+            Ok(Found::NoneYet(why)) => {
+                ui.error_line(&anyhow::anyhow!(
+                    "session {} has no result yet: {why}",
+                    loc.id
+                ));
+                failed = true;
+            }
+            Err(err) => {
+                ui.error_line(&err.context(format!("session {}", loc.id)));
+                failed = true;
+            }
+        }
+    }
+    if args.json {
+        let mut values = Vec::with_capacity(found.len());
+        for (loc, table) in &found {
+            let mut object = serde_json::Map::new();
+            object.insert("session_id".into(), loc.id.as_str().into());
+            if let serde_json::Value::Object(fields) = serde_json::to_value(TomlJson::Table(table))?
+            {
+                object.extend(fields);
+            }
+            values.push(serde_json::Value::Object(object));
+        }
+        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&values)?))?;
+    } else {
+        let blocks: Vec<String> = found
+            .iter()
+            .map(|(loc, table)| format!("session_id: {}\n{}", loc.id, render_text(table)))
+            .collect();
+        ui.stdout(&blocks.join("\n"))?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A session's result, or why it has none yet.
+enum Found {
+    Result(toml::Table),
+    NoneYet(String),
+}
+
+/// The result of one session, after reconciling it if its process is dead.
+fn result_of(ui: &Ui, loc: &SessionLocation) -> anyhow::Result<Found> {
     // A session whose state cannot be read is not reconciled (that would
     // only warn about the same fault); its result, if any, is still shown.
-    let reconciled = Reconciled::load(ui, &loc, Trigger::SessionResult);
+    let reconciled = Reconciled::load(ui, loc, Trigger::SessionResult);
     let liveness = reconciled
         .as_ref()
         .ok()
         .and_then(|r| r.report.liveness.as_ref());
-    let loaded = match csa_session::load_result(&loc.dir) {
-        Ok(loaded) => loaded,
+    match csa_session::load_result(&loc.dir) {
+        Ok(loaded) => Ok(Found::Result(loaded.value.table().clone())),
         Err(err) if err.is_missing() => {
             let phase = reconciled.as_ref().map(|r| r.state.phase());
-            let why = match (phase, liveness) {
+            Ok(Found::NoneYet(match (phase, liveness) {
                 (Ok(Phase::Retired), _) => "it was retired without one".to_owned(),
                 (Ok(phase), Some(liveness)) => format!(
                     "it is {} and its process is {} ({})",
@@ -36,19 +105,10 @@ pub fn run(args: &ResultArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
                 ),
                 (Ok(phase), None) => format!("it is {}", phase.as_str()),
                 (Err(err), _) => format!("its state cannot be read: {}", chain(err)),
-            };
-            anyhow::bail!("session {} has no result yet: {why}", loc.id);
+            }))
         }
-        Err(err) => return Err(err.into()),
-    };
-    let table = loaded.value.table();
-    if args.json {
-        let value = TomlJson::Table(table);
-        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
-    } else {
-        ui.stdout(&render_text(table))?;
+        Err(err) => Err(err.into()),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `key: value` lines; multi-line strings continue indented by two spaces.

@@ -1,4 +1,4 @@
-//! `csa session show <ID> [--json]`: everything about one session, after
+//! `csa session show <ID>... | --all [--json]`: everything about sessions, each after
 //! reconciling it (trigger `session show`): its state, `[run]` table, family
 //! (parent and children), pid records, liveness, the memory and CPU time of
 //! its live process tree, its result, and at the end the size and the last
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use csa_session::detail::LogView;
-use csa_session::{Phase, SessionDetail, SessionId, Trigger};
+use csa_session::{Phase, SessionDetail, SessionId, SessionLocation, Trigger};
 
 use crate::cli::ShowArgs;
 use crate::context::{Context, Relatives};
@@ -23,22 +23,67 @@ use crate::ui::Ui;
 const LABEL_WIDTH: usize = 14;
 
 pub fn run(args: &ShowArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let ctx = Context::new(&args.session.project, ui)?;
-    let loc = ctx.resolve(&args.session.id)?;
-    let reconciled = Reconciled::load(ui, &loc, Trigger::SessionShow)?;
+    let ctx = Context::new(&args.sessions.project, ui)?;
+    let sessions = ctx.select(&args.sessions, |_| true)?;
+    let now = Utc::now();
+    if !args.sessions.several() {
+        let detail = detail_of(&ctx, &sessions[0], now)?;
+        if args.json {
+            ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&detail)?))?;
+        } else {
+            ui.stdout(&text(&detail, now, ui.stdout_palette()))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Several: every session that can be shown, an error line for each that
+    // cannot, and exit 1 if there was one.
+    let mut details = Vec::with_capacity(sessions.len());
+    let mut failed = false;
+    for loc in &sessions {
+        match detail_of(&ctx, loc, now) {
+            Ok(detail) => details.push(detail),
+            Err(err) => {
+                ui.error_line(&err.context(format!("session {}", loc.id)));
+                failed = true;
+            }
+        }
+    }
+    if args.json {
+        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&details)?))?;
+    } else {
+        let texts: Vec<String> = details
+            .iter()
+            .map(|detail| text(detail, now, ui.stdout_palette()))
+            .collect();
+        ui.stdout(&texts.join("\n"))?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One session's detail, after reconciling it.
+fn detail_of(
+    ctx: &Context<'_>,
+    loc: &SessionLocation,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SessionDetail> {
+    let reconciled = Reconciled::load(ctx.ui, loc, Trigger::SessionShow)?;
     let state = &reconciled.state;
     let active = state.phase() == Phase::Active;
-    let liveness = active.then(|| reconciled.liveness(&loc));
-    let children = children_of(&ctx, &loc.id)?;
+    let liveness = active.then(|| reconciled.liveness(loc));
+    let children = children_of(ctx, &loc.id)?;
     let processes = csa_process::session_processes(&loc.dir, active);
-    let now = Utc::now();
-    let detail = SessionDetail::build(&loc, state, liveness.as_ref(), children, processes, now);
-    if args.json {
-        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&detail)?))?;
-    } else {
-        ui.stdout(&text(&detail, now, ui.stdout_palette()))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(SessionDetail::build(
+        loc,
+        state,
+        liveness.as_ref(),
+        children,
+        processes,
+        now,
+    ))
 }
 
 /// The text output: one `label value` line per fact; facts that do not
