@@ -84,6 +84,33 @@ impl Cli {
     }
 }
 
+/// clap's error for `csa run --tool T CMD...` (CMD given without `--`
+/// before it), with a tip that shows the command line with `--` added.
+/// Other errors are returned as they are.
+pub fn hint_double_dash(mut err: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument || args.iter().any(|a| a == "--") {
+        return err;
+    }
+    let Some(ContextValue::String(stray)) = err.get(ContextKind::InvalidArg).cloned() else {
+        return err;
+    };
+    let Some(run) = args.iter().position(|a| a == "run") else {
+        return err;
+    };
+    let Some(at) = args.iter().skip(run + 1).position(|a| *a == stray) else {
+        return err;
+    };
+    let mut fixed: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    fixed.insert(run + at, "--");
+    let tip = format!("put the command after `--`: csa {}", fixed.join(" "));
+    err.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![tip.into()]),
+    );
+    err
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Inspect and repair sessions.
@@ -694,6 +721,32 @@ pub struct ManArgs {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn a_command_without_double_dash_gets_a_tip_with_it_added() {
+        let parse = |line: &[&str]| {
+            let args: Vec<String> = line.iter().map(|a| (*a).to_owned()).collect();
+            let err = Cli::try_parse_from(&args).expect_err("a usage error");
+            hint_double_dash(err, &args).render().to_string()
+        };
+        let text = parse(&["csa", "run", "--tool", "codex", "make", "test"]);
+        assert!(
+            text.contains("tip: put the command after `--`: csa run --tool codex -- make test"),
+            "{text}"
+        );
+        let text = parse(&[
+            "csa", "--color", "never", "run", "--tool", "x", "sleep", "1",
+        ]);
+        assert!(
+            text.contains("csa --color never run --tool x -- sleep 1"),
+            "{text}"
+        );
+        // Other mistakes get no such tip.
+        let text = parse(&["csa", "session", "list", "extra"]);
+        assert!(!text.contains("after `--`"), "{text}");
+        let text = parse(&["csa", "run", "--tool", "x", "--bogus", "--", "ls"]);
+        assert!(!text.contains("after `--`"), "{text}");
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

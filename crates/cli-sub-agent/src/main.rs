@@ -32,7 +32,12 @@ fn main() -> ExitCode {
     term::style::init(ColorWhen::from_args(std::env::args_os()).unwrap_or_default());
     let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return Ui::new(Facts::of_process()).usage_error(err),
+        Err(err) => {
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return Ui::new(Facts::of_process()).usage_error(cli::hint_double_dash(err, &args));
+        }
     };
     cli.normalize();
     term::style::init(cli.color);

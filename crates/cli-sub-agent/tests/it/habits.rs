@@ -57,3 +57,21 @@ fn clean_takes_any_duration_form() {
         );
     }
 }
+
+#[test]
+fn a_command_without_double_dash_is_told_to_add_it_and_creates_nothing() {
+    let env = Env::new();
+    let out = env
+        .csa()
+        .args(["run", "--tool", "codex", "make", "test"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("tip: put the command after `--`: csa run --tool codex -- make test"),
+        "{err}"
+    );
+    assert!(stdout_of(&out).is_empty());
+    assert!(!env.sessions_dir().exists(), "nothing was created");
+}
