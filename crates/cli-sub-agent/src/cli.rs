@@ -42,6 +42,7 @@ impl Cli {
     /// `clean --days N` is `--older-than Nd`. Commands read only ours.
     pub fn normalize(&mut self) {
         let json = self.format == Some(Format::Json);
+        let verbose = self.verbose;
         let Command::Session(command) = &mut self.command else {
             return;
         };
@@ -76,6 +77,7 @@ impl Cli {
             }
             SessionCommand::Clean(args) => {
                 args.json |= json;
+                args.verbose = verbose;
                 if let Some(days) = args.days.take() {
                     args.older_than = days;
                 }
@@ -640,6 +642,9 @@ pub struct CleanArgs {
     /// Only sessions that used one of these tools (comma separated).
     #[arg(long, value_name = "T,..", value_delimiter = ',')]
     pub tool: Vec<String>,
+    /// The global `-v` count: with it, each kept session is listed too.
+    #[arg(skip)]
+    pub verbose: u8,
     /// Keep the newest N of the sessions selected, whatever their age.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub keep: usize,

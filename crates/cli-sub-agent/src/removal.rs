@@ -2,9 +2,12 @@
 //! delete` and `csa session clean`: the trash emptied first, the cooldown
 //! markers and the list cache afterwards, and the reports drawn.
 
-use csa_session::SessionsDir;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
 use csa_session::list_cache;
-use csa_session::remove::{Action, Remover, Report, Survey};
+use csa_session::remove::{Action, Keep, Remover, Report, Survey};
+use csa_session::{SessionId, SessionsDir};
 use serde::Serialize;
 
 use crate::pool::{self, Step};
@@ -87,16 +90,36 @@ fn reason(report: &Report, kill_hint: bool) -> String {
     }
 }
 
-/// Print one line per report (`<ULID> deleted`, `<ULID> would delete`,
-/// `<ULID> kept: <why>`), or one JSON array.
-pub fn print(ui: &Ui, reports: &[Report], json: bool, kill_hint: bool) -> anyhow::Result<()> {
-    if json {
+/// How the reports are drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Printing {
+    /// One JSON array (every report, kept ones included).
+    pub json: bool,
+    /// An active session's reason says how to stop it (`delete`).
+    pub kill_hint: bool,
+    /// Text lists each kept session (`delete` always, `clean` with `-v`).
+    pub list_kept: bool,
+    /// Nothing was removed: the summary says what would be.
+    pub dry_run: bool,
+}
+
+/// Print one line per removed (or would-remove) session (`<ULID> deleted`,
+/// `<ULID> would delete`) and each kept one (`<ULID> kept: <why>`) when
+/// asked for, then the summary line on stderr; or one JSON array of every
+/// report.
+pub fn print(
+    ui: &Ui,
+    reports: &[Report],
+    sizes: &HashMap<SessionId, u64>,
+    how: Printing,
+) -> anyhow::Result<()> {
+    if how.json {
         let views: Vec<ReportView<'_>> = reports
             .iter()
             .map(|r| ReportView {
                 session_id: r.session_id.as_str(),
                 action: r.action.as_str(),
-                reason: reason(r, kill_hint),
+                reason: reason(r, how.kill_hint),
             })
             .collect();
         return ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&views)?));
@@ -104,13 +127,148 @@ pub fn print(ui: &Ui, reports: &[Report], json: bool, kill_hint: bool) -> anyhow
     let mut text = String::new();
     for r in reports {
         match r.action {
-            Action::Kept => text.push_str(&format!(
+            Action::Kept if how.list_kept => text.push_str(&format!(
                 "{} kept: {}\n",
                 r.session_id,
-                escape(&reason(r, kill_hint))
+                escape(&reason(r, how.kill_hint))
             )),
+            Action::Kept => {}
             action => text.push_str(&format!("{} {}\n", r.session_id, action.as_str())),
         }
     }
-    ui.stdout(&text)
+    ui.stdout(&text)?;
+    // On stderr: stdout keeps one line per session (contract 8.6) for scripts.
+    ui.stderr(&format!("{}\n", summary(reports, sizes, how.dry_run)));
+    Ok(())
+}
+
+/// The bytes each surveyed session dir holds, read before anything is
+/// removed (for the summary line). Symlinks are counted, never followed.
+pub fn sizes(surveys: &[Survey]) -> HashMap<SessionId, u64> {
+    surveys
+        .iter()
+        .map(|survey| (survey.loc.id.clone(), dir_bytes(survey.loc.dir.path())))
+        .collect()
+}
+
+/// The size of the files under `dir` (what `du --apparent-size` counts),
+/// without following a symlink or crossing into what cannot be read.
+fn dir_bytes(dir: &Path) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = fs_err::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = fs_err::read_dir(&path) {
+                stack.extend(entries.flatten().map(|entry| entry.path()));
+            }
+        } else {
+            total = total.saturating_add(meta.len());
+        }
+    }
+    total
+}
+
+/// `removed 12 sessions (34 MiB); kept 3: 2 active, 1 lock held` (with
+/// `--dry-run`, `would remove ...`): what left and, counted by reason, what
+/// stayed.
+pub fn summary(reports: &[Report], sizes: &HashMap<SessionId, u64>, dry_run: bool) -> String {
+    let removed: Vec<&Report> = reports
+        .iter()
+        .filter(|r| r.action != Action::Kept)
+        .collect();
+    let bytes: u64 = removed
+        .iter()
+        .filter_map(|r| sizes.get(&r.session_id))
+        .sum();
+    let mut kept: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for r in reports.iter().filter(|r| r.action == Action::Kept) {
+        *kept.entry(kept_label(r)).or_default() += 1;
+    }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let count = removed.len();
+    let sessions = if count == 1 { "session" } else { "sessions" };
+    let mut line = format!("{verb} {count} {sessions} ({})", human_bytes(bytes));
+    let total_kept: usize = kept.values().sum();
+    if total_kept == 0 {
+        line.push_str("; kept none");
+        return line;
+    }
+    let mut reasons: Vec<(&str, usize)> = kept.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let reasons: Vec<String> = reasons
+        .iter()
+        .map(|(label, n)| format!("{n} {label}"))
+        .collect();
+    line.push_str(&format!("; kept {total_kept}: {}", reasons.join(", ")));
+    line
+}
+
+/// Why a session was kept, in a few words the summary counts by.
+fn kept_label(report: &Report) -> &'static str {
+    if report.error.is_some() {
+        return "error";
+    }
+    match &report.keep {
+        Some(Keep::Active(_)) => "active",
+        Some(Keep::StillRunning) => "still running",
+        Some(Keep::Unconfirmed) => "unconfirmed",
+        Some(Keep::Available) => "available",
+        Some(Keep::Initializing) => "being created",
+        Some(Keep::Gone) => "gone",
+        Some(Keep::Locked) => "busy",
+        Some(Keep::ToolLockHeld(_)) => "lock held",
+        Some(Keep::LocksUnreadable(_)) => "locks unreadable",
+        Some(Keep::NotADirectory) => "not a folder",
+        Some(Keep::MountInside(_)) => "mount inside",
+        Some(Keep::NotSelected(_)) => "not selected",
+        Some(Keep::Recent { .. }) => "recent",
+        Some(Keep::InTheFuture) => "in the future",
+        Some(Keep::AgeUnknown) => "age unknown",
+        Some(Keep::Newest { .. }) => "newest",
+        None => "kept",
+    }
+}
+
+/// A size with a binary unit: `0 B`, `512 B`, `1.5 KiB`, `34 MiB`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.0} {unit}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_a_binary_unit() {
+        let cases = [
+            (0, "0 B"),
+            (512, "512 B"),
+            (1536, "1.5 KiB"),
+            (34 * 1024 * 1024, "34 MiB"),
+            (5 * 1024 * 1024 * 1024, "5.0 GiB"),
+        ];
+        for (bytes, text) in cases {
+            assert_eq!(human_bytes(bytes), text, "{bytes}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! `csa_session::remove`, skipping (and reporting) every session that may
 //! still run, is being created, or is newer than `--older-than`.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
@@ -43,10 +44,25 @@ pub fn run(args: &CleanArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         loc.sessions_dir()
             .map(|dir| ctx.roots.project_of(&dir).unwrap_or(dir.path))
     });
+    let sizes = if args.json {
+        HashMap::new()
+    } else {
+        removal::sizes(&surveys)
+    };
     let mut reports = removal::remove(&remover, surveys);
     removal::finish(ui, &remover, &reports);
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    removal::print(ui, &reports, args.json, false)?;
+    removal::print(
+        ui,
+        &reports,
+        &sizes,
+        removal::Printing {
+            json: args.json,
+            kill_hint: false,
+            list_kept: args.verbose > 0,
+            dry_run: args.dry_run,
+        },
+    )?;
     let failed = reports
         .iter()
         .any(|r| r.action == Action::Kept && r.error.is_some());

@@ -2,6 +2,7 @@
 //! ended, through `csa_session::remove`; a session that may still run is
 //! refused with a line that says to kill it first.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use csa_process::ProbeContext;
@@ -31,10 +32,25 @@ pub fn run(args: &DeleteArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let surveys = pool::map(Work::Io, sessions.iter().collect(), |loc| {
         remover.survey(loc)
     });
+    let sizes = if args.json {
+        HashMap::new()
+    } else {
+        removal::sizes(&surveys)
+    };
     let mut reports = removal::remove(&remover, surveys);
     removal::finish(ui, &remover, &reports);
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    removal::print(ui, &reports, args.json, true)?;
+    removal::print(
+        ui,
+        &reports,
+        &sizes,
+        removal::Printing {
+            json: args.json,
+            kill_hint: true,
+            list_kept: true,
+            dry_run: args.dry_run,
+        },
+    )?;
     let refused = reports.iter().any(|r| match r.action {
         Action::Deleted | Action::WouldDelete => false,
         Action::Kept => r.error.is_some() || r.keep.as_ref().is_none_or(|k| k.is_refusal()),

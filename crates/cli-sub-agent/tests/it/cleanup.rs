@@ -164,6 +164,7 @@ fn clean_removes_old_settled_sessions_and_keeps_everything_else() {
             "1d",
             "--status",
             "failed",
+            "-v",
         ],
     );
     let text = stdout_of(&out);

@@ -75,3 +75,77 @@ fn a_command_without_double_dash_is_told_to_add_it_and_creates_nothing() {
     assert!(stdout_of(&out).is_empty());
     assert!(!env.sessions_dir().exists(), "nothing was created");
 }
+
+#[test]
+fn clean_prints_what_it_removes_then_a_summary_on_stderr_and_kept_ones_with_v() {
+    let env = Env::new();
+    let old = env.session("retired").retired("success", 0, 30);
+    old.write("output.log", &"x".repeat(3000));
+    let failed = env.session("retired").retired("failure", 2, 30);
+    let recent = env.session("retired").retired("success", 0, 0);
+    let live = env.session("active").dead_pid();
+    live.write("locks/codex.lock", &format!("{{\"pid\": {DEAD_PID}}}"));
+    let _held = FlockHolder::hold(&live.path("locks/codex.lock"));
+
+    let clean = |extra: &[&str]| {
+        let out = env
+            .csa()
+            .args(["session", "clean", "--older-than", "1d", "--dry-run"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        (stdout_of(&out), stderr_of(&out))
+    };
+    let (text, summary) = clean(&[]);
+    let summary = summary.trim_end();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    let mut removed = vec![
+        format!("{} would delete", old.id),
+        format!("{} would delete", failed.id),
+    ];
+    removed.sort_unstable();
+    assert_eq!(lines, removed, "{text}");
+    assert!(
+        summary.starts_with("would remove 2 sessions ("),
+        "{summary}"
+    );
+    assert!(summary.contains(" KiB); kept 2: "), "{summary}");
+    assert!(summary.ends_with("1 active, 1 recent"), "{summary}");
+    assert!(!text.contains("kept:"), "kept ones only with -v: {text}");
+
+    let (verbose, _) = clean(&["-v"]);
+    assert!(
+        verbose.contains(&format!("{} kept: ", live.id)),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains(&format!("{} kept: ", recent.id)),
+        "{verbose}"
+    );
+
+    let out = env
+        .csa()
+        .args(["session", "clean", "--older-than", "1d", "--json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    let kept: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "kept")
+        .map(|r| r["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "the JSON lists every kept one: {rows}");
+    assert!(!old.dir.exists() && !failed.dir.exists());
+
+    // Nothing left to remove: the summary alone.
+    let (text, summary) = clean(&[]);
+    assert_eq!(text, "");
+    assert_eq!(
+        summary,
+        "would remove 0 sessions (0 B); kept 2: 1 active, 1 recent\n"
+    );
+}
