@@ -14,7 +14,7 @@
 //! `kill --tree`, `wait --tree`) over a project's sessions.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -315,38 +315,51 @@ impl Family {
 
     /// Every descendant of `id` (not `id` itself), each after all of its own
     /// descendants: stopping them in this order, then `id`, stops children
-    /// before their parents (`kill --tree`).
+    /// before their parents (`kill --tree`). Members of a parent cycle
+    /// written by hand (A's parent B, B's parent A) are descendants of each
+    /// other: each is in the answer once.
     pub fn descendants(&self, id: &SessionId) -> Vec<&SessionId> {
-        self.position(id)
-            .map(|i| self.ids(&self.tree.descendants(i)))
-            .unwrap_or_default()
+        let mut levels = self.levels_below(id);
+        levels.pop();
+        levels.into_iter().flatten().collect()
     }
 
     /// `id` and its descendants in levels, deepest first: every session of a
     /// level may be stopped at once, and each level only after the one before
-    /// it, so children always stop before their parents (`kill --tree`).
+    /// it, so children always stop before their parents (`kill --tree`,
+    /// `wait --tree`). The walk follows each session's recorded parent, and
+    /// stops at sessions already visited, so a parent cycle ends it and every
+    /// member is in one level only.
     pub fn levels_below(&self, id: &SessionId) -> Vec<Vec<&SessionId>> {
         let Some(root) = self.position(id) else {
             return Vec::new();
         };
-        let depth: std::collections::HashMap<usize, usize> = self
-            .tree
-            .nodes()
-            .iter()
-            .map(|node| (node.index, node.depth))
-            .collect();
-        let mut members = self.tree.descendants(root);
-        members.push(root);
-        let mut levels: std::collections::BTreeMap<std::cmp::Reverse<usize>, Vec<&SessionId>> =
-            std::collections::BTreeMap::new();
-        for index in members {
-            let level = depth.get(&index).copied().unwrap_or(0);
-            levels
-                .entry(std::cmp::Reverse(level))
-                .or_default()
-                .push(&self.kin[index].id);
+        let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, kin) in self.kin.iter().enumerate() {
+            if let Some(parent) = kin.parent.as_deref() {
+                children.entry(parent).or_default().push(i);
+            }
         }
-        levels.into_values().collect()
+        let mut visited: HashSet<&str> = HashSet::from([self.kin[root].id.as_str()]);
+        let mut levels: Vec<Vec<&SessionId>> = vec![vec![&self.kin[root].id]];
+        let mut frontier = vec![root];
+        while !frontier.is_empty() {
+            let mut next = Vec::new();
+            for parent in frontier {
+                let kids = children.get(self.kin[parent].id.as_str());
+                for &child in kids.into_iter().flatten() {
+                    if visited.insert(self.kin[child].id.as_str()) {
+                        next.push(child);
+                    }
+                }
+            }
+            if !next.is_empty() {
+                levels.push(next.iter().map(|&i| &self.kin[i].id).collect());
+            }
+            frontier = next;
+        }
+        levels.reverse();
+        levels
     }
 
     fn position(&self, id: &SessionId) -> Option<usize> {

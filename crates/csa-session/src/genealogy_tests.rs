@@ -279,3 +279,37 @@ proptest! {
         prop_assert!(seen.iter().all(|&c| c == 1), "{:?}", seen);
     }
 }
+
+#[test]
+fn a_parent_cycle_ends_the_walk_with_every_member_once() {
+    // Written by hand: ROOT's parent is CHILD, CHILD's parent is ROOT, and
+    // GRAND hangs below CHILD.
+    let family = Family::new(vec![
+        kin(ROOT, Some(CHILD), 1),
+        kin(CHILD, Some(ROOT), 2),
+        kin(GRAND, Some(CHILD), 3),
+        kin(OTHER, None, 4),
+    ]);
+    let id = |s: &str| SessionId::parse(s).unwrap();
+    let names = |ids: Vec<&SessionId>| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let levels: Vec<Vec<String>> = family
+        .levels_below(&id(ROOT))
+        .into_iter()
+        .map(names)
+        .collect();
+    assert_eq!(levels, [vec![GRAND], vec![CHILD], vec![ROOT]]);
+    assert_eq!(names(family.descendants(&id(ROOT))), [GRAND, CHILD]);
+    let from_child: Vec<Vec<String>> = family
+        .levels_below(&id(CHILD))
+        .into_iter()
+        .map(names)
+        .collect();
+    let mut last_two = from_child[0].clone();
+    last_two.sort();
+    assert_eq!(last_two, [ROOT, GRAND]);
+    assert_eq!(from_child[1], [CHILD]);
+    // A session that is its own parent is its tree's only member.
+    let selfish = Family::new(vec![kin(OTHER, Some(OTHER), 1)]);
+    assert_eq!(selfish.levels_below(&id(OTHER)).len(), 1);
+    assert!(selfish.descendants(&id(OTHER)).is_empty());
+}
