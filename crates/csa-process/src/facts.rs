@@ -7,6 +7,21 @@
 
 use serde::Serialize;
 
+/// The session (`getsid`) of process `pid`, if it can be read.
+#[cfg(unix)]
+pub fn session_of(pid: u32) -> Option<i32> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+    rustix::process::getsid(Some(pid))
+        .ok()
+        .map(|sid| sid.as_raw_nonzero().get())
+}
+
+/// No sessions here.
+#[cfg(not(unix))]
+pub fn session_of(_pid: u32) -> Option<i32> {
+    None
+}
+
 /// Does a process with this pid exist?
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

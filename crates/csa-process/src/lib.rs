@@ -31,10 +31,12 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod consts;
+pub mod daemon;
 pub mod end_watch;
 pub mod evidence;
 pub mod facts;
 pub mod held;
+pub mod kill;
 pub mod launch;
 #[cfg(unix)]
 mod pre_exec;
@@ -58,7 +60,8 @@ pub use launch::spawn_detached;
 pub use proctable::{ProcInfo, descendants_of};
 pub use ready::{Ready, ReadyError, ReadyReader, ReadyWriter, ready_pipe};
 pub use record::{
-    CmdPid, DaemonPid, LockRecord, RecordError, read_cmd_pid, read_daemon_pid, read_lock_record,
+    CmdPid, DaemonPid, LockHolder, LockRecord, RecordError, read_cmd_pid, read_daemon_pid,
+    read_lock_record,
 };
 pub use spawn::{CommandSpec, Spawned, become_subreaper, spawn_command};
 pub use stop::stop_group;

@@ -21,6 +21,8 @@ pub struct ProcInfo {
     /// The parent at the time of the snapshot (0 for the kernel's own roots).
     pub ppid: u32,
     pub pgid: i32,
+    /// The session (`getsid`).
+    pub sid: i32,
     pub start_time_ticks: u64,
     pub state: ProcState,
 }
@@ -153,6 +155,7 @@ mod platform {
                 pid,
                 ppid: fields.ppid,
                 pgid: fields.pgid,
+                sid: fields.sid,
                 start_time_ticks: fields.start_time_ticks,
                 state: fields.proc_state(),
             };
@@ -184,6 +187,7 @@ mod tests {
             pid,
             ppid,
             pgid: pid as i32,
+            sid: 1,
             start_time_ticks: u64::from(pid),
             state,
         }

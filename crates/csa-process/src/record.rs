@@ -8,8 +8,8 @@ use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use csa_session::SessionDir;
 use csa_session::read::{MAX_FILE_BYTES, read_bounded};
+use csa_session::{SessionDir, ToolName};
 use serde::{Deserialize, Serialize};
 
 use crate::consts::MAX_PID;
@@ -46,6 +46,15 @@ fn parse_pid(text: &str) -> Result<u32, String> {
 }
 
 impl DaemonPid {
+    /// The record naming this process (`csa run` while it starts the daemon,
+    /// then the daemon itself).
+    pub fn of_this_process() -> DaemonPid {
+        DaemonPid {
+            pid: std::process::id(),
+            start_time_ticks: crate::facts::own_start_time_ticks(),
+        }
+    }
+
     /// Parse `<pid>` or `<pid> <starttime_ticks>`, with an optional trailing newline.
     pub fn parse(text: &str) -> Result<DaemonPid, String> {
         let line = text
@@ -144,7 +153,42 @@ pub struct LockRecord {
     pub pid_namespace: Option<String>,
 }
 
+/// Which process holds a session's tool lock, as its record's `reason` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockHolder {
+    /// `csa run`, from the session's creation until its daemon takes over.
+    Launcher,
+    /// The session's daemon, for the rest of the run.
+    Daemon,
+}
+
+impl LockHolder {
+    fn reason(self) -> &'static str {
+        match self {
+            LockHolder::Launcher => "csa run (starting the daemon)",
+            LockHolder::Daemon => "csa run",
+        }
+    }
+}
+
 impl LockRecord {
+    /// The record naming this process as `holder` of `tool`'s lock, with
+    /// every field (contract §5: records csa writes carry all of them), so
+    /// that existing installs and other hosts can judge it.
+    pub fn for_this_process(tool: &ToolName, holder: LockHolder) -> LockRecord {
+        let me = DaemonPid::of_this_process();
+        LockRecord {
+            pid: me.pid,
+            tool_name: Some(tool.to_string()),
+            acquired_at: Some(csa_session::format_time(chrono::Utc::now())),
+            reason: Some(holder.reason().to_owned()),
+            pid_start_time_ticks: me.start_time_ticks,
+            boot_id: crate::facts::boot_id(),
+            hostname: crate::facts::hostname(),
+            pid_namespace: crate::facts::pid_namespace(),
+        }
+    }
+
     /// Parse the lock file's JSON.
     pub fn parse(bytes: &[u8]) -> Result<LockRecord, String> {
         // An object only: serde would also fill the fields from an array by

@@ -6,8 +6,9 @@
 //! - daemon alive: [`crate::signal::verify_daemon`], `signal(Sig::Term)`, then
 //!   [`Verified::wait_for_exit`] while the daemon stops its command and writes
 //!   the result;
-//! - daemon dead, command alive: [`crate::signal::verify_command`], then
-//!   [`stop_group`] (SIGTERM, SIGKILL after the grace period), then reconcile.
+//! - daemon dead (or too slow), command alive:
+//!   [`crate::signal::verify_command`], then [`stop_group`] (SIGTERM, SIGKILL
+//!   after the grace period), which says which signal ended the group.
 //!
 //! Waiting is event-driven on Linux: a pidfd becomes readable when its
 //! process exits, so the waiter polls the pidfds of the group's live members
@@ -19,58 +20,61 @@ use std::time::{Duration, Instant};
 
 use crate::consts::AFTER_KILL_LIMIT;
 use crate::facts::{self, Existence, ProcState};
-use crate::signal::{self, Refusal, Sig, Verified};
+use crate::signal::{self, CommandGroup, Refusal, Sig, Verified};
 use crate::watch::{Backoff, deadline_after, passed};
 
-/// SIGTERM the process group `target` leads, wait until no live member is
-/// left, SIGKILL whatever is left after `grace`, and wait again (at most
-/// [`AFTER_KILL_LIMIT`]). `Err(Refusal::Survived)` if members outlive that.
-/// A grace too long to represent as a deadline means no SIGKILL.
-pub fn stop_group(target: &Verified, grace: Duration) -> Result<(), Refusal> {
-    let pgid = target.group().ok_or(Refusal::NotGroupLeader {
-        pid: target.pid(),
-        pgid: 0,
-    })?;
-    signal_members(target, pgid, Sig::Term)?;
+/// SIGTERM the command group `target`, wait until no live member is left,
+/// SIGKILL whatever is left after `grace`, and wait again (at most
+/// [`AFTER_KILL_LIMIT`]). Returns the signal that ended the group: SIGTERM
+/// when it was gone within the grace, else SIGKILL. `Err(Refusal::Survived)`
+/// if members outlive SIGKILL. A grace too long to represent as a deadline
+/// means no SIGKILL.
+pub fn stop_group(target: &CommandGroup, grace: Duration) -> Result<Sig, Refusal> {
+    let pgid = target.pgid();
+    if !signal::is_signallable_group(pgid) {
+        return Err(Refusal::ReservedGroup { pgid });
+    }
+    signal_members(target, Sig::Term)?;
     if wait_group_gone(pgid, deadline_after(grace)) {
-        return Ok(());
+        return Ok(Sig::Term);
     }
     tracing::debug!(pgid, "process group outlived its grace period: SIGKILL");
-    signal_members(target, pgid, Sig::Kill)?;
+    signal_members(target, Sig::Kill)?;
     if wait_group_gone(pgid, deadline_after(AFTER_KILL_LIMIT)) {
-        return Ok(());
+        return Ok(Sig::Kill);
     }
     Err(Refusal::Survived { pgid })
 }
 
 /// Signal the group through its verified leader; once the leader is gone
-/// (reaped), signal the members still in the group one by one, each checked
-/// against its start time. A group id cannot be given to a new process while
-/// the group has members, so the members found are the group's.
-fn signal_members(target: &Verified, pgid: i64, sig: Sig) -> Result<(), Refusal> {
-    match target.signal_group(sig) {
-        Ok(()) => return Ok(()),
-        Err(Refusal::Gone { .. }) => {}
-        Err(refusal) => return Err(refusal),
-    }
-    if !signal::is_signallable_group(pgid) {
-        return Err(Refusal::ReservedGroup { pgid });
-    }
-    let Some(table) = crate::proctable::snapshot() else {
-        return Ok(());
-    };
-    for member in table.group_members(i32::try_from(pgid).unwrap_or(0)) {
-        if !member.is_live() {
-            continue;
-        }
-        match signal::signal_seen(member.pid, member.start_time_ticks, sig) {
-            Ok(()) | Err(Refusal::Gone { .. } | Refusal::Reused { .. }) => {}
-            Err(refusal) => {
-                tracing::debug!(pid = member.pid, %refusal, "member not signalled");
+/// (reaped), signal the members still in the group and the daemon's session
+/// one by one, each checked against its start time.
+fn signal_members(target: &CommandGroup, sig: Sig) -> Result<(), Refusal> {
+    match target {
+        CommandGroup::Leader(leader) => match leader.signal_group(sig) {
+            Ok(()) => Ok(()),
+            Err(Refusal::Gone { .. }) => {
+                if let Some(remnant) = leader_remnant(leader) {
+                    remnant.signal(sig);
+                }
+                Ok(())
             }
+            Err(refusal) => Err(refusal),
+        },
+        CommandGroup::Remnant(remnant) => {
+            remnant.signal(sig);
+            Ok(())
         }
     }
-    Ok(())
+}
+
+/// The members of a verified leader's group, in the session it was verified
+/// in, once the leader has been reaped.
+fn leader_remnant(leader: &Verified) -> Option<signal::Remnant> {
+    Some(signal::Remnant {
+        pgid: i32::try_from(leader.group()?).ok()?,
+        sid: leader.session()?,
+    })
 }
 
 /// True once process group `pgid` has no live (non-zombie) member, false if

@@ -133,6 +133,7 @@ mod tests {
             pid,
             ppid,
             pgid: pid as i32,
+            sid: 1,
             start_time_ticks: 1,
             state: ProcState::Running,
         };

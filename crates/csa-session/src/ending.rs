@@ -43,6 +43,77 @@ pub struct RunEnding {
     pub completed_at: DateTime<Utc>,
 }
 
+impl RunEnding {
+    /// Stopped by `csa session kill`: `killed`, with `exit_code` 128 + the
+    /// signal that ended the command.
+    pub fn killed(exit_code: i32, summary: String, started_at: DateTime<Utc>) -> RunEnding {
+        RunEnding::new(
+            ResultStatus::Killed,
+            exit_code,
+            TerminationReason::Killed,
+            summary,
+            started_at,
+        )
+    }
+
+    /// Stopped because the run's `--timeout` expired: `timeout`, exit 124.
+    pub fn timed_out(summary: String, started_at: DateTime<Utc>) -> RunEnding {
+        RunEnding::new(
+            ResultStatus::Timeout,
+            TIMEOUT_EXIT,
+            TerminationReason::Timeout,
+            summary,
+            started_at,
+        )
+    }
+
+    /// The command ended by itself: success for exit 0, failure for another
+    /// code, signal when a signal nobody in csa sent ended it.
+    pub fn exited(
+        status: ResultStatus,
+        exit_code: i32,
+        summary: String,
+        started_at: DateTime<Utc>,
+    ) -> RunEnding {
+        RunEnding::new(
+            status,
+            exit_code,
+            TerminationReason::Completed,
+            summary,
+            started_at,
+        )
+    }
+
+    /// The command could not be started (exit 127, as shells say).
+    pub fn not_started(why: &str, started_at: DateTime<Utc>) -> RunEnding {
+        RunEnding::exited(
+            ResultStatus::Failure,
+            NOT_STARTED_EXIT,
+            why.to_owned(),
+            started_at,
+        )
+    }
+
+    /// Completed now, and never before it started.
+    fn new(
+        status: ResultStatus,
+        exit_code: i32,
+        reason: TerminationReason,
+        summary: String,
+        started_at: DateTime<Utc>,
+    ) -> RunEnding {
+        let completed_at = Utc::now().max(started_at);
+        RunEnding {
+            status,
+            exit_code,
+            reason,
+            summary,
+            started_at,
+            completed_at,
+        }
+    }
+}
+
 /// The daemon's ending could not be recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum EndingError {
@@ -83,18 +154,30 @@ pub enum Stopped {
 
 /// Record the ending of a session whose processes the caller itself has
 /// stopped and seen gone (`csa session kill` when the daemon was dead): under
-/// the session's reconcile lock, and only if it is still active, the same
-/// steps as [`finish_run`], naming the tool with the newest `updated_at`.
+/// the session's reconcile lock, and only if it has not ended (phase active
+/// or available), the same steps as [`finish_run`], naming the tool with the
+/// newest `updated_at`.
 pub fn record_stopped(loc: &SessionLocation, ending: &RunEnding) -> Result<Stopped, EndingError> {
-    let Some(_guard) = SessionGuard::try_lock(loc).map_err(|err| match err {
+    let Some(guard) = SessionGuard::try_lock(loc).map_err(|err| match err {
         ReconcileError::Write(err) => EndingError::Write(err),
         other => EndingError::Lock(Box::new(other)),
     })?
     else {
         return Ok(Stopped::Locked);
     };
+    record_stopped_under(&guard, loc, ending)
+}
+
+/// [`record_stopped`] for a caller that already holds the session's
+/// reconcile lock (it took it before stopping the processes, so that no
+/// reconciler could judge the session between the stop and this record).
+pub fn record_stopped_under(
+    _guard: &SessionGuard,
+    loc: &SessionLocation,
+    ending: &RunEnding,
+) -> Result<Stopped, EndingError> {
     let state = load_state(&loc.dir)?.value;
-    if state.phase() != Phase::Active {
+    if state.phase() == Phase::Retired {
         return Ok(Stopped::AlreadyEnded);
     }
     let tool = state
@@ -195,16 +278,7 @@ pub fn record_launch_failure(
     tool: &ToolName,
     why: &str,
 ) -> Result<(), EndingError> {
-    let now = Utc::now();
-    let ending = RunEnding {
-        status: ResultStatus::Failure,
-        exit_code: NOT_STARTED_EXIT,
-        reason: TerminationReason::Completed,
-        summary: why.to_owned(),
-        started_at: now,
-        completed_at: now,
-    };
-    finish_run(session, tool, &ending)
+    finish_run(session, tool, &RunEnding::not_started(why, Utc::now()))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
-use csa_process::{DaemonPid, LockRecord};
+use csa_process::{DaemonPid, LockHolder, LockRecord};
 use csa_session::create::{NewSession, create_session};
 use csa_session::fault::FaultPoint;
 use csa_session::{RunSpec, SessionId, SessionState, ToolName, ToolState};
@@ -78,20 +78,8 @@ pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     if let Some(parent) = &nesting.parent {
         state.set_genealogy(Some(parent), nesting.depth);
     }
-    let launcher = DaemonPid {
-        pid: std::process::id(),
-        start_time_ticks: csa_process::facts::own_start_time_ticks(),
-    };
-    let lock_record = LockRecord {
-        pid: launcher.pid,
-        tool_name: Some(tool.to_string()),
-        acquired_at: Some(csa_session::format_time(now)),
-        reason: Some("csa run (starting the daemon)".into()),
-        pid_start_time_ticks: launcher.start_time_ticks,
-        boot_id: csa_process::facts::boot_id(),
-        hostname: csa_process::facts::hostname(),
-        pid_namespace: csa_process::facts::pid_namespace(),
-    };
+    let launcher = DaemonPid::of_this_process();
+    let lock_record = LockRecord::for_this_process(&tool, LockHolder::Launcher);
     let created = create_session(
         &ctx.primary_sessions_dir(),
         &NewSession {

@@ -16,23 +16,67 @@
 use csa_session::SessionDir;
 
 use crate::facts::{self, Existence};
-use crate::record::{self, CmdPid, DaemonPid};
+use crate::record::{self, DaemonPid};
+
+mod command;
+
+pub use command::{CommandGroup, Remnant, verify_command};
 
 /// The signals csa sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sig {
     Term,
     Kill,
+    /// Continue a stopped process (a daemon stopped by SIGSTOP would never
+    /// act on the SIGTERM that asks it to stop its command).
+    Cont,
 }
 
+/// SIGCONT's number differs between systems.
+#[cfg(unix)]
+const SIGCONT: i32 = libc::SIGCONT;
+#[cfg(not(unix))]
+const SIGCONT: i32 = 18;
+
 impl Sig {
-    /// The signal number (15, 9), as exit codes `128 + N` use it.
+    /// The signal number (15, 9, ...), as exit codes `128 + N` use it.
     pub fn number(self) -> i32 {
         match self {
             Sig::Term => 15,
             Sig::Kill => 9,
+            Sig::Cont => SIGCONT,
         }
     }
+
+    /// Its name: `SIGTERM`, `SIGKILL`, `SIGCONT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sig::Term => "SIGTERM",
+            Sig::Kill => "SIGKILL",
+            Sig::Cont => "SIGCONT",
+        }
+    }
+}
+
+/// How a signal number reads in a summary: the name of the signals that end
+/// commands (`SIGTERM`, `SIGKILL`, `SIGINT`, `SIGHUP`, ...), else `signal N`.
+/// The numbers are the ones every Unix shares.
+pub fn signal_name(number: i32) -> String {
+    let known = match number {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return format!("signal {number}"),
+    };
+    known.to_owned()
 }
 
 /// Why a process was not signalled. Each message is one line naming the reason.
@@ -85,10 +129,16 @@ pub enum Refusal {
         cmdline: String,
     },
     #[error(
-        "pid {pid} is not the command of session {session_id} (its environment has no {var}={session_id})",
-        var = csa_session::consts::ENV_SESSION_ID
+        "pid {pid} is not the command of session {session_id} (it runs in session {sid}, not in the one of the daemon, pid {daemon})"
     )]
-    NotTheCommand { pid: u32, session_id: String },
+    NotTheCommand {
+        pid: u32,
+        session_id: String,
+        sid: i64,
+        daemon: u32,
+    },
+    #[error("pid {pid} is `csa run`, still starting the daemon of session {session_id}")]
+    Launching { pid: u32, session_id: String },
     #[error(
         "pid {pid} is the csa daemon of session {session_id}, never the command of another session"
     )]
@@ -125,6 +175,8 @@ pub struct Verified {
     start_time_ticks: u64,
     /// The process group the process led when it was verified.
     group: Option<i64>,
+    /// Its session when it was verified.
+    session: Option<i32>,
     #[cfg(target_os = "linux")]
     pidfd: Option<std::os::fd::OwnedFd>,
 }
@@ -166,6 +218,11 @@ impl Verified {
     /// The process group this process led when it was verified.
     pub fn group(&self) -> Option<i64> {
         self.group
+    }
+
+    /// The session (`getsid`) it was in when it was verified.
+    pub fn session(&self) -> Option<i32> {
+        self.session
     }
 
     /// The pidfd opened before the verification, where there is one.
@@ -231,6 +288,7 @@ pub fn verify(
         pid,
         start_time_ticks: recorded,
         group,
+        session: facts::session_of(pid),
         #[cfg(target_os = "linux")]
         pidfd,
     })
@@ -259,46 +317,10 @@ pub fn verify_daemon(session: &SessionDir, session_id: &str) -> Result<Verified,
     })
 }
 
-/// Verify the command of the session in `session`: `cmd.pid` (whose start
-/// time is required) must name a live process with that start time that leads
-/// its own process group and started with `CSA_SESSION_ID=<session_id>` in
-/// its environment (as every command csa runs does; for a leader that has
-/// already exited, a live member of its group must have it), and the
-/// session's lock records must come from this host and boot. Used when the
-/// daemon is dead but the command may live.
-pub fn verify_command(session: &SessionDir, session_id: &str) -> Result<Verified, Refusal> {
-    let record: CmdPid = record::read_cmd_pid(session)
-        .map_err(|err| Refusal::Unreadable {
-            what: "cmd.pid".into(),
-            reason: crate::evidence::error_chain(&err),
-        })?
-        .ok_or(Refusal::NoRecord { record: "cmd.pid" })?;
-    // The lock records name the daemon, not the command; the command runs on
-    // the daemon's host and boot, so every record must be of this machine.
-    check_lock_records(session)?;
-    verify(&record.as_pid_record(), |pid| {
-        let pgid = facts::probe(pid).pgid.map_or(0, i64::from);
-        if pgid != i64::from(pid) {
-            return Err(Refusal::NotGroupLeader { pid, pgid });
-        }
-        // A csa daemon is never a session's command: a nested session's
-        // daemon belongs to that session (stopped only through `--tree`).
-        if let Some(args) = facts::cmdline_args(pid)
-            && let Some(daemon) = daemon_argv(&args)
-        {
-            return Err(Refusal::ADaemon {
-                pid,
-                session_id: daemon.session_id.to_owned(),
-            });
-        }
-        check_command_environment(pid, session_id)
-    })
-}
-
 /// Every lock record of the session must come from this host, this boot and
 /// this pid namespace (whichever pid it names: a session with a record of
 /// another machine is not this machine's to signal).
-fn check_lock_records(session: &SessionDir) -> Result<(), Refusal> {
+pub(crate) fn check_lock_records(session: &SessionDir) -> Result<(), Refusal> {
     let Ok(entries) = fs_err::read_dir(session.locks()) else {
         return Ok(());
     };
@@ -344,42 +366,6 @@ fn check_lock_records(session: &SessionDir) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// `pid` (or, when it has exited and is not reaped yet, a live member of the
-/// group it led) started with `CSA_SESSION_ID=<session_id>` in its
-/// environment. A number in `cmd.pid` with a matching start time is not
-/// enough: only csa could have given a process that variable.
-fn check_command_environment(pid: u32, session_id: &str) -> Result<(), Refusal> {
-    const MAX_MEMBERS: usize = 64;
-    let name = csa_session::consts::ENV_SESSION_ID;
-    let has = |pid| facts::environ_has(pid, name, session_id);
-    let candidates = if facts::probe(pid).state == facts::ProcState::Zombie {
-        i32::try_from(pid)
-            .ok()
-            .and_then(|pgid| facts::live_group_members(pgid, MAX_MEMBERS))
-            .unwrap_or_default()
-    } else {
-        vec![pid]
-    };
-    let mut unreadable = false;
-    for candidate in candidates {
-        match has(candidate) {
-            Some(true) => return Ok(()),
-            Some(false) => {}
-            None => unreadable = true,
-        }
-    }
-    if unreadable {
-        return Err(Refusal::Unreadable {
-            what: format!("the environment of pid {pid}"),
-            reason: "not available".into(),
-        });
-    }
-    Err(Refusal::NotTheCommand {
-        pid,
-        session_id: session_id.to_owned(),
-    })
-}
-
 /// `pid` runs `csa daemon` for `session_id`.
 fn check_daemon_cmdline(pid: u32, session_id: &str) -> Result<(), Refusal> {
     let Some(args) = facts::cmdline_args(pid) else {
@@ -390,6 +376,13 @@ fn check_daemon_cmdline(pid: u32, session_id: &str) -> Result<(), Refusal> {
     };
     if is_daemon_of(&args, session_id) {
         return Ok(());
+    }
+    // `csa run` names itself in `daemon.pid` until its daemon takes over.
+    if args.get(1).map(String::as_str) == Some("run") {
+        return Err(Refusal::Launching {
+            pid,
+            session_id: session_id.to_owned(),
+        });
     }
     Err(Refusal::NotTheDaemon {
         pid,
@@ -477,6 +470,7 @@ mod platform {
         match sig {
             Sig::Term => Signal::TERM,
             Sig::Kill => Signal::KILL,
+            Sig::Cont => Signal::CONT,
         }
     }
 
@@ -654,6 +648,8 @@ mod tests {
         let refused = verify_command(&SessionDir::new(tmp.path()), ID).unwrap_err();
         assert!(refused.to_string().contains("cmd.pid"), "{refused}");
         fs_err::write(tmp.path().join("cmd.pid"), "1 5\n").unwrap();
+        let sid = facts::session_of(std::process::id()).map_or(2, |sid| sid.max(2));
+        fs_err::write(tmp.path().join("daemon.pid"), format!("{sid}\n")).unwrap();
         assert!(matches!(
             verify_command(&SessionDir::new(tmp.path()), ID),
             Err(Refusal::ReservedPid { pid: 1 })

@@ -126,10 +126,15 @@ impl std::fmt::Debug for RunOptions<'_> {
 impl RunOptions<'_> {
     /// The grace of a stop with this cause.
     pub fn grace_for(&self, cause: StopCause) -> Duration {
-        match (cause, self.requested_grace) {
-            (StopCause::Requested, Some(requested)) => requested().unwrap_or(self.grace),
-            _ => self.grace,
+        match cause {
+            StopCause::Requested => self.requested().unwrap_or(self.grace),
+            StopCause::Timeout => self.grace,
         }
+    }
+
+    /// The grace the requester of a stop asked for, if it said.
+    pub fn requested(&self) -> Option<Duration> {
+        self.requested_grace.and_then(|requested| requested())
     }
 }
 

@@ -90,6 +90,16 @@ impl Supervisor {
                     signal_tree(&leader, Sig::Term, spare);
                     last_signal = Some(Sig::Term);
                 }
+            } else if !killed
+                && self.stop_requested().is_some()
+                && let Some(grace) = options.requested()
+            {
+                // Asked again (a second `kill` with a shorter grace): the
+                // earlier SIGKILL moment wins, as a second Ctrl-C does.
+                self.kill_at = match (self.kill_at, now.checked_add(grace)) {
+                    (Some(due), Some(asked)) => Some(due.min(asked)),
+                    (due, asked) => due.or(asked),
+                };
             }
             if stop.is_some() && !killed && self.kill_at.is_some_and(|at| now >= at) {
                 tracing::debug!("grace period over: SIGKILL");

@@ -3,17 +3,27 @@
 
 use std::time::{Duration, Instant};
 
-use csa_process::signal::{self, Refusal};
+use csa_process::signal::{self, CommandGroup, Refusal, Sig};
 use csa_process::{CmdPid, DaemonPid, facts, stop_group};
 
 use csa_test_support::*;
 
+/// Record `pid` as the session's command, and as its daemon the leader of
+/// this test's own session (which the spawned groups share, as a command
+/// shares its daemon's).
 fn record_cmd(session: &ScratchSession, pid: u32) {
     let record = CmdPid {
         pid,
         start_time_ticks: facts::start_time_ticks(pid).expect("ticks"),
     };
     session.write("cmd.pid", &format!("{record}\n"));
+    let sid = rustix::process::getsid(None).expect("own session");
+    session.write("daemon.pid", &format!("{}\n", sid.as_raw_nonzero()));
+}
+
+fn as_leader(verified: CommandGroup) -> CommandGroup {
+    assert!(matches!(verified, CommandGroup::Leader(_)), "{verified:?}");
+    verified
 }
 
 fn group_members(pgid: u32) -> usize {
@@ -33,7 +43,8 @@ fn a_zombie_leader_is_not_waited_for_once_its_live_members_are_gone() {
     record_cmd(&session, leader.pid());
     let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
     let start = Instant::now();
-    stop_group(&verified, Duration::from_secs(5)).expect("stopped");
+    let ended_by = stop_group(&as_leader(verified), Duration::from_secs(5)).expect("stopped");
+    assert_eq!(ended_by, Sig::Term);
     let took = start.elapsed();
     assert!(
         took < Duration::from_secs(2),
@@ -50,7 +61,8 @@ fn a_group_whose_leader_ignores_term_is_killed_after_the_grace_period() {
     record_cmd(&session, leader.pid());
     let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
     let start = Instant::now();
-    stop_group(&verified, Duration::from_millis(300)).expect("stopped");
+    let ended_by = stop_group(&as_leader(verified), Duration::from_millis(300)).expect("stopped");
+    assert_eq!(ended_by, Sig::Kill, "the signal that ended it");
     let took = start.elapsed();
     assert!(
         took >= Duration::from_millis(300),
@@ -111,32 +123,66 @@ fn waiting_for_a_verified_process_ends_when_it_exits_or_at_the_timeout() {
 }
 
 #[test]
-fn a_group_leader_that_csa_did_not_start_for_the_session_is_refused() {
-    // The right pid and start time, but not a command of this session: no
-    // CSA_SESSION_ID naming it in its environment.
-    let stranger = spawn_group("sleep", &["300"]);
+fn a_group_leader_outside_the_daemons_session_is_refused_whatever_its_environment() {
+    // The right pid and start time, and even the session's id in its
+    // environment, but not in the session of the daemon `daemon.pid` names.
+    let stranger = spawn_session_group("sleep", &["300"]);
+    let other_daemon = sleeper();
     let session = ScratchSession::new();
     record_cmd(&session, stranger.pid());
+    session.write("daemon.pid", &format!("{}\n", other_daemon.pid()));
     let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
     assert!(
         matches!(refused, Refusal::NotTheCommand { .. }),
         "{refused}"
     );
-    assert!(refused.to_string().contains("CSA_SESSION_ID"), "{refused}");
+    assert!(
+        refused.to_string().contains("not in the one of the daemon"),
+        "{refused}"
+    );
     assert!(
         matches!(proc_state(stranger.pid()), Some('S' | 'R')),
         "not signalled"
     );
+}
 
-    // Another session's command is not this one's either.
-    let other = spawn_session_group("sleep", &["300"]);
+#[test]
+fn a_command_that_cleared_its_environment_is_still_verified_by_its_session() {
+    let cleared = spawn_group("env", &["-i", "sleep", "300"]);
     let session = ScratchSession::new();
-    record_cmd(&session, other.pid());
-    let refused = signal::verify_command(&session.dir(), "01BX5ZZKBKACTAV9WEVGEMMVRZ").unwrap_err();
-    assert!(
-        matches!(refused, Refusal::NotTheCommand { .. }),
-        "{refused}"
-    );
+    wait_until("exec'd", || {
+        facts::cmdline_args(cleared.pid())
+            .is_some_and(|args| args.first().is_some_and(|a| a == "sleep"))
+    });
+    record_cmd(&session, cleared.pid());
+    let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
+    let ended_by = stop_group(&as_leader(verified), Duration::from_secs(5)).expect("stopped");
+    assert_eq!(ended_by, Sig::Term);
+}
+
+#[test]
+fn what_is_left_of_a_group_whose_leader_has_gone_is_still_stopped() {
+    // The leader exits and is reaped here: its children live on in its group.
+    let mut leader = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new("sh")
+            .args(["-c", "(trap '' TERM; exec sleep 300) & sleep 300 & exit 0"])
+            .process_group(0)
+            .spawn()
+            .expect("spawn")
+    };
+    let pgid = leader.id();
+    let session = ScratchSession::new();
+    wait_until("two members", || group_members(pgid) == 2);
+    record_cmd(&session, pgid);
+    leader.wait().expect("reaped");
+    let remnant = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
+    assert!(matches!(remnant, CommandGroup::Remnant(_)), "{remnant:?}");
+    let ended_by = stop_group(&remnant, Duration::from_millis(300)).expect("stopped");
+    let left = group_members(pgid);
+    kill_group(pgid);
+    assert_eq!(ended_by, Sig::Kill, "one member ignores SIGTERM");
+    assert_eq!(left, 0);
 }
 
 #[test]
@@ -145,7 +191,8 @@ fn a_grace_or_timeout_too_long_to_represent_is_no_limit_not_a_panic() {
     let session = ScratchSession::new();
     record_cmd(&session, leader.pid());
     let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
-    stop_group(&verified, Duration::MAX).expect("stopped by SIGTERM");
+    let ended_by = stop_group(&verified, Duration::MAX).expect("stopped");
+    assert_eq!(ended_by, Sig::Term);
     assert_eq!(group_members(leader.pid()), 0);
 
     let child = sleeper();
