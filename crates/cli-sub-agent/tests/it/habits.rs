@@ -149,3 +149,31 @@ fn clean_prints_what_it_removes_then_a_summary_on_stderr_and_kept_ones_with_v() 
         "would remove 0 sessions (0 B); kept 2: 1 active, 1 recent\n"
     );
 }
+
+#[test]
+fn the_manual_page_has_exit_status_environment_files_and_examples() {
+    let env = Env::new();
+    let out = env.csa().arg("man").output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let page = stdout_of(&out);
+    for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES"] {
+        assert!(page.contains(&format!(".SH \"{section}\"\n")), "{section}");
+    }
+    assert!(page.contains("CSA_PROJECT_ROOT"), "{page}");
+    assert!(page.contains("csa session peek"), "{page}");
+    // Every line a roff reader could take as a request is one of ours.
+    for line in page
+        .lines()
+        .filter(|l| l.starts_with('.') || l.starts_with('\''))
+    {
+        let request: String = line
+            .chars()
+            .skip(1)
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        assert!(!request.is_empty(), "stray request: {line}");
+    }
+    // A command's page is clap's alone.
+    let out = env.csa().args(["man", "session", "list"]).output().unwrap();
+    assert!(!stdout_of(&out).contains("EXIT STATUS"));
+}
