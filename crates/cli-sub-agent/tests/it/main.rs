@@ -42,6 +42,7 @@ mod show;
 #[cfg(target_os = "linux")]
 mod storm;
 mod terminal;
+mod their_docs;
 mod their_flags;
 mod torture;
 #[cfg(target_os = "linux")]
