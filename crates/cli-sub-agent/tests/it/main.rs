@@ -17,6 +17,8 @@ mod ids;
 mod interop;
 #[cfg(target_os = "linux")]
 mod kill;
+#[cfg(target_os = "linux")]
+mod kill_trouble;
 mod list;
 mod live_sessions;
 #[cfg(target_os = "linux")]

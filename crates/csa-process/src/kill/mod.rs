@@ -121,6 +121,29 @@ pub enum KillError {
     Load(#[from] LoadError),
 }
 
+/// What this kill did to the session's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Acted {
+    /// It signalled the daemon or the command group.
+    signalled: bool,
+    /// The signal it ended the command group with, when it did that itself.
+    ended_by: Option<Sig>,
+}
+
+impl Acted {
+    const NOTHING: Acted = Acted {
+        signalled: false,
+        ended_by: None,
+    };
+
+    fn ended_by(sig: Sig) -> Acted {
+        Acted {
+            signalled: true,
+            ended_by: Some(sig),
+        }
+    }
+}
+
 /// What the checks found, with the handles to act on.
 struct Found {
     facts: Facts,
@@ -141,8 +164,8 @@ pub fn kill_session(loc: &SessionLocation, grace: Duration) -> Result<Kill, Kill
         seen_running |= found.facts.phase != Phase::Retired;
         let plan = decide(&found.facts);
         tracing::debug!(session = %loc.id, facts = ?found.facts, ?plan, "kill");
-        let stopped = match plan {
-            StopPlan::AlreadyEnded => None,
+        let acted = match plan {
+            StopPlan::AlreadyEnded => Acted::NOTHING,
             StopPlan::AwaitLaunch => {
                 let (until, watcher) = launch.get_or_insert_with(|| {
                     let mut watcher = Watcher::new();
@@ -170,7 +193,7 @@ pub fn kill_session(loc: &SessionLocation, grace: Duration) -> Result<Kill, Kill
             }
             StopPlan::Command => without_daemon(loc, grace, &mut unrecorded)?,
         };
-        let ended = settle(loc, seen_running, stopped, &mut unrecorded)?;
+        let ended = settle(loc, seen_running, acted, &mut unrecorded)?;
         return Ok(Kill { ended, unrecorded });
     }
 }
@@ -231,14 +254,13 @@ fn gather(loc: &SessionLocation, launch_waited: bool) -> Result<Found, KillError
 }
 
 /// Ask the verified daemon to stop, and make sure CMD is stopped within the
-/// grace (plus a margin) whatever becomes of the daemon. Returns the signal
-/// this kill ended CMD with, when it did it itself.
+/// grace (plus a margin) whatever becomes of the daemon.
 fn through_daemon(
     loc: &SessionLocation,
     daemon: &Verified,
     grace: Duration,
     unrecorded: &mut Vec<Unrecorded>,
-) -> Result<Option<Sig>, KillError> {
+) -> Result<Acted, KillError> {
     let request = StopRequest {
         grace,
         requested_at: Utc::now(),
@@ -253,14 +275,19 @@ fn through_daemon(
     // A stopped daemon (SIGSTOP) would act on the SIGTERM only once continued.
     let _ = daemon.signal(Sig::Cont);
     tracing::info!(session = %loc.id, pid = daemon.pid(), "asked the daemon to stop");
+    let asked = Acted {
+        signalled: true,
+        ended_by: None,
+    };
     if daemon.wait_for_exit(grace.saturating_add(TAKEOVER_MARGIN)) {
         if has_result(loc) {
-            return Ok(None);
+            return Ok(asked);
         }
         // It died without recording the end (crashed, SIGKILLed, no disk):
         // what may still run is its command.
         tracing::info!(session = %loc.id, "the daemon ended without a result");
-        return without_daemon(loc, grace, unrecorded);
+        let here = without_daemon(loc, grace, unrecorded)?;
+        return Ok(if here.ended_by.is_some() { here } else { asked });
     }
     // The daemon has not ended CMD in time (stopped under a debugger, slow,
     // or never told the grace): end CMD's group from here.
@@ -283,14 +310,17 @@ fn through_daemon(
         DAEMON_FINISH
     };
     if daemon.wait_for_exit(wait) && has_result(loc) {
-        return Ok(ended_by);
+        return Ok(Acted {
+            signalled: true,
+            ended_by,
+        });
     }
     match ended_by {
         Some(sig) => {
             record_ending(loc, sig, None, unrecorded);
-            Ok(Some(sig))
+            Ok(Acted::ended_by(sig))
         }
-        None if has_result(loc) => Ok(None),
+        None if has_result(loc) => Ok(asked),
         None => Err(KillError::DidNotFinish {
             id: loc.id.clone(),
             pid: daemon.pid(),
@@ -301,20 +331,20 @@ fn through_daemon(
 
 /// The daemon is gone: stop CMD's group if it still runs, holding the
 /// session's reconcile lock, and record the ending with the signal that
-/// ended it. Returns that signal; `None` when another csa holds the lock
-/// (it is waited for) or nothing of the command runs any more.
+/// ended it. Nothing is done when another csa holds the lock (it is waited
+/// for) or nothing of the command runs any more.
 fn without_daemon(
     loc: &SessionLocation,
     grace: Duration,
     unrecorded: &mut Vec<Unrecorded>,
-) -> Result<Option<Sig>, KillError> {
+) -> Result<Acted, KillError> {
     let guard = match SessionGuard::try_lock(loc) {
         Ok(Some(guard)) => Some(guard),
         Ok(None) => {
             // Another kill stops it, or a reconciler settles it: wait for
             // that, then report what it recorded.
             wait_for_settle(loc, grace.saturating_add(AFTER_KILL_LIMIT + RECORD_WAIT));
-            return Ok(None);
+            return Ok(Acted::NOTHING);
         }
         // A read-only or full disk: stop anyway, say what was not recorded.
         Err(err) => {
@@ -326,7 +356,7 @@ fn without_daemon(
     // stopped the command already.
     let group = match signal::verify_command(&loc.dir, loc.id.as_str()) {
         Ok(group) => group,
-        Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => return Ok(None),
+        Err(Refusal::Gone { .. } | Refusal::NoRecord { .. }) => return Ok(Acted::NOTHING),
         Err(refusal) => return Err(refused(loc, refusal)),
     };
     tracing::info!(session = %loc.id, pgid = group.pgid(), "the daemon is dead; stopping its command");
@@ -335,7 +365,7 @@ fn without_daemon(
         refusal,
     })?;
     record_ending(loc, ended_by, guard.as_ref(), unrecorded);
-    Ok(Some(ended_by))
+    Ok(Acted::ended_by(ended_by))
 }
 
 /// Record the `killed` ending of a command this kill stopped itself, under
@@ -400,12 +430,14 @@ fn wait_for_settle(loc: &SessionLocation, limit: Duration) {
 }
 
 /// Reconcile the session (its daemon may have died without a result), then
-/// say how it ended. `seen_running`: this kill found it running; `stopped`:
-/// the signal this kill ended its command with, when it did.
+/// say how it ended. `seen_running`: this kill found it running; `acted`:
+/// what this kill did to its processes. A session this kill stopped whose
+/// ending nobody could record (a full or read-only disk) is still reported
+/// killed, with what could not be recorded.
 fn settle(
     loc: &SessionLocation,
     seen_running: bool,
-    stopped: Option<Sig>,
+    acted: Acted,
     unrecorded: &mut Vec<Unrecorded>,
 ) -> Result<Ended, KillError> {
     let probe = ProbeContext::new();
@@ -422,11 +454,11 @@ fn settle(
             unrecorded.push(Unrecorded::Reconcile(error));
         }
         Ended::Killed {
-            exit_code: stopped.map(|sig| 128 + i64::from(sig.number())),
+            exit_code: acted.ended_by.map(|sig| 128 + i64::from(sig.number())),
         }
     };
     if let Some(error) = report.error {
-        if stopped.is_some() {
+        if acted.signalled {
             return Ok(killed_here(unrecorded, Some(error)));
         }
         return Err(KillError::NotReconciled {
@@ -444,7 +476,7 @@ fn settle(
             status: result.status_text().to_owned(),
             exit_code: result.exit_code(),
         }),
-        None if stopped.is_some() => Ok(killed_here(unrecorded, None)),
+        None if acted.signalled => Ok(killed_here(unrecorded, None)),
         None => {
             let phase = csa_session::load_state(&loc.dir)?.value.phase();
             if phase == Phase::Active {
