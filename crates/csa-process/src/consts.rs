@@ -23,3 +23,11 @@ pub const FD_SWEEP_CAP: i32 = 65_536;
 pub const WATCH_POLL_FIRST: Duration = Duration::from_millis(10);
 /// ... doubling up to this.
 pub const WATCH_POLL_MAX: Duration = Duration::from_millis(250);
+/// The first buffer for one `read` of `/proc/locks` (a few hundred locks) ...
+pub const LOCKS_FIRST_READ: usize = 64 * 1024;
+/// ... doubled while a read fills it, up to this; a larger table is unknown.
+pub const LOCKS_MAX_READ: usize = 16 * 1024 * 1024;
+/// Most passes over a lock table larger than the kernel hands out in one
+/// `read` (a page): each pass may skip a record, so passes are repeated until
+/// two agree, and every lock any of them saw counts as held.
+pub const LOCKS_MAX_PASSES: usize = 4;

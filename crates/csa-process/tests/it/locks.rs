@@ -75,3 +75,46 @@ fn reconciler_artifacts_are_never_evidence() {
     assert_eq!(session.liveness(&[]).verdict, Verdict::Dead);
     drop(holder);
 }
+
+/// `/proc/locks` is one snapshot: a held lock is never missed because other
+/// locks ahead of it in the kernel's list come and go while it is read (read
+/// in pieces, each piece starts again by position and can skip a record).
+#[test]
+fn a_held_lock_is_seen_while_other_locks_come_and_go() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let session = ScratchSession::new();
+    let lock = session.write("locks/codex.lock", r#"{"pid": 4195304}"#);
+    // Held first: the kernel lists newer locks ahead of it.
+    let _holder = FlockHolder::hold(&lock);
+    let churn_dir = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for thread in 0..2 {
+            let files: Vec<std::fs::File> = (0..20)
+                .map(|n| {
+                    let path = churn_dir.path().join(format!("{thread}-{n}"));
+                    fs_err::File::create(path).unwrap().into_parts().0
+                })
+                .collect();
+            let stop = &stop;
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    for file in &files {
+                        file.lock().unwrap();
+                    }
+                    for file in &files {
+                        file.unlock().unwrap();
+                    }
+                }
+            });
+        }
+        let missed = (0..3000)
+            .filter(|_| csa_process::HeldLocks::new().is_held(&lock) != Some(true))
+            .count();
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(
+            missed, 0,
+            "the held lock was missed in {missed} of 3000 reads"
+        );
+    });
+}
