@@ -20,6 +20,9 @@ pub const FAULT_DIR_ENV: &str = "CSA_FAULT_DIR";
 /// A place in a protocol where a test can make csa fail, crash or wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultPoint {
+    /// Reconcile: the unlocked pre-check decided a change, before
+    /// `.reconcile.lock` is taken.
+    ReconcileChecked,
     /// Reconcile: after `.reconcile.lock` is taken, before the re-check.
     ReconcileLocked,
     /// Reconcile: before the result is published.
@@ -64,7 +67,8 @@ pub enum FaultPoint {
 
 impl FaultPoint {
     /// Every point of the reconcile protocol, in order.
-    pub const RECONCILE: [FaultPoint; 6] = [
+    pub const RECONCILE: [FaultPoint; 7] = [
+        FaultPoint::ReconcileChecked,
         FaultPoint::ReconcileLocked,
         FaultPoint::ReconcilePublish,
         FaultPoint::ReconcileTransition,
@@ -92,6 +96,7 @@ impl FaultPoint {
     /// The name `CSA_FAULT` uses.
     pub fn name(self) -> &'static str {
         match self {
+            FaultPoint::ReconcileChecked => "reconcile:checked",
             FaultPoint::ReconcileLocked => "reconcile:locked",
             FaultPoint::ReconcilePublish => "reconcile:publish",
             FaultPoint::ReconcileTransition => "reconcile:transition",

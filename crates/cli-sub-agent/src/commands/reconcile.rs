@@ -1,5 +1,7 @@
 //! `csa session reconcile <ID|PREFIX>... | --all`: one line per session with
-//! its outcome and evidence; `--dry-run` writes nothing.
+//! its outcome and evidence; `--dry-run` writes nothing. A session removed
+//! (by `delete` or `clean`) while this runs is skipped: no line, no error
+//! (a named one gets a note on stderr).
 
 use std::process::ExitCode;
 
@@ -50,6 +52,16 @@ pub fn run(args: &ReconcileArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
     }
     reports.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+    reports.retain(|r| {
+        let removed = r.outcome == Outcome::Removed;
+        if removed && !args.all {
+            ui.note(&format!(
+                "session {} was removed meanwhile: skipped",
+                r.session_id
+            ));
+        }
+        !removed
+    });
     print(ui, &reports, args.json)?;
     let failed = reports.iter().any(|r| r.outcome == Outcome::Error);
     Ok(if failed {

@@ -171,3 +171,42 @@ fn an_error_after_the_state_write_keeps_the_session_consistent() {
             .starts_with("synthetic failure")
     );
 }
+
+#[test]
+fn reconcile_all_skips_a_session_deleted_while_it_runs() {
+    let env = Env::new();
+    let gone = env.session("active").dead_pid();
+    let other = env.session("active").dead_pid();
+    let child = env
+        .csa_std()
+        .env(
+            FAULT_ENV,
+            FaultPoint::ReconcileChecked.spec(FaultMode::Pause),
+        )
+        .args(["session", "reconcile", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both dead sessions were checked; neither is locked yet.
+    env.wait_for_pause(FaultPoint::ReconcileChecked);
+    env.csa()
+        .args(["session", "delete", &gone.id])
+        .assert()
+        .success();
+    assert!(!gone.dir.exists());
+    env.resume(FaultPoint::ReconcileChecked);
+    let out = child.wait_with_output().unwrap();
+    let text = stdout_of(&out);
+    assert!(out.status.success(), "{text}{}", stderr_of(&out));
+    assert!(!text.contains("error"), "{text}");
+    assert!(
+        !text.contains(&gone.id),
+        "the removed session is skipped: {text}"
+    );
+    assert!(
+        text.contains(&format!("{} synthesized-failure", other.id)),
+        "{text}"
+    );
+    assert_eq!(other.phase(), "retired");
+}

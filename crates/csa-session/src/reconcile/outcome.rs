@@ -19,6 +19,9 @@ pub enum Outcome {
     LateResultRetired,
     FinalizedFromCompletion,
     SkippedLocked,
+    /// The session dir went away (a `delete` or `clean` moved it to the
+    /// trash) while it was being reconciled: nothing left to do, no error.
+    Removed,
     Error,
 }
 
@@ -31,6 +34,7 @@ impl Outcome {
             Outcome::LateResultRetired => "late-result-retired",
             Outcome::FinalizedFromCompletion => "finalized-from-completion",
             Outcome::SkippedLocked => "skipped-locked",
+            Outcome::Removed => "removed",
             Outcome::Error => "error",
         }
     }

@@ -123,6 +123,11 @@ impl<'a> Reconciler<'a> {
         let _span = tracing::info_span!("reconcile", session = %loc.id).entered();
         let report = match self.try_reconcile(loc, state) {
             Ok(report) => report,
+            // Removed meanwhile: whatever failed, there is nothing to change.
+            Err(err) if was_removed(loc) => {
+                tracing::debug!(%err, "the session dir is gone");
+                removed(loc)
+            }
             Err(err) => Report::error(loc.id.clone(), err),
         };
         match &report.error {
@@ -186,10 +191,15 @@ impl<'a> Reconciler<'a> {
         }
 
         // Step 2: the reconcile lock, then every check again under it.
+        fault::hit(FaultPoint::ReconcileChecked)?;
         let Some(guard) = SessionGuard::try_lock(loc)? else {
             let evidence = "another reconciler holds .reconcile.lock".to_owned();
             return Ok(report(loc, Outcome::SkippedLocked, evidence, &first));
         };
+        if !guard.is_current() {
+            // Moved away between opening the lock file and taking the lock.
+            return Ok(removed(loc));
+        }
         tracing::debug!(path = %guard.path().display(), "took the reconcile lock");
         fault::hit(FaultPoint::ReconcileLocked)?;
         self.sweep(loc);
@@ -366,6 +376,18 @@ impl<'a> Reconciler<'a> {
 }
 
 /// Step 4, pure: the state retired with the plan's termination reason.
+/// Whether the session dir itself is gone (moved to the trash by a removal).
+fn was_removed(loc: &SessionLocation) -> bool {
+    fs_err::symlink_metadata(loc.dir.path())
+        .is_err_and(|err| err.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// The report of a session removed while it was being reconciled.
+fn removed(loc: &SessionLocation) -> Report {
+    let evidence = "removed while being reconciled: nothing to do".to_owned();
+    Report::new(loc.id.clone(), Outcome::Removed, evidence)
+}
+
 fn retired_state(
     loc: &SessionLocation,
     state: &SessionState,
