@@ -176,6 +176,8 @@ pub enum SessionCommand {
     /// one exited 0, else 1; with --any: the exit code of the first to end;
     /// 124 when --timeout expires first. Event-driven:
     /// wakes when a session's state or result changes or its process exits.
+    /// A session whose dir is removed or moved away meanwhile prints
+    /// `<ULID> removed` and counts as exit 1.
     Wait(WaitArgs),
     /// Stop sessions and everything they started (SIGTERM, SIGKILL after
     /// --grace); each ends with a `killed` result.
@@ -197,7 +199,9 @@ pub enum SessionCommand {
     /// several sessions (or --all) each line is prefixed `<short id> | `
     /// and both logs are merged, stderr lines marked `!`. With --follow,
     /// exits once every session has ended: with one session's exit code, or
-    /// with several 0 when every one exited 0, else 1.
+    /// with several 0 when every one exited 0, else 1. A session whose dir
+    /// is removed or moved away meanwhile ends with `<ULID> removed` on
+    /// stderr and counts as exit 1.
     Logs(LogsArgs),
     /// Follow one session's output and stderr as they are written (`logs --follow --both`).
     ///

@@ -32,7 +32,7 @@ use csa_session::{SessionId, SessionLocation, ShortIds, Trigger};
 use crate::context::Context;
 use crate::term::Palette;
 use crate::ui::Ui;
-use csa_process::end_watch::EndWatch;
+use csa_process::end_watch::{EndWatch, Ending};
 
 /// How many bytes are read from a log at a time.
 const CHUNK: usize = 64 * 1024;
@@ -397,6 +397,11 @@ impl<'c> Merged<'c> {
                 }
                 if let Some(ending) = ending {
                     self.flush_source(s);
+                    if let Ending::Removed = ending {
+                        self.write()?;
+                        let id = &self.sources[s].loc.id;
+                        self.ui.stderr(&format!("{id} removed\n"));
+                    }
                     self.sources[s].ended = Some(ending.exit_code());
                 }
             }

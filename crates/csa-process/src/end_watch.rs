@@ -16,8 +16,16 @@
 //!   while its group lives, another host) is looked at again every second;
 //! - an unparseable `state.toml` or `result.toml`, or a dead session's
 //!   `result.toml` that cannot be used (which the reconciler leaves alone,
-//!   contract §6.6), may be a writer caught mid-write: it is looked at again
-//!   soon, and is an error once it has stayed so for [`MID_WRITE_LIMIT`].
+//!   contract §6.6), may be a writer caught mid-write, and a file missing
+//!   from a dir that is still there may be an `rm -rf` halfway: it is looked
+//!   at again soon, and is an error once it has stayed so for
+//!   [`MID_WRITE_LIMIT`].
+//!
+//! A session whose dir disappears or is moved away (a `delete`, a `clean`,
+//! an `mv` or `rm -rf` by hand) has ended for the watch: [`Ending::Removed`],
+//! woken by the removal itself (its name leaving the sessions folder, the
+//! dir moved or deleted), not by the exit of a daemon that may run on in
+//! the moved dir.
 //!
 //! [`EndWatch::wait`] blocks until one of these wakes or the deadline.
 //! Watches are set up before the first check, so a change that lands
@@ -27,7 +35,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use csa_session::reconcile::{CooldownMode, ReconcileError, Reconciler};
+use csa_session::reconcile::{CooldownMode, Outcome, ReconcileError, Reconciler};
 use csa_session::{
     LoadError, Loaded, Phase, SessionId, SessionLocation, SessionResult, SessionState, Trigger,
 };
@@ -55,16 +63,18 @@ pub enum Ending {
     Result(SessionResult),
     /// Retired without a result.
     NoResult,
+    /// The session dir is gone: removed, or moved away.
+    Removed,
 }
 
 impl Ending {
     /// The process exit code for this ending: the result's exit code when it
     /// fits in 1..=255, 1 for any other failure, 0 for success; 1 without a
-    /// result.
+    /// result or a session dir.
     pub fn exit_code(&self) -> u8 {
         match self {
             Ending::Result(result) => exit_code_of(result),
-            Ending::NoResult => 1,
+            Ending::NoResult | Ending::Removed => 1,
         }
     }
 }
@@ -125,11 +135,13 @@ impl EndWatch {
         }
     }
 
-    /// Watch the files of `loc` whose change may end it, and `extra` files.
-    /// Call before the first [`EndWatch::check`] of the session.
+    /// Watch the files of `loc` whose change may end it (and its dir's name
+    /// in the sessions folder, which a removal takes away), and `extra`
+    /// files. Call before the first [`EndWatch::check`] of the session.
     pub fn add(&mut self, loc: &SessionLocation, extra: &[PathBuf]) {
         let dir = &loc.dir;
         let mut files = vec![
+            dir.path().to_path_buf(),
             dir.state(),
             dir.result(),
             dir.completion(),
@@ -151,10 +163,10 @@ impl EndWatch {
         self.watcher.watch_contents(path);
     }
 
-    /// `Some` once the session has ended. An active session is reconciled
-    /// first (a dead process gets its result), and the next wake for it is
-    /// arranged. Errors: its state cannot be read, or it is dead and could
-    /// not be reconciled.
+    /// `Some` once the session has ended (or its dir is gone). An active
+    /// session is reconciled first (a dead process gets its result), and the
+    /// next wake for it is arranged. Errors: its state cannot be read, or it
+    /// is dead and could not be reconciled.
     pub fn check(&mut self, loc: &SessionLocation) -> Result<Option<Ending>, EndWatchError> {
         let _span = tracing::info_span!("check", session = %loc.id).entered();
         self.rechecks.remove(&loc.id);
@@ -173,19 +185,24 @@ impl EndWatch {
     }
 
     fn check_files(&mut self, loc: &SessionLocation) -> Result<Option<Ending>, EndWatchError> {
-        let loaded = csa_session::load_state(&loc.dir)?;
+        let loaded = match csa_session::load_state(&loc.dir) {
+            Ok(loaded) => loaded,
+            Err(err) if csa_session::is_gone(&loc.dir, &err) => return Ok(Some(Ending::Removed)),
+            Err(err) => return Err(err.into()),
+        };
         match loaded.value.phase() {
-            Phase::Active => {
-                if !self.reconcile(loc, loaded)? {
-                    return Ok(None);
-                }
-            }
+            Phase::Active => match self.reconcile(loc, loaded)? {
+                Reconciled::Active => return Ok(None),
+                Reconciled::Removed => return Ok(Some(Ending::Removed)),
+                Reconciled::Ended => {}
+            },
             // Idle, not ended: only a change of its state can end it.
             Phase::Available => return Ok(None),
             Phase::Retired => {}
         }
         match csa_session::load_result(&loc.dir) {
             Ok(loaded) => Ok(Some(Ending::Result(loaded.value))),
+            Err(err) if csa_session::is_gone(&loc.dir, &err) => Ok(Some(Ending::Removed)),
             Err(LoadError::Missing { .. }) => Ok(Some(Ending::NoResult)),
             Err(err) => Err(err.into()),
         }
@@ -193,14 +210,25 @@ impl EndWatch {
 
     /// An unparseable `state.toml` or `result.toml`, or a dead session's
     /// `result.toml` that cannot be used, may be a writer that writes in
-    /// place, caught mid-write; for [`MID_WRITE_LIMIT`] it is looked at
-    /// again, then it is an error.
+    /// place, caught mid-write; a file missing from a dir still there may be
+    /// a removal (`rm -rf`) caught halfway. For [`MID_WRITE_LIMIT`] it is
+    /// looked at again, then it is an error.
     fn still_being_written(&mut self, loc: &SessionLocation, err: &EndWatchError) -> bool {
-        if !matches!(
-            err,
-            EndWatchError::Load(LoadError::Unparseable { .. })
-                | EndWatchError::ResultUnusable { .. }
-        ) {
+        let load = match err {
+            EndWatchError::Load(load) => Some(load),
+            EndWatchError::NotReconciled {
+                source: ReconcileError::Load(load),
+                ..
+            } => Some(load),
+            EndWatchError::ResultUnusable { .. } => None,
+            EndWatchError::NotReconciled { .. } => return false,
+        };
+        let transient = match load {
+            None => true,
+            Some(LoadError::Unparseable { .. } | LoadError::Missing { .. }) => true,
+            Some(LoadError::Unreadable { .. }) => false,
+        };
+        if !transient {
             return false;
         }
         let since = *self
@@ -211,12 +239,12 @@ impl EndWatch {
     }
 
     /// Reconcile an active session (which changes nothing unless its process
-    /// is dead) and arrange its next wake. True once it is no longer active.
+    /// is dead) and arrange its next wake.
     fn reconcile(
         &mut self,
         loc: &SessionLocation,
         loaded: Loaded<SessionState>,
-    ) -> Result<bool, EndWatchError> {
+    ) -> Result<Reconciled, EndWatchError> {
         let mut state = Some(loaded);
         // A second look at most, when what the verdict saw alive ended
         // before its exit could be watched.
@@ -228,8 +256,16 @@ impl EndWatch {
                 let id = loc.id.clone();
                 return Err(EndWatchError::NotReconciled { id, source });
             }
+            if report.outcome == Outcome::Removed {
+                return Ok(Reconciled::Removed);
+            }
             if report.outcome.changed() {
-                return Ok(csa_session::load_state(&loc.dir)?.value.phase() != Phase::Active);
+                return match csa_session::load_state(&loc.dir) {
+                    Ok(loaded) if loaded.value.phase() == Phase::Active => Ok(Reconciled::Active),
+                    Ok(_) => Ok(Reconciled::Ended),
+                    Err(err) if csa_session::is_gone(&loc.dir, &err) => Ok(Reconciled::Removed),
+                    Err(err) => Err(err.into()),
+                };
             }
             let dead = report
                 .liveness
@@ -247,12 +283,12 @@ impl EndWatch {
                 }
             }
             if self.arrange(loc, report.liveness.as_ref()) == Arranged::Watching {
-                return Ok(false);
+                return Ok(Reconciled::Active);
             }
             tracing::debug!("what was seen alive has ended: looking again");
         }
         self.look_again_in(loc, UNWATCHED_RECHECK);
-        Ok(false)
+        Ok(Reconciled::Active)
     }
 
     /// Block until something watched changes, a session is due to be looked
@@ -337,6 +373,17 @@ impl EndWatch {
     }
 }
 
+/// What [`EndWatch::reconcile`] left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reconciled {
+    /// Still active; its next wake is arranged.
+    Active,
+    /// No longer active.
+    Ended,
+    /// The session dir went away meanwhile.
+    Removed,
+}
+
 /// What [`EndWatch::arrange`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arranged {
@@ -414,5 +461,6 @@ mod tests {
         assert_eq!(code("failure", -1), 1);
         assert_eq!(code("signal", 143), 143);
         assert_eq!(Ending::NoResult.exit_code(), 1);
+        assert_eq!(Ending::Removed.exit_code(), 1);
     }
 }

@@ -1,6 +1,7 @@
 //! Waking up when a session changes: one [`Watcher`] says "something you
 //! watch changed" (a file of a session dir was created, replaced, written or
-//! removed; a verified process exited), or that a deadline passed.
+//! removed; a watched folder was moved or removed; a verified process
+//! exited), or that a deadline passed.
 //!
 //! `csa session wait` watches `state.toml`, `result.toml` and the pid records
 //! of every session it waits for, and the exit of each verified daemon and
@@ -359,6 +360,12 @@ mod platform {
                 if flags.intersects(ReadFlags::IGNORED | ReadFlags::DELETE_SELF) {
                     tracing::debug!(path = %path.display(), "woke: a watched folder or file went away");
                     gone.push(event.wd());
+                    changed = true;
+                    continue;
+                }
+                if flags.contains(ReadFlags::MOVE_SELF) {
+                    // Still watched where it went; its old path is empty now.
+                    tracing::debug!(path = %path.display(), "woke: a watched folder or file was moved away");
                     changed = true;
                     continue;
                 }

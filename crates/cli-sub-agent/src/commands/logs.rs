@@ -9,7 +9,9 @@
 //! (`csa_session::log_tail`), and the bytes are copied in chunks, so a 4 GiB
 //! log is never held in memory. `--follow` prints new bytes as they are
 //! written, woken by [`csa_process::end_watch`], and once the session has ended
-//! prints what is left and exits with its exit code (as `wait` does).
+//! prints what is left and exits with its exit code (as `wait` does); a
+//! session dir removed or moved away meanwhile ends it too, with the line
+//! `<ULID> removed` on stderr and exit 1.
 //!
 //! Several sessions, `--all`, `--both` and `--timestamps` print lines with
 //! prefixes instead: [`crate::log_lines`]. `attach` is `logs --follow
@@ -31,7 +33,7 @@ use crate::context::Context;
 use crate::log_lines::{self, Layout, Streams};
 use crate::reconcile;
 use crate::ui::Ui;
-use csa_process::end_watch::EndWatch;
+use csa_process::end_watch::{EndWatch, Ending};
 
 /// How many bytes are copied to stdout at a time.
 const CHUNK: usize = 64 * 1024;
@@ -137,6 +139,10 @@ fn follow(
             }
         }
         if let Some(ending) = ending {
+            if let Ending::Removed = ending {
+                // Stdout carries the log's bytes: the note goes to stderr.
+                ui.stderr(&format!("{} removed\n", loc.id));
+            }
             return Ok(ExitCode::from(ending.exit_code()));
         }
         watch.wait(None);

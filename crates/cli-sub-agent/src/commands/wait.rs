@@ -4,7 +4,9 @@
 //! waiting) has ended, printing `<ULID> <status> exit <code>: <first summary
 //! line>` as each one ends. One session: exit with its exit code; several: 0
 //! when every one exited 0, else 1; 124 on timeout. With `--any`, the first
-//! session to end is the answer: its line, its exit code.
+//! session to end is the answer: its line, its exit code. A session whose
+//! dir is removed or moved away meanwhile ends with the line `<ULID> removed`
+//! and exit code 1.
 //!
 //! Event-driven through [`csa_process::end_watch`]: it wakes when a session's state
 //! or result changes or its process exits, and reconciles a session whose
@@ -135,6 +137,7 @@ fn report(ui: &Ui, loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8>
             ))?;
         }
         Ending::NoResult => ui.stdout(&format!("{} retired without a result\n", loc.id))?,
+        Ending::Removed => ui.stdout(&format!("{} removed\n", loc.id))?,
     }
     Ok(ending.exit_code())
 }

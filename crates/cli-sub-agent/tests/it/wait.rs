@@ -367,3 +367,84 @@ fn wait_any_times_out_with_124_when_none_ends() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
 }
+
+#[test]
+fn a_session_dir_moved_away_or_deleted_ends_the_wait_with_removed_and_the_others_are_still_waited_for()
+ {
+    let env = Env::new();
+    let moved = gated(&env, "moved", "never", 0);
+    let deleted = gated(&env, "deleted", "never", 0);
+    let first = gated(&env, "first", "one", 0);
+    let last = gated(&env, "last", "two", 0);
+    let mut wait = env.csa_std();
+    wait.args(["session", "wait", "--all", "--timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    // Once one line is out, the wait watches every session.
+    open_gate(&env, "first");
+    let mut text = String::new();
+    out.read_line(&mut text).unwrap();
+    assert_eq!(text, format!("{} success exit 0: one\n", first.id));
+    // Their daemons and commands run on; the wait ends for them at once.
+    let away = env.tmp.path().join("moved-away");
+    fs_err::rename(&moved.dir, &away).unwrap();
+    text.clear();
+    out.read_line(&mut text).unwrap();
+    assert_eq!(text, format!("{} removed\n", moved.id));
+    fs_err::remove_dir_all(&deleted.dir).unwrap();
+    text.clear();
+    out.read_line(&mut text).unwrap();
+    assert_eq!(text, format!("{} removed\n", deleted.id));
+    open_gate(&env, "last");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, format!("{} success exit 0: two\n", last.id));
+    let status = child.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    open_gate(&env, "moved");
+    open_gate(&env, "deleted");
+}
+
+#[test]
+fn logs_follow_of_a_session_dir_moved_away_ends_with_removed_on_stderr() {
+    let env = Env::new();
+    let go = env.tmp.path().join("go");
+    let script = format!(
+        "echo started; while [ ! -e '{}' ]; do sleep 0.02; done; echo done",
+        go.display()
+    );
+    let s = env.run_with(&[], &["sh", "-c", &script]);
+    let mut logs = env.csa_std();
+    logs.args(["session", "logs", "--follow", &s.id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: logs.spawn().unwrap(),
+        group: false,
+    };
+    let mut out = BufReader::new(child.child.stdout.take().unwrap());
+    let mut text = String::new();
+    out.read_line(&mut text).unwrap();
+    assert_eq!(text, "started\n");
+    fs_err::rename(&s.dir, env.tmp.path().join("moved-away")).unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    fs_err::write(&go, "").unwrap();
+    assert_eq!(rest, "", "nothing more was written");
+    assert_eq!(err, format!("{} removed\n", s.id));
+    assert_eq!(status.code(), Some(1));
+}
