@@ -89,8 +89,8 @@ fn a_held_lock_is_seen_while_other_locks_come_and_go() {
     let churn_dir = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for thread in 0..2 {
-            let files: Vec<std::fs::File> = (0..20)
+        for thread in 0..1 {
+            let files: Vec<std::fs::File> = (0..40)
                 .map(|n| {
                     let path = churn_dir.path().join(format!("{thread}-{n}"));
                     fs_err::File::create(path).unwrap().into_parts().0
