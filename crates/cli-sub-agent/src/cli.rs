@@ -177,7 +177,9 @@ pub enum SessionCommand {
     /// 124 when --timeout expires first. Event-driven:
     /// wakes when a session's state or result changes or its process exits.
     /// A session whose dir is removed or moved away meanwhile prints
-    /// `<ULID> removed` and counts as exit 1.
+    /// `<ULID> removed` and counts as exit 1. Inside a session (CSA_SESSION_ID
+    /// set) it never waits for that session or an ancestor: --all and --tree
+    /// leave them out, and naming one is a usage error (exit 2).
     Wait(WaitArgs),
     /// Stop sessions and everything they started (SIGTERM, SIGKILL after
     /// --grace); each ends with a `killed` result.

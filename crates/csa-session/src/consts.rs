@@ -74,6 +74,10 @@ pub const ENV_PROJECT_ROOT: &str = "CSA_PROJECT_ROOT";
 pub const ENV_TOOL: &str = "CSA_TOOL";
 pub const ENV_DEPTH: &str = "CSA_DEPTH";
 
+/// Most ancestors `genealogy::lineage` follows: nested runs are a few deep
+/// (`CSA_MAX_DEPTH`, default 5); a longer chain was written by hand.
+pub const MAX_LINEAGE: usize = 256;
+
 /// Largest `/proc/self/mountinfo` read when looking for mount points inside
 /// a session before removing it (a machine with thousands of mounts).
 pub const MAX_MOUNTINFO_BYTES: u64 = 16 << 20;

@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use crate::consts::MAX_LINEAGE;
 use crate::id::SessionId;
 use crate::resolve::SessionLocation;
 use crate::state::SessionState;
@@ -274,6 +275,32 @@ impl Kin {
             last_accessed: self.last_accessed,
         }
     }
+}
+
+/// `id` and its ancestors, nearest first, by `[genealogy]
+/// parent_session_id`: each session on the way is found by `locate` and read
+/// for its parent. A parent is listed even when it cannot be found (it is
+/// still named); the walk stops there, at a parent already listed (a cycle
+/// written by hand), or after [`MAX_LINEAGE`] sessions. What a `wait` run
+/// inside a session must never wait for.
+pub fn lineage(
+    id: &SessionId,
+    mut locate: impl FnMut(&SessionId) -> Option<SessionLocation>,
+) -> Vec<SessionId> {
+    let mut line = vec![id.clone()];
+    while line.len() < MAX_LINEAGE {
+        let Some(loc) = line.last().and_then(&mut locate) else {
+            break;
+        };
+        let parent = Kin::read(&loc)
+            .parent
+            .and_then(|text| SessionId::parse(&text).ok());
+        match parent {
+            Some(parent) if !line.contains(&parent) => line.push(parent),
+            _ => break,
+        }
+    }
+    line
 }
 
 /// A set of sessions (usually a project's) and their tree: what `show`,

@@ -313,3 +313,58 @@ fn a_parent_cycle_ends_the_walk_with_every_member_once() {
     assert_eq!(selfish.levels_below(&id(OTHER)).len(), 1);
     assert!(selfish.descendants(&id(OTHER)).is_empty());
 }
+
+/// A session dir under `sessions` whose state names `parent`.
+fn session_with_parent(sessions: &std::path::Path, id: &str, parent: Option<&str>) {
+    let dir = sessions.join(id);
+    fs_err::create_dir_all(&dir).unwrap();
+    let genealogy = match parent {
+        Some(parent) => format!("[genealogy]\nparent_session_id = \"{parent}\"\ndepth = 1\n"),
+        None => "[genealogy]\ndepth = 0\n".to_owned(),
+    };
+    let state = format!(
+        "meta_session_id = \"{id}\"\nproject_path = \"/p\"\n\
+         created_at = \"2026-01-01T00:00:00Z\"\nlast_accessed = \"2026-01-01T00:00:00Z\"\n\
+         {genealogy}"
+    );
+    fs_err::write(dir.join("state.toml"), state).unwrap();
+}
+
+#[test]
+fn a_lineage_climbs_parents_and_stops_at_a_missing_one_or_a_cycle() {
+    const ROOT: &str = "01KAAAAAAAAAAAAAAAAAAAAAAA";
+    const MID: &str = "01KBBBBBBBBBBBBBBBBBBBBBBB";
+    const LEAF: &str = "01KCCCCCCCCCCCCCCCCCCCCCCC";
+    const GONE: &str = "01KDDDDDDDDDDDDDDDDDDDDDDD";
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path();
+    let locate = |id: &SessionId| {
+        let dir = sessions.join(id.as_str());
+        dir.is_dir().then(|| SessionLocation {
+            id: id.clone(),
+            dir: crate::SessionDir::new(dir),
+            legacy: false,
+        })
+    };
+    let ids =
+        |line: Vec<SessionId>| -> Vec<String> { line.into_iter().map(String::from).collect() };
+    let id = |text: &str| SessionId::parse(text).unwrap();
+
+    session_with_parent(sessions, ROOT, None);
+    // Parent ids are case-insensitive.
+    session_with_parent(sessions, MID, Some(&ROOT.to_ascii_lowercase()));
+    session_with_parent(sessions, LEAF, Some(MID));
+    assert_eq!(ids(lineage(&id(LEAF), locate)), [LEAF, MID, ROOT]);
+    assert_eq!(ids(lineage(&id(ROOT), locate)), [ROOT]);
+
+    // A parent that cannot be found is still named; the walk ends there.
+    session_with_parent(sessions, ROOT, Some(GONE));
+    assert_eq!(ids(lineage(&id(LEAF), locate)), [LEAF, MID, ROOT, GONE]);
+
+    // A cycle written by hand ends the walk, every member once.
+    session_with_parent(sessions, ROOT, Some(LEAF));
+    assert_eq!(ids(lineage(&id(LEAF), locate)), [LEAF, MID, ROOT]);
+
+    // An id that is not a session has no known parent.
+    assert_eq!(ids(lineage(&id(GONE), locate)), [GONE]);
+}

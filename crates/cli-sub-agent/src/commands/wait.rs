@@ -8,6 +8,11 @@
 //! dir is removed or moved away meanwhile ends with the line `<ULID> removed`
 //! and exit code 1.
 //!
+//! Run inside a session (`CSA_SESSION_ID` set, as a planner's command is),
+//! it never waits for that session or one of its ancestors, which cannot end
+//! before it returns: `--all` and `--tree` leave them out, and naming one is
+//! a usage error (exit 2, "would wait for itself").
+//!
 //! Event-driven through [`csa_process::end_watch`]: it wakes when a session's state
 //! or result changes or its process exits, and reconciles a session whose
 //! process died without a result on the way.
@@ -15,10 +20,12 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::CommandFactory as _;
 use csa_process::Wake;
-use csa_session::{SessionLocation, Trigger};
+use csa_session::consts::ENV_SESSION_ID;
+use csa_session::{SessionId, SessionLocation, Trigger};
 
-use crate::cli::WaitArgs;
+use crate::cli::{Cli, WaitArgs};
 use crate::context::{Context, Relatives};
 use crate::term::{escape, human_duration};
 use crate::ui::Ui;
@@ -30,14 +37,21 @@ pub const TIMEOUT_EXIT: u8 = 124;
 pub fn run(args: &WaitArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project, ui)?;
     let timeout = args.timeout;
+    let itself = own_lineage(&ctx);
     let roots = if args.targets.all {
-        ctx.active_sessions()?
+        let mut active = ctx.active_sessions()?;
+        active.retain(|loc| !itself.contains(&loc.id));
+        active
     } else {
-        ctx.resolve_each(&args.targets.ids)?
+        let named = ctx.resolve_each(&args.targets.ids)?;
+        if let Some(loc) = named.iter().find(|loc| itself.contains(&loc.id)) {
+            return Ok(would_wait_for_itself(ui, loc, &itself));
+        }
+        named
     };
     let mut sessions = roots.clone();
     if args.targets.tree {
-        sessions.extend(new_descendants(&ctx, &roots, &sessions)?);
+        sessions.extend(new_descendants(&ctx, &roots, &sessions, &itself)?);
     }
     if sessions.is_empty() {
         ui.stderr(&format!(
@@ -73,7 +87,7 @@ pub fn run(args: &WaitArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         // A session of the tree may have started children before it ended:
         // look for new members whenever one ends.
         if args.targets.tree && ended {
-            let found = new_descendants(&ctx, &roots, &sessions)?;
+            let found = new_descendants(&ctx, &roots, &sessions, &itself)?;
             for loc in &found {
                 watch.add(loc, &[]);
             }
@@ -103,17 +117,68 @@ fn combined_exit(codes: &[u8]) -> u8 {
     }
 }
 
+/// The session this command runs in (`CSA_SESSION_ID`) and its ancestors,
+/// nearest first, each looked for in the project, then in any project; empty
+/// outside a session.
+fn own_lineage(ctx: &Context<'_>) -> Vec<SessionId> {
+    let Some(text) = std::env::var_os(ENV_SESSION_ID) else {
+        return Vec::new();
+    };
+    let Some(id) = text.to_str().and_then(|text| SessionId::parse(text).ok()) else {
+        tracing::debug!(value = ?text, "{ENV_SESSION_ID} is not a session id: ignored");
+        return Vec::new();
+    };
+    let dirs = ctx.sessions_dirs();
+    let lineage =
+        csa_session::genealogy::lineage(&id, |id| match csa_session::find_full_id(&dirs, id) {
+            Ok(Some(loc)) => Some(loc),
+            _ => csa_session::find_in_any_project(&ctx.roots, id).map(|(loc, _)| loc),
+        });
+    tracing::debug!(?lineage, "inside a session: never waited for");
+    lineage
+}
+
+/// The usage error for naming the session this command runs in, or one of
+/// its ancestors (`itself`, nearest first): exit 2, as clap's errors.
+fn would_wait_for_itself(ui: &Ui, loc: &SessionLocation, itself: &[SessionId]) -> ExitCode {
+    let what = if itself.first() == Some(&loc.id) {
+        "it is the session this command runs in"
+    } else {
+        "it is an ancestor of the session this command runs in"
+    };
+    let own = itself.first().map(SessionId::as_str).unwrap_or_default();
+    let message = format!(
+        "session {} would wait for itself: {what} ({ENV_SESSION_ID}={own}), which cannot end before this wait does",
+        loc.id
+    );
+    let mut cli = Cli::command();
+    cli.build();
+    let wait = cli
+        .find_subcommand_mut("session")
+        .and_then(|session| session.find_subcommand_mut("wait"));
+    let err = match wait {
+        Some(wait) => wait.error(clap::error::ErrorKind::ArgumentConflict, message),
+        None => Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message),
+    };
+    ui.usage_error(err)
+}
+
 /// The descendants of `roots` (by `[genealogy] parent_session_id`, within the
-/// project) that are not in `known` yet, oldest id first.
+/// project) that are not in `known` yet and are not this command's own
+/// session or an ancestor of it (`itself`), oldest id first.
 fn new_descendants(
     ctx: &Context<'_>,
     roots: &[SessionLocation],
     known: &[SessionLocation],
+    itself: &[SessionId],
 ) -> anyhow::Result<Vec<SessionLocation>> {
     let relatives = Relatives::read(ctx)?;
     let mut found: Vec<SessionLocation> = Vec::new();
     for root in roots {
         for loc in relatives.descendants(&root.id) {
+            if itself.contains(&loc.id) {
+                continue;
+            }
             if !known.iter().chain(&found).any(|seen| seen.id == loc.id) {
                 found.push(loc);
             }

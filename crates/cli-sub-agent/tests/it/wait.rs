@@ -448,3 +448,82 @@ fn logs_follow_of_a_session_dir_moved_away_ends_with_removed_on_stderr() {
     assert_eq!(err, format!("{} removed\n", s.id));
     assert_eq!(status.code(), Some(1));
 }
+
+/// `session`'s state.toml, now naming `parent` as its parent.
+fn set_parent(env: &Env, session: &Session, parent: &Session) {
+    let state = state_toml(&session.id, &env.project, "active").replace(
+        "[genealogy]\ndepth = 0",
+        &format!(
+            "[genealogy]\nparent_session_id = \"{}\"\ndepth = 1",
+            parent.id
+        ),
+    );
+    session.write("state.toml", &state);
+}
+
+#[test]
+fn wait_inside_a_session_never_waits_for_itself_or_an_ancestor() {
+    let env = Env::new();
+    // grandparent <- parent <- own <- child; other is unrelated. Each one's
+    // daemon is dead: a wait reconciles each it waits for and ends at once.
+    let grandparent = env.session("active").dead_pid();
+    let parent = env.session("active").dead_pid();
+    let own = env.session("active").dead_pid();
+    let child = env.session("active").dead_pid();
+    let other = env.session("active").dead_pid();
+    set_parent(&env, &parent, &grandparent);
+    set_parent(&env, &own, &parent);
+    set_parent(&env, &child, &own);
+    let inside = |args: &[&str]| {
+        env.csa()
+            .env("CSA_SESSION_ID", own.id.to_ascii_lowercase())
+            .args(["session", "wait", "--timeout", "20"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // Naming itself or an ancestor: a usage error, nothing waited for.
+    for (named, what) in [(&own, "the session"), (&grandparent, "an ancestor")] {
+        for args in [
+            vec![named.id.as_str()],
+            vec!["--tree", &named.id[..12]],
+            vec![other.id.as_str(), named.id.as_str()],
+        ] {
+            let out = inside(&args);
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains("would wait for itself"), "{args:?}: {err}");
+            assert!(
+                err.contains(what) && err.contains(&named.id),
+                "{args:?}: {err}"
+            );
+            assert!(stdout_of(&out).is_empty(), "{args:?}");
+        }
+    }
+    for s in [&grandparent, &parent, &own, &child, &other] {
+        assert_eq!(s.phase(), "active", "nothing was reconciled");
+    }
+
+    // `--all` leaves the lineage out and waits for the others (a child too).
+    let out = inside(&["--all"]);
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
+    let ended: Vec<&str> = text.lines().map(|l| &l[..26]).collect();
+    assert_eq!(ended.len(), 2, "{text}");
+    assert!(
+        ended.contains(&child.id.as_str()) && ended.contains(&other.id.as_str()),
+        "{text}"
+    );
+    for s in [&grandparent, &parent, &own] {
+        assert_eq!(s.phase(), "active", "{}: left alone", s.id);
+    }
+
+    // Outside a session, the same wait takes them all.
+    let out = env
+        .csa()
+        .args(["session", "wait", "--all", "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out).lines().count(), 3, "{}", stdout_of(&out));
+}
