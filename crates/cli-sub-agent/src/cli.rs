@@ -189,11 +189,14 @@ pub enum SessionCommand {
     /// match daemon.pid, its lock record must be of this host, boot and pid
     /// namespace, and its command line must be the csa daemon of this session.
     /// Pid 0, pid 1, process groups <= 1 and csa's own group are never
-    /// signalled. If the daemon is dead but the command lives, the command's
-    /// group is verified by cmd.pid and by CSA_SESSION_ID in its environment,
-    /// and stopped directly. With --tree, descendant sessions are stopped
-    /// first. Prints `<ULID> killed: exit <code>`, or `<ULID> already ended:
-    /// <status> exit <code>`.
+    /// signalled. If the daemon is dead (or stopped, or late) but the command
+    /// lives, the command's group is verified by cmd.pid's start time and by
+    /// running in the daemon's session (getsid), never by its environment,
+    /// and stopped directly. A second kill with a shorter --grace escalates.
+    /// On a full or read-only disk the stop still happens; what could not be
+    /// recorded is said on stderr. With --tree, descendant sessions are
+    /// stopped first (each once, even in a parent cycle). Prints `<ULID>
+    /// killed: exit <code>`, or `<ULID> already ended: <status> exit <code>`.
     Kill(KillArgs),
     /// Print sessions' output.log (or stderr.log) as raw bytes; --follow to keep printing.
     ///
