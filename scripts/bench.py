@@ -26,6 +26,8 @@ each, on one hand-made session whose daemon.pid names a live `sleep`):
   logs -f wake-up from a line appended to output.log to the same line read from
                   `csa session logs --follow` (target: 50 ms)
 
+and the fleet figures of scripts/bench_fleet.py (`top` over 1,000 sessions,
+`logs --follow --all`, `list` of 100,000 sessions; --no-100k skips the last),
 and, after every list figure of every N (so that its mass deletions cannot
 slow them down):
 
@@ -386,6 +388,7 @@ def main():
     ap.add_argument("--csa", default=str(REPO / "target" / "release" / "csa"))
     ap.add_argument("--generator", default=os.environ.get("CSA_MAKE_SESSIONS", str(DEFAULT_GENERATOR)))
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--no-100k", action="store_true", help="skip the list of 100,000 sessions")
     args = ap.parse_args()
     generator = pathlib.Path(args.generator)
     if not generator.is_file():
@@ -398,6 +401,10 @@ def main():
         rows = [bench_n(args.csa, generator, n, args.runs, workdir) for n in sizes]
         kill = bench_kill(args.csa, workdir, args.runs)
         wakeup = bench_wakeups(args.csa, workdir)
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+        import bench_fleet
+        fleet = bench_fleet.run(sys.modules[__name__], args.csa, generator, workdir,
+                                WAKEUP_RUNS, with_100k=not args.no_100k)
         for r in rows:
             r.update(bench_clean(args.csa, generator, r["n"], args.runs, workdir))
     finally:
@@ -432,7 +439,7 @@ def main():
               f"{r['tree_fixture_list_steady_ms']:>8.1f}ms {r['tree_fixture_list_over_floor']:>5.2f}x "
               f"{r['tree_peak_rss_mb']:>7.1f}MB")
     if args.json:
-        report = {"list": rows, "kill": kill, "wakeup": wakeup}
+        report = {"list": rows, "kill": kill, "wakeup": wakeup, "fleet": fleet}
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -65,6 +65,7 @@ impl Cli {
                 args.sessions.fold();
             }
             SessionCommand::Peek(args) => args.json |= json,
+            SessionCommand::Top(args) => args.json |= json,
             SessionCommand::Wait(WaitArgs { targets, .. })
             | SessionCommand::Kill(KillArgs { targets, .. }) => {
                 targets.ids.append(&mut targets.session);
@@ -221,6 +222,18 @@ pub enum SessionCommand {
     ///
     /// Idle is the time since either log last grew (active sessions only).
     Peek(PeekArgs),
+    /// Watch every session of the project live: status, elapsed and idle
+    /// time, CPU and memory of each process tree, log size, outcome, last line.
+    ///
+    /// A full-screen view on a terminal (alternate screen, restored on q,
+    /// Ctrl-C, SIGTERM, SIGHUP and on a crash): active sessions first, then
+    /// the most recently ended. Keys: up/down or j/k select; Enter shows the
+    /// selected session's logs (both streams, following; Esc back); x kills
+    /// it after a y/n confirmation (as `csa session kill`); t toggles the
+    /// tree; / filters by text; q quits. It changes as sessions start, end
+    /// and write (inotify); CPU and memory are sampled every --interval.
+    /// Not a terminal, or --once: one snapshot as a table; --json: the rows.
+    Top(TopArgs),
     /// Delete sessions that have ended; never one whose process may still run.
     ///
     /// Each session is reconciled first (a dead one is retired), then removed
@@ -599,6 +612,25 @@ pub struct ShowArgs {
     #[command(flatten)]
     pub sessions: Selection,
     /// Print one JSON object instead of text (several sessions: an array).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The sessions of every project under the state root.
+    #[arg(long)]
+    pub all_projects: bool,
+    /// Seconds between two samples of CPU and memory (at least 0.1).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = crate::duration::parse_interval)]
+    pub interval: std::time::Duration,
+    /// Print one snapshot as a table and exit (what a stdout that is not a
+    /// terminal gets anyway).
+    #[arg(long)]
+    pub once: bool,
+    /// Print one snapshot as a JSON array of rows and exit (implies --once).
     #[arg(long)]
     pub json: bool,
 }

@@ -87,6 +87,21 @@ pub fn whole_secs_up(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
+/// The shortest `top --interval`.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Parse `csa session top --interval`: a `DURATION` of at least 0.1 s.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse(text)?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "'{}' is too short an interval: give at least 0.1 seconds",
+            escape(text)
+        ));
+    }
+    Ok(interval)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

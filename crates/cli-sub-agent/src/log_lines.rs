@@ -67,9 +67,9 @@ pub struct Layout {
     pub tail: Option<usize>,
 }
 
-/// One log of one session being printed.
+/// One log of one session being read as lines (also `top`'s logs pane).
 #[derive(Debug)]
-struct Stream {
+pub struct Stream {
     path: PathBuf,
     stderr: bool,
     file: Option<std::fs::File>,
@@ -79,7 +79,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(path: PathBuf, stderr: bool) -> Stream {
+    pub fn new(path: PathBuf, stderr: bool) -> Stream {
         Stream {
             path,
             stderr,
@@ -91,7 +91,7 @@ impl Stream {
 
     /// Open the log if it exists now, at its last `tail` lines. True when
     /// it was opened by this call.
-    fn open(&mut self, tail: Option<usize>) -> anyhow::Result<bool> {
+    pub fn open(&mut self, tail: Option<usize>) -> anyhow::Result<bool> {
         if self.file.is_some() {
             return Ok(false);
         }
@@ -119,7 +119,7 @@ impl Stream {
 
     /// Read what was written since the last call; hand each complete line
     /// (without its newline) to `line`. `Ok(false)` when stdout closed.
-    fn read_new(
+    pub fn read_new(
         &mut self,
         line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
     ) -> anyhow::Result<bool> {

@@ -16,6 +16,7 @@ mod public_cli;
 mod reconcile;
 mod removal;
 mod term;
+mod top;
 mod ui;
 
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Kill(args)) => commands::kill::run(&args, &ui),
         Command::Session(SessionCommand::Logs(args)) => commands::logs::run(&args, &ui),
         Command::Session(SessionCommand::Attach(args)) => commands::logs::attach(&args, &ui),
+        Command::Session(SessionCommand::Top(args)) => top::run(&args, &ui),
         Command::Session(SessionCommand::Show(args)) => commands::show::run(&args, &ui),
         Command::Session(SessionCommand::Peek(args)) => commands::peek::run(&args, &ui),
         Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args, &ui),

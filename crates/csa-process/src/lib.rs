@@ -18,7 +18,8 @@
 //! - `csa session kill`: [`signal`] (verify before any signal) and [`stop`]
 //!   (stop a verified group, wait for a verified process);
 //! - `csa session show`: [`usage`] (memory and CPU of a process tree), from
-//!   one [`proctable`] snapshot;
+//!   one [`proctable`] snapshot; `csa session top`: [`sampler`] (every
+//!   session's tree from one snapshot, CPU% over the last interval);
 //! - `csa session wait` and `logs --follow`: [`end_watch`] (has a session
 //!   ended, reconciling it on the way), woken by [`watcher`] (a session's
 //!   files change or its verified processes exit).
@@ -43,6 +44,7 @@ mod pre_exec;
 pub mod proctable;
 pub mod ready;
 pub mod record;
+pub mod sampler;
 pub mod signal;
 pub mod spawn;
 pub mod stop;
@@ -63,14 +65,15 @@ pub use record::{
     CmdPid, DaemonPid, LockHolder, LockRecord, RecordError, read_cmd_pid, read_daemon_pid,
     read_lock_record,
 };
+pub use sampler::{Sampler, TreeSample};
 pub use spawn::{CommandSpec, Spawned, become_subreaper, spawn_command};
 pub use stop::stop_group;
 pub use supervise::{
     Cleanup, Ending, Exit, RunOptions, StopCause, SuperviseError, Supervisor, spare_other_sessions,
 };
-pub use usage::{Usage, session_processes, tree_usage};
+pub use usage::{Usage, session_processes, tree_usage, trees_usage};
 pub use verdict::{Liveness, Verdict, verdict};
-pub use watcher::{Wake, Watcher};
+pub use watcher::{Wake, Waker, Watcher};
 
 /// Gather the evidence of one session and judge it.
 pub fn liveness(

@@ -67,6 +67,17 @@ fn live_tree_usage(daemon: Option<DaemonPid>, command: Option<CmdPid>) -> Option
     tree_usage(&verified)
 }
 
+/// The usage of each tree (its roots and all their descendants) from one
+/// snapshot of the process table, in the order given: `None` for a tree
+/// none of whose roots exists; all `None` where the table cannot be read.
+pub fn trees_usage<'r>(trees: impl ExactSizeIterator<Item = &'r [u32]>) -> Vec<Option<Usage>> {
+    let count = trees.len();
+    let (Some(table), Some(units)) = (proctable::snapshot(), platform::units()) else {
+        return vec![None; count];
+    };
+    trees.map(|roots| usage_in(&table, roots, units)).collect()
+}
+
 /// Bytes per page and clock ticks per second.
 #[derive(Debug, Clone, Copy)]
 struct Units {

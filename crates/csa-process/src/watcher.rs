@@ -37,6 +37,21 @@ pub enum Wake {
     Deadline,
 }
 
+/// Wakes a [`Watcher`]'s [`Watcher::wait`] from another thread (a key
+/// pressed, a signal caught): `csa session top` waits on files and input
+/// at once. Where the watcher polls, its next pause ends the wait instead.
+#[derive(Debug, Clone)]
+pub struct Waker {
+    inner: platform::WakerInner,
+}
+
+impl Waker {
+    /// Make the watcher's current or next wait return [`Wake::Changed`].
+    pub fn wake(&self) {
+        self.inner.wake();
+    }
+}
+
 /// Watches files and processes; see the module docs.
 #[derive(Debug)]
 pub struct Watcher {
@@ -126,6 +141,13 @@ impl Watcher {
         }
     }
 
+    /// A handle that wakes this watcher from another thread.
+    pub fn waker(&mut self) -> Waker {
+        Waker {
+            inner: self.inner.waker(),
+        }
+    }
+
     /// True when every watch is event-driven (no polling).
     pub fn is_event_driven(&self) -> bool {
         !self.polling
@@ -201,6 +223,24 @@ mod platform {
         watches: HashMap<i32, (Interest, std::path::PathBuf)>,
         /// Pidfds of watched processes that have not exited yet.
         exits: Vec<(u32, OwnedFd)>,
+        /// The read end of the wakers' pipe, once a waker was made.
+        woken: Option<OwnedFd>,
+        waker: Option<WakerInner>,
+    }
+
+    /// The write end of a non-blocking pipe the watcher polls.
+    #[derive(Debug, Clone, Default)]
+    pub(super) struct WakerInner {
+        fd: Option<std::sync::Arc<OwnedFd>>,
+    }
+
+    impl WakerInner {
+        pub(super) fn wake(&self) {
+            if let Some(fd) = &self.fd {
+                // A full pipe already holds a wake.
+                let _ = rustix::io::write(fd.as_fd(), &[1]);
+            }
+        }
     }
 
     impl Inner {
@@ -212,7 +252,30 @@ mod platform {
                 inotify,
                 watches: HashMap::new(),
                 exits: Vec::new(),
+                woken: None,
+                waker: None,
             }
+        }
+
+        pub(super) fn waker(&mut self) -> WakerInner {
+            if let Some(waker) = &self.waker {
+                return waker.clone();
+            }
+            let flags = rustix::pipe::PipeFlags::CLOEXEC | rustix::pipe::PipeFlags::NONBLOCK;
+            let waker = match rustix::pipe::pipe_with(flags) {
+                Ok((read, write)) => {
+                    self.woken = Some(read);
+                    WakerInner {
+                        fd: Some(std::sync::Arc::new(write)),
+                    }
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "cannot make a waker pipe");
+                    WakerInner::default()
+                }
+            };
+            self.waker = Some(waker.clone());
+            waker
         }
 
         pub(super) fn is_event_driven(&self) -> bool {
@@ -304,17 +367,32 @@ mod platform {
         /// True when something watched changed; false when `deadline` passed.
         pub(super) fn wait(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
             loop {
-                let mut fds = Vec::with_capacity(self.exits.len() + 1);
+                let mut fds = Vec::with_capacity(self.exits.len() + 2);
                 if let Some(inotify) = &self.inotify {
                     fds.push(inotify.as_fd());
                 }
                 fds.extend(self.exits.iter().map(|(_, fd)| fd.as_fd()));
-                let ready = crate::watch::ready_fds(&fds, deadline)?;
+                if let Some(woken) = &self.woken {
+                    fds.push(woken.as_fd());
+                }
+                let mut ready = crate::watch::ready_fds(&fds, deadline)?;
                 if ready.is_empty() {
                     return Ok(false);
                 }
                 let offset = usize::from(self.inotify.is_some());
                 let mut changed = false;
+                let woken_at = offset + self.exits.len();
+                if let Some(woken) = self
+                    .woken
+                    .as_ref()
+                    .filter(|_| ready.last() == Some(&woken_at))
+                {
+                    ready.pop();
+                    let mut sink = [0u8; 64];
+                    while matches!(rustix::io::read(woken, &mut sink), Ok(n) if n > 0) {}
+                    tracing::trace!("woke: a waker");
+                    changed = true;
+                }
                 // Exited processes stay readable: stop watching them.
                 for index in ready.iter().rev() {
                     if let Some(exit) = index.checked_sub(offset) {
@@ -405,6 +483,14 @@ mod platform {
     #[derive(Debug)]
     pub(super) struct Inner;
 
+    /// Polling ends each wait soon anyway: nothing to wake.
+    #[derive(Debug, Clone, Default)]
+    pub(super) struct WakerInner;
+
+    impl WakerInner {
+        pub(super) fn wake(&self) {}
+    }
+
     impl Inner {
         pub(super) fn new() -> Inner {
             Inner
@@ -412,6 +498,10 @@ mod platform {
 
         pub(super) fn is_event_driven(&self) -> bool {
             false
+        }
+
+        pub(super) fn waker(&mut self) -> WakerInner {
+            WakerInner
         }
 
         pub(super) fn watch_name(&mut self, _dir: &Path, _name: &OsStr) -> bool {
@@ -490,6 +580,26 @@ mod tests {
         fs_err::rename(&staging, tmp.path().join("01KAZ9")).unwrap();
         assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
         assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
+    }
+
+    #[test]
+    fn a_waker_wakes_a_wait_from_another_thread_once() {
+        let mut watcher = Watcher::new();
+        let waker = watcher.waker();
+        assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
+        let again = waker.clone();
+        std::thread::spawn(move || waker.wake()).join().unwrap();
+        again.wake();
+        // Both wakes are taken by one wait.
+        assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
+        assert_eq!(watcher.wait(Some(Instant::now() + SOON)), Wake::Deadline);
+        // A wait already blocked is woken.
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(SOON);
+            again.wake();
+        });
+        assert_eq!(watcher.wait(Some(Instant::now() + LONG)), Wake::Changed);
+        thread.join().unwrap();
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub enum FaultPoint {
     /// Removal: after the first entry of the trashed dir is removed (a
     /// half-removed dir in `.trash`).
     RemovePurging,
+    /// `csa session top`: the live view's first frame is drawn (a panic
+    /// here tests that the terminal is restored).
+    TopDrawn,
 }
 
 impl FaultPoint {
@@ -116,6 +119,7 @@ impl FaultPoint {
             FaultPoint::RemoveRenamed => "remove:renamed",
             FaultPoint::RemoveSynced => "remove:synced",
             FaultPoint::RemovePurging => "remove:purging",
+            FaultPoint::TopDrawn => "top:drawn",
         }
     }
 

@@ -132,6 +132,7 @@ pub enum Trigger {
     SessionLogs,
     SessionDelete,
     SessionClean,
+    SessionTop,
 }
 
 impl Trigger {
@@ -147,6 +148,7 @@ impl Trigger {
             Trigger::SessionLogs => "session logs",
             Trigger::SessionDelete => "session delete",
             Trigger::SessionClean => "session clean",
+            Trigger::SessionTop => "session top",
         }
     }
 }

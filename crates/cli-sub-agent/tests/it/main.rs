@@ -46,6 +46,8 @@ mod storm;
 mod terminal;
 mod their_docs;
 mod their_flags;
+#[cfg(target_os = "linux")]
+mod top;
 mod torture;
 #[cfg(target_os = "linux")]
 mod tree_ops;
