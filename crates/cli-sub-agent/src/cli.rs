@@ -233,7 +233,7 @@ pub enum SessionCommand {
     /// tree; / filters by text; q quits. It changes as sessions start, end
     /// and write (inotify); CPU and memory are sampled every --interval.
     /// Not a terminal, or --once: one snapshot as a table; --json: the rows.
-    Top(TopArgs),
+    Top(crate::top::TopArgs),
     /// Delete sessions that have ended; never one whose process may still run.
     ///
     /// Each session is reconciled first (a dead one is retired), then removed
@@ -612,25 +612,6 @@ pub struct ShowArgs {
     #[command(flatten)]
     pub sessions: Selection,
     /// Print one JSON object instead of text (several sessions: an array).
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct TopArgs {
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// The sessions of every project under the state root.
-    #[arg(long)]
-    pub all_projects: bool,
-    /// Seconds between two samples of CPU and memory (at least 0.1).
-    #[arg(long, value_name = "SECS", default_value = "1", value_parser = crate::duration::parse_interval)]
-    pub interval: std::time::Duration,
-    /// Print one snapshot as a table and exit (what a stdout that is not a
-    /// terminal gets anyway).
-    #[arg(long)]
-    pub once: bool,
-    /// Print one snapshot as a JSON array of rows and exit (implies --once).
     #[arg(long)]
     pub json: bool,
 }

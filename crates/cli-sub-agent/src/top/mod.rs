@@ -14,9 +14,29 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use self::rows::{Fleet, TopJson, Totals};
-use crate::cli::TopArgs;
+use crate::cli::ProjectArgs;
 use crate::context::Context;
 use crate::ui::Ui;
+
+/// `csa session top`'s flags (part of the one clap definition in `crate::cli`).
+#[derive(Debug, clap::Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The sessions of every project under the state root.
+    #[arg(long)]
+    pub all_projects: bool,
+    /// Seconds between two samples of CPU and memory (at least 0.1).
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = crate::duration::parse_interval)]
+    pub interval: std::time::Duration,
+    /// Print one snapshot as a table and exit (what a stdout that is not a
+    /// terminal gets anyway).
+    #[arg(long)]
+    pub once: bool,
+    /// Print one snapshot as a JSON array of rows and exit (implies --once).
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub fn run(args: &TopArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project, ui)?;
