@@ -222,17 +222,9 @@ pub enum SessionCommand {
     ///
     /// Idle is the time since either log last grew (active sessions only).
     Peek(PeekArgs),
-    /// Watch every session of the project live: status, elapsed and idle
-    /// time, CPU and memory of each process tree, log size, outcome, last line.
+    /// Watch every session live: status, elapsed and idle time, CPU and memory, log size, last line.
     ///
-    /// A full-screen view on a terminal (alternate screen, restored on q,
-    /// Ctrl-C, SIGTERM, SIGHUP and on a crash): active sessions first, then
-    /// the most recently ended. Keys: up/down or j/k select; Enter shows the
-    /// selected session's logs (both streams, following; Esc back); x kills
-    /// it after a y/n confirmation (as `csa session kill`); t toggles the
-    /// tree; / filters by text; q quits. It changes as sessions start, end
-    /// and write (inotify); CPU and memory are sampled every --interval.
-    /// Not a terminal, or --once: one snapshot as a table; --json: the rows.
+    /// Keys: j/k select, Enter logs, x kill (y/n), t tree, / filter, q quit. Not a terminal: a table.
     Top(crate::top::TopArgs),
     /// Delete sessions that have ended; never one whose process may still run.
     ///
