@@ -534,6 +534,52 @@ mod tests {
     }
 
     #[test]
+    fn each_status_filter_admits_its_own_standing_only() {
+        use StatusFilter as F;
+        let all = [
+            Standing::Active,
+            Standing::Available,
+            Standing::Retired,
+            Standing::Failed,
+            Standing::Error,
+            Standing::Initializing,
+            Standing::Gone,
+            Standing::Abandoned,
+        ];
+        for (filter, admitted) in [
+            (F::Settled, &[Standing::Retired, Standing::Failed][..]),
+            (F::Retired, &[Standing::Retired]),
+            (F::Failed, &[Standing::Failed]),
+            (F::Error, &[Standing::Error]),
+        ] {
+            for standing in all {
+                assert_eq!(
+                    filter.admits(standing),
+                    admitted.contains(&standing),
+                    "{filter:?} {standing:?}"
+                );
+            }
+        }
+        // `clean --status retired` removes old retired sessions, never
+        // failed or errored ones.
+        let retired = sweep(F::Retired);
+        for (standing, expected) in [
+            (Standing::Retired, Decision::Delete(Standing::Retired)),
+            (
+                Standing::Failed,
+                Decision::Keep(Keep::NotSelected(Standing::Failed)),
+            ),
+            (
+                Standing::Error,
+                Decision::Keep(Keep::NotSelected(Standing::Error)),
+            ),
+        ] {
+            let facts = facts(standing, Verdict::Dead, 30);
+            assert_eq!(decide(&facts, &retired, now()), expected, "{standing:?}");
+        }
+    }
+
+    #[test]
     fn recent_output_alone_holds_back_an_active_session_but_not_a_settled_one() {
         let output_only = |standing| Facts {
             alive_by_output_only: true,
