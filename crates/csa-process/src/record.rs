@@ -329,6 +329,17 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_pid_is_accepted_and_one_more_is_not() {
+        let max = MAX_PID.to_string();
+        let over = (u64::from(MAX_PID) + 1).to_string();
+        assert_eq!(DaemonPid::parse(&max).unwrap().pid, MAX_PID);
+        assert!(DaemonPid::parse(&over).is_err(), "{over} accepted");
+        let lock = |pid: &str| LockRecord::parse(format!(r#"{{"pid":{pid}}}"#).as_bytes());
+        assert_eq!(lock(&max).unwrap().pid, MAX_PID);
+        assert!(lock(&over).is_err(), "{over} accepted in a lock record");
+    }
+
+    #[test]
     fn reading_cmd_pid() {
         let tmp = tempfile::tempdir().unwrap();
         let session = SessionDir::new(tmp.path());

@@ -165,6 +165,44 @@ fn legacy_records_use_the_command_line_and_lock_age() {
 }
 
 #[test]
+fn the_legacy_lock_window_ends_at_its_length() {
+    let window = crate::consts::LEGACY_LOCK_WINDOW.as_secs();
+    let lock_aged = |secs| {
+        let mut unrelated = rec(None, running(5));
+        unrelated.cmdline_matches = Some(false);
+        let mut ev = with_daemon(unrelated.clone());
+        ev.daemon_pid = RecordEvidence::Absent;
+        ev.locks = vec![lock(
+            Some(false),
+            ago(secs),
+            RecordEvidence::Record(unrelated),
+        )];
+        verdict(&ev).verdict
+    };
+    assert_eq!(lock_aged(window - 1), Verdict::Alive);
+    assert_eq!(
+        lock_aged(window),
+        Verdict::Dead,
+        "{window}s old is not within {window}s"
+    );
+}
+
+#[test]
+fn the_progress_window_ends_at_its_length() {
+    let window = crate::consts::PROGRESS_WINDOW.as_secs();
+    let mut ev = with_daemon(rec(
+        Some(7),
+        facts(Existence::Missing, ProcState::Unknown, None),
+    ));
+    ev.progress = vec![("output.log".into(), ago(window - 1))];
+    assert!(verdict(&ev).blocked_by_progress);
+    ev.progress = vec![("output.log".into(), ago(window))];
+    let judged = verdict(&ev);
+    assert_eq!(judged.verdict, Verdict::Dead, "{}", judged.summary());
+    assert!(!judged.blocked_by_progress);
+}
+
+#[test]
 fn a_held_lock_is_alive_even_when_its_json_names_a_dead_pid() {
     let mut ev = with_daemon(rec(
         Some(7),
