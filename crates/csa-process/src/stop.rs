@@ -231,3 +231,30 @@ mod platform {
         false
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::record::DaemonPid;
+
+    #[test]
+    fn a_verified_process_has_exited_only_once_it_is_a_zombie_or_gone() {
+        use csa_test_support::{proc_state, sleeper, start_time, wait_until};
+        let mut child = sleeper();
+        let pid = child.pid();
+        let ticks = start_time(pid);
+        let record = DaemonPid {
+            pid,
+            start_time_ticks: Some(ticks),
+        };
+        let verified = signal::verify(&record, |_| Ok(())).expect("verified");
+        assert_eq!((verified.pid(), verified.start_time_ticks()), (pid, ticks));
+        assert!(!verified.has_exited(), "a running process");
+
+        child.child.kill().expect("kill");
+        wait_until("a zombie", || proc_state(pid) == Some('Z'));
+        assert!(verified.has_exited(), "a zombie has exited");
+        child.child.wait().expect("reap");
+        assert!(verified.has_exited(), "a reaped process has exited");
+    }
+}

@@ -474,7 +474,7 @@ mod platform {
         }
     }
 
-    fn rustix_pid(pid: i64) -> Result<Pid, Refusal> {
+    pub(super) fn rustix_pid(pid: i64) -> Result<Pid, Refusal> {
         i32::try_from(pid)
             .ok()
             .filter(|p| *p > 1)
@@ -558,6 +558,10 @@ mod platform {
         Err(Refusal::Unsupported)
     }
 }
+
+#[cfg(test)]
+#[path = "signal_guard_tests.rs"]
+mod guard_tests;
 
 #[cfg(test)]
 mod tests {
