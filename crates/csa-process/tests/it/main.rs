@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 #[cfg(target_os = "linux")]
+mod gather;
+#[cfg(target_os = "linux")]
 mod harness;
 
 #[cfg(target_os = "linux")]
@@ -20,3 +22,5 @@ mod stopping;
 mod supervise;
 #[cfg(target_os = "linux")]
 mod usage;
+#[cfg(target_os = "linux")]
+mod verification;
