@@ -304,6 +304,7 @@ mod tests {
             "99999999999",
             "2147483648",
             "+5",
+            "12 +3",
             "12  3",
         ] {
             assert!(DaemonPid::parse(text).is_err(), "{text:?} accepted");

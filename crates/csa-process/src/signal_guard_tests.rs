@@ -98,3 +98,22 @@ fn a_verified_group_has_live_members_until_they_are_gone() {
     leader.child.wait().expect("reap");
     assert_eq!(handle.group_has_live_members(), Some(false));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_linux_the_verified_handle_holds_a_pidfd_opened_for_the_process() {
+    use csa_test_support::{sleeper, start_time};
+    let child = sleeper();
+    let pid = child.pid();
+    let raw = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+    if rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()).is_err() {
+        eprintln!("skipped: pidfd_open is not available here");
+        return;
+    }
+    let record = DaemonPid {
+        pid,
+        start_time_ticks: Some(start_time(pid)),
+    };
+    let verified = verify(&record, |_| Ok(())).expect("verified");
+    assert!(verified.pidfd().is_some(), "a handle without its pidfd");
+}

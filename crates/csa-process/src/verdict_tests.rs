@@ -316,3 +316,24 @@ fn a_live_command_keeps_a_session_alive_after_its_daemon_died() {
         "a reused cmd pid is dead"
     );
 }
+
+#[test]
+fn an_empty_unheld_lock_file_is_named_as_such_and_nothing_else_is() {
+    let dead = || rec(Some(7), facts(Existence::Missing, ProcState::Unknown, None));
+    let empty_line = "locks/codex.lock: empty and not held";
+    let reasons = |held, record| {
+        let mut ev = with_daemon(dead());
+        ev.locks = vec![lock(held, ago(500), record)];
+        verdict(&ev).reasons
+    };
+    let empty = reasons(Some(false), RecordEvidence::Absent);
+    assert!(empty.iter().any(|r| r == empty_line), "{empty:?}");
+    for (held, record) in [
+        (Some(true), RecordEvidence::Absent),
+        (None, RecordEvidence::Absent),
+        (Some(false), RecordEvidence::Record(dead())),
+    ] {
+        let other = reasons(held, record);
+        assert!(!other.iter().any(|r| r.contains("empty")), "{other:?}");
+    }
+}

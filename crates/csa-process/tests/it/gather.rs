@@ -180,3 +180,24 @@ fn a_lock_file_that_is_a_fifo_or_unreadable_is_unknown_never_dead() {
         judged.summary()
     );
 }
+
+#[test]
+fn only_lock_files_in_locks_are_evidence_and_never_the_reconcilers() {
+    let live = sleeper();
+    let session = ScratchSession::new();
+    session.daemon_pid(DEAD_PID, Some(1));
+    let artifact = session.write("locks/.reconcile.lock", "");
+    let _holder = FlockHolder::hold(&artifact);
+    session.write(
+        "locks/codex.json",
+        &format!(
+            r#"{{"pid": {}, "pid_start_time_ticks": {}}}"#,
+            live.pid(),
+            start_time(live.pid())
+        ),
+    );
+    let ev = gathered(&session, &ProbeContext::new());
+    assert_eq!(ev.locks, Vec::new());
+    let judged = verdict(&ev);
+    assert_eq!(judged.verdict, Verdict::Dead, "{}", judged.summary());
+}

@@ -205,3 +205,19 @@ fn a_grace_or_timeout_too_long_to_represent_is_no_limit_not_a_panic() {
     assert!(verified.wait_for_exit(Duration::MAX));
     drop(child);
 }
+
+#[test]
+fn once_the_leader_is_reaped_its_group_members_are_stopped_one_by_one() {
+    let mut leader = spawn_session_group("sh", &["-c", "sleep 300 & wait"]);
+    let pgid = leader.pid();
+    wait_until("the sleep started", || group_members(pgid) == 2);
+    let session = ScratchSession::new();
+    record_cmd(&session, pgid);
+    let verified = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
+    // The leader exits and is reaped; the group lives on in its member.
+    leader.child.kill().expect("kill the leader");
+    leader.child.wait().expect("reap the leader");
+    assert_eq!(group_members(pgid), 1, "the sleep outlived its leader");
+    stop_group(&verified, Duration::from_secs(1)).expect("stopped");
+    assert_eq!(group_members(pgid), 0);
+}

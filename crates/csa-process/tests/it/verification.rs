@@ -147,3 +147,24 @@ fn a_daemon_killed_and_not_yet_reaped_is_gone() {
     let refused = signal::verify_daemon(&session.dir(), ScratchSession::ID).unwrap_err();
     assert!(matches!(refused, Refusal::Gone { .. }), "{refused}");
 }
+
+#[test]
+fn the_signal_a_verified_process_receives_is_the_one_named() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::Duration;
+    for sig in [signal::Sig::Term, signal::Sig::Kill] {
+        let mut child = sleeper();
+        let record = csa_process::DaemonPid {
+            pid: child.pid(),
+            start_time_ticks: Some(start_time(child.pid())),
+        };
+        let verified = signal::verify(&record, |_| Ok(())).expect("verified");
+        verified.signal(sig).expect("signalled");
+        assert!(
+            verified.wait_for_exit(Duration::from_secs(10)),
+            "{sig:?} ended it"
+        );
+        let status = child.child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig.number()), "{sig:?}");
+    }
+}

@@ -294,6 +294,41 @@ mod tests {
     }
 
     #[test]
+    fn holds_and_plans_say_what_they_do() {
+        assert_eq!(
+            Hold::NotActive(Phase::Retired).describe(),
+            "session is retired"
+        );
+        assert_eq!(
+            Hold::NotDead(Verdict::Unknown).describe(),
+            "process is unknown"
+        );
+        assert!(Hold::ResultInProgress.describe().contains("left untouched"));
+        let plan = |publish| Plan {
+            publish,
+            reason: ReasonRule {
+                reason: T::OrphanedProcess,
+                overwrite: true,
+            },
+            outcome: Outcome::SynthesizedFailure,
+        };
+        assert_eq!(
+            plan(Publish::Nothing).describe(),
+            "retire with its existing result"
+        );
+        assert!(
+            plan(Publish::FromCompletion)
+                .describe()
+                .contains("daemon-completion.toml")
+        );
+        assert!(
+            plan(Publish::SyntheticFailure)
+                .describe()
+                .contains("synthetic failure")
+        );
+    }
+
+    #[test]
     fn a_late_result_is_retired_with_the_reason_of_whoever_wrote_it() {
         let plan = Plan {
             publish: Publish::SyntheticFailure,

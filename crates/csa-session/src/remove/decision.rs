@@ -378,6 +378,10 @@ pub fn human(duration: Duration) -> String {
 }
 
 #[cfg(test)]
+#[path = "decision_guard_tests.rs"]
+mod guard_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeDelta;
@@ -530,52 +534,6 @@ mod tests {
             let context = format!("{standing:?} {verdict:?} {age}d {policy:?}");
             let facts = facts(standing, verdict, age);
             assert_eq!(decide(&facts, &policy, now()), expected, "{context}");
-        }
-    }
-
-    #[test]
-    fn each_status_filter_admits_its_own_standing_only() {
-        use StatusFilter as F;
-        let all = [
-            Standing::Active,
-            Standing::Available,
-            Standing::Retired,
-            Standing::Failed,
-            Standing::Error,
-            Standing::Initializing,
-            Standing::Gone,
-            Standing::Abandoned,
-        ];
-        for (filter, admitted) in [
-            (F::Settled, &[Standing::Retired, Standing::Failed][..]),
-            (F::Retired, &[Standing::Retired]),
-            (F::Failed, &[Standing::Failed]),
-            (F::Error, &[Standing::Error]),
-        ] {
-            for standing in all {
-                assert_eq!(
-                    filter.admits(standing),
-                    admitted.contains(&standing),
-                    "{filter:?} {standing:?}"
-                );
-            }
-        }
-        // `clean --status retired` removes old retired sessions, never
-        // failed or errored ones.
-        let retired = sweep(F::Retired);
-        for (standing, expected) in [
-            (Standing::Retired, Decision::Delete(Standing::Retired)),
-            (
-                Standing::Failed,
-                Decision::Keep(Keep::NotSelected(Standing::Failed)),
-            ),
-            (
-                Standing::Error,
-                Decision::Keep(Keep::NotSelected(Standing::Error)),
-            ),
-        ] {
-            let facts = facts(standing, Verdict::Dead, 30);
-            assert_eq!(decide(&facts, &retired, now()), expected, "{standing:?}");
         }
     }
 
