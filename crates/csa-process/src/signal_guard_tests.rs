@@ -7,13 +7,11 @@ use super::*;
 
 /// csa's own process group, asked of the kernel here rather than of
 /// `own_process_group`, the function under test.
-#[cfg(unix)]
 fn this_process_group() -> i64 {
     let pgid = rustix::process::getpgid(None).expect("getpgid of this process");
     i64::from(pgid.as_raw_nonzero().get())
 }
 
-#[cfg(unix)]
 #[test]
 fn csas_own_process_group_is_never_signallable() {
     let own = this_process_group();
@@ -26,7 +24,6 @@ fn csas_own_process_group_is_never_signallable() {
     assert!(is_signallable_group(other_group), "group {other_group}");
 }
 
-#[cfg(unix)]
 #[test]
 fn the_last_step_before_kill_refuses_pid_one_and_below() {
     for pid in [i64::MIN, -1, 0, 1, i64::from(i32::MAX) + 1] {
@@ -42,13 +39,12 @@ fn the_last_step_before_kill_refuses_pid_one_and_below() {
 }
 
 /// A `Verified` as `verify` would build it, with the fields a test chooses.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn verified(pid: u32, start_time_ticks: u64, group: Option<i64>) -> Verified {
     Verified {
         pid,
         start_time_ticks,
         group,
-        #[cfg(target_os = "linux")]
         pidfd: None,
     }
 }

@@ -559,7 +559,7 @@ mod platform {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 #[path = "signal_guard_tests.rs"]
 mod guard_tests;
 
