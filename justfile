@@ -52,3 +52,18 @@ fuzz-check: (fuzz-smoke "5")
 # Run every fuzz target briefly (SECS each; needs nightly + cargo-fuzz, installed if missing).
 fuzz-smoke SECS="10":
     bash scripts/fuzz_smoke.sh {{SECS}}
+
+# Mutation testing of the files that decide liveness, signals, reconciles and
+# removals (cargo-mutants with nextest, one job, each mutant against its own
+# crate's tests; installed if missing). Not part of pre-commit: see README.
+# FILES default to every guard file; ARGS after `--` go to cargo-mutants.
+mutants *ARGS:
+    command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+    python3 scripts/mutants.py {{ARGS}}
+
+# The same, only for the lines a branch changes in those files (against BASE).
+mutants-diff BASE="main":
+    command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+    mkdir -p target/mutants
+    git diff {{BASE}} -- crates > target/mutants/branch.diff
+    python3 scripts/mutants.py -- --in-diff target/mutants/branch.diff
