@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
+use crate::status::SessionStatus;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -31,7 +32,7 @@ fn facts(standing: Standing, verdict: Verdict, age_days: i64) -> Facts {
     }
 }
 
-fn sweep(status: StatusFilter) -> Policy {
+fn sweep(status: Option<SessionStatus>) -> Policy {
     Policy::Sweep {
         older_than: 7 * DAY,
         keep: 0,
@@ -40,8 +41,8 @@ fn sweep(status: StatusFilter) -> Policy {
 }
 
 #[test]
-fn each_status_filter_admits_its_own_standing_only() {
-    use StatusFilter as F;
+fn each_clean_status_admits_its_own_standing_only() {
+    use SessionStatus as S;
     let all = [
         Standing::Active,
         Standing::Available,
@@ -52,23 +53,26 @@ fn each_status_filter_admits_its_own_standing_only() {
         Standing::Gone,
         Standing::Abandoned,
     ];
-    for (filter, admitted) in [
-        (F::Settled, &[Standing::Retired, Standing::Failed][..]),
-        (F::Retired, &[Standing::Retired]),
-        (F::Failed, &[Standing::Failed]),
-        (F::Error, &[Standing::Error]),
+    for (status, admitted) in [
+        (None, &[Standing::Retired, Standing::Failed][..]),
+        (Some(S::Retired), &[Standing::Retired]),
+        (Some(S::Failed), &[Standing::Failed]),
+        (Some(S::Error), &[Standing::Error]),
+        (Some(S::Active), &[Standing::Active]),
+        (Some(S::Available), &[Standing::Available]),
     ] {
         for standing in all {
+            let expected = admitted.contains(&standing);
             assert_eq!(
-                filter.admits(standing),
-                admitted.contains(&standing),
-                "{filter:?} {standing:?}"
+                admits(status, standing),
+                expected,
+                "{status:?} {standing:?}"
             );
         }
     }
     // `clean --status retired` removes old retired sessions, never
     // failed or errored ones.
-    let retired = sweep(F::Retired);
+    let retired = sweep(Some(S::Retired));
     for (standing, expected) in [
         (Standing::Retired, Decision::Delete(Standing::Retired)),
         (
