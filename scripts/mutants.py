@@ -18,6 +18,7 @@ Usage: scripts/mutants.py [FILE...] [-- CARGO-MUTANTS-ARGS...]
 """
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,10 @@ def main(argv: list) -> int:
         name = Path(file).with_suffix("").as_posix().replace("crates/", "").replace("/src/", "-")
         out_dir = ROOT / "target" / "mutants" / name.replace("/", "-")
         out_dir.mkdir(parents=True, exist_ok=True)
+        # A run that finds no mutant (`--in-diff`) writes no results: never
+        # count an earlier run's.
+        for old in ("mutants.out", "mutants.out.old"):
+            shutil.rmtree(out_dir / old, ignore_errors=True)
         command += ["--output", str(out_dir)] + extra
         print("+", " ".join(command), file=sys.stderr, flush=True)
         status = subprocess.run(command, cwd=ROOT).returncode
