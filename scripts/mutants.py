@@ -4,7 +4,9 @@
 Runs cargo-mutants (configured by `.cargo/mutants.toml`: nextest, each
 mutant tested by its own crate's tests) on each guard file in turn, one job
 at a time, and prints a table of caught / missed / unviable / timeout per
-file. Exits 1 if any mutant was missed or timed out.
+file. Exits 1 if any mutant was missed. (A mutant that times out made some
+test hang, for example a stop that waits for ever once no signal is sent:
+caught, though slowly.)
 
 cargo-mutants mutates source text and does not evaluate `cfg`: code built
 only on other platforms (the macOS and Windows `platform` modules) would be
@@ -144,7 +146,7 @@ def main(argv: list) -> int:
             print(f"cargo mutants failed on {file} (exit {status})", file=sys.stderr)
             return 1
         found = counts(out_dir)
-        failed |= found["missed"] > 0 or found["timeout"] > 0
+        failed |= found["missed"] > 0
         rows.append((file, found))
     print()
     print("| file | " + " | ".join(OUTCOMES) + " |")
