@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The files that decide whether a process is alive, whether and how to
-# signal it, and what a reconcile or a removal may do, each with the tests
+# signal it, how `kill` stops a session and how a run ended, and what a
+# reconcile or a removal may do, each with the tests
 # that must catch its mutants: a pure decision by the unit tests beside it
 # (`--lib`, which also builds only those), the rest by every test of its
 # crate (real processes and files in `tests/it`).
@@ -36,8 +37,11 @@ GUARD_FILES = {
     "crates/csa-process/src/verdict.rs": ["--cargo-arg=--lib"],
     "crates/csa-process/src/evidence.rs": [],
     "crates/csa-process/src/record.rs": [],
-    "crates/csa-process/src/signal.rs": [],
+    "crates/csa-process/src/signal/mod.rs": [],
+    "crates/csa-process/src/signal/command.rs": [],
     "crates/csa-process/src/stop.rs": [],
+    "crates/csa-process/src/kill/decision.rs": ["--cargo-arg=--lib"],
+    "crates/csa-process/src/daemon/ending.rs": ["--cargo-arg=--lib"],
     "crates/csa-session/src/reconcile/decision.rs": ["--cargo-arg=--lib"],
     "crates/csa-session/src/remove/decision.rs": ["--cargo-arg=--lib"],
 }

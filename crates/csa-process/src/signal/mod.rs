@@ -560,7 +560,6 @@ mod platform {
 }
 
 #[cfg(all(test, unix))]
-#[path = "signal_guard_tests.rs"]
 mod guard_tests;
 
 #[cfg(test)]

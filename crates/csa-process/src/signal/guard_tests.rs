@@ -45,6 +45,7 @@ fn verified(pid: u32, start_time_ticks: u64, group: Option<i64>) -> Verified {
         pid,
         start_time_ticks,
         group,
+        session: None,
         pidfd: None,
     }
 }
