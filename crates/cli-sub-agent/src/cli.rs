@@ -273,6 +273,15 @@ pub enum ColorWhen {
 }
 
 impl ColorWhen {
+    /// The choice as the terminal layer takes it (`crate::term::style::init`).
+    pub fn choice(self) -> anstream::ColorChoice {
+        match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        }
+    }
+
     /// The `--color` given in `args` (the whole command line), read before
     /// clap parses it so that clap's own help and usage errors follow it
     /// too: the last `--color WHEN` or `--color=WHEN` before a `--`; `None`

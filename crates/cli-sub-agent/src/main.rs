@@ -30,7 +30,11 @@ fn main() -> ExitCode {
     // Test builds only: fault points named by CSA_FAULT (see csa_session::fault).
     csa_session::fault::enable_from_env();
     // Before parsing, so that clap's help and errors follow `--color` too.
-    term::style::init(ColorWhen::from_args(std::env::args_os()).unwrap_or_default());
+    term::style::init(
+        ColorWhen::from_args(std::env::args_os())
+            .unwrap_or_default()
+            .choice(),
+    );
     let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
         }
     };
     cli.normalize();
-    term::style::init(cli.color);
+    term::style::init(cli.color.choice());
     let ui = Ui::new(Facts::of_process());
     term::log::init(cli.verbose, ui.facts().stderr_colors);
     let outcome = match cli.command {

@@ -12,7 +12,6 @@
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 
-use crate::cli::ColorWhen;
 use csa_session::SessionStatus as Status;
 
 /// The style of the `error:` label on stderr.
@@ -23,12 +22,7 @@ pub const WARNING_LABEL: Style = AnsiColor::Yellow.on_default().bold();
 pub const NOTE_LABEL: Style = AnsiColor::Cyan.on_default().bold();
 
 /// Record the `--color` choice for every stream of this process.
-pub fn init(when: ColorWhen) {
-    let choice = match when {
-        ColorWhen::Auto => ColorChoice::Auto,
-        ColorWhen::Always => ColorChoice::Always,
-        ColorWhen::Never => ColorChoice::Never,
-    };
+pub fn init(choice: ColorChoice) {
     choice.write_global();
 }
 
