@@ -28,11 +28,7 @@ pub fn run(args: &ShowArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     if !args.sessions.several() {
         let detail = detail_of(&ctx, &sessions[0], now)?;
-        if args.json {
-            ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&detail)?))?;
-        } else {
-            ui.stdout(&text(&detail, now, ui.stdout_palette()))?;
-        }
+        print(ui, &detail, args.json, now)?;
         return Ok(ExitCode::SUCCESS);
     }
     // Several: every session that can be shown, an error line for each that
@@ -84,6 +80,15 @@ fn detail_of(
         processes,
         now,
     ))
+}
+
+/// Draw `detail` on `ui`'s stdout: one JSON object, or the text with ages at `now`.
+fn print(ui: &Ui, detail: &SessionDetail, json: bool, now: DateTime<Utc>) -> anyhow::Result<()> {
+    if json {
+        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(detail)?))
+    } else {
+        ui.stdout(&text(detail, now, ui.stdout_palette()))
+    }
 }
 
 /// The text output: one `label value` line per fact; facts that do not
@@ -261,7 +266,190 @@ fn human_bytes(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use csa_session::detail::{LogView, Processes};
+    use csa_session::{LivenessView, Outcome, ResultStatus, SessionResult, SessionStatus, Verdict};
+    use snapbox::{IntoData as _, assert_data_eq, str};
+
     use super::*;
+    use crate::ui::Facts;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a valid time")
+            .with_timezone(&Utc)
+    }
+
+    /// A session that ran `sh -c 'echo hi; exit 3'` as a child of another.
+    fn ended() -> SessionDetail {
+        let started = at("2026-11-26T11:00:00Z");
+        let ended = at("2026-11-26T11:02:05Z");
+        let result = SessionResult::new(
+            &ResultStatus::Failure,
+            3,
+            "fatal: worker 4 crashed\nsecond line \x1b[2J",
+            "demo",
+            started,
+            ended,
+        );
+        SessionDetail {
+            session_id: "01KAZ9X3M2QAAAAAAAAAAAAAAA".into(),
+            status: SessionStatus::Failed,
+            phase: Phase::Retired,
+            description: Some("fix the \u{202e}build".into()),
+            tools: vec!["demo".into(), "codex".into()],
+            branch: None,
+            project_path: "/work/p".into(),
+            command: Some(vec!["sh".into(), "-c".into(), "echo hi; exit 3".into()]),
+            cwd: Some("/work/p".into()),
+            timeout_secs: Some(900),
+            created_at: started,
+            last_accessed: ended,
+            termination_reason: Some("completed".into()),
+            duration_seconds: Some(125.0),
+            started_at: started,
+            ended_at: Some(ended),
+            elapsed_secs: Some(125.0),
+            exit_code: Some(3),
+            outcome: Some(Outcome::Failure),
+            parent_session_id: Some("01KAZ9W1AAAAAAAAAAAAAAAAAA".into()),
+            children: vec![],
+            processes: Processes {
+                pid: Some(4242),
+                ..Processes::default()
+            },
+            liveness: None,
+            result: Some(result),
+            error: None,
+            session_dir: "/state/work/p/sessions/01KAZ9X3M2QAAAAAAAAAAAAAAA".into(),
+            output_log: LogView {
+                bytes: Some(1536),
+                last_lines: vec!["hi".into()],
+            },
+            stderr_log: LogView {
+                bytes: None,
+                last_lines: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn the_text_of_an_ended_session_is_pinned() {
+        let (ui, captured) = Ui::capture(Facts::PLAIN);
+        print(&ui, &ended(), false, at("2026-11-26T12:00:00Z")).expect("a buffer takes it");
+        assert_data_eq!(
+            captured.stdout().raw(),
+            str![[r#"
+session       01KAZ9X3M2QAAAAAAAAAAAAAAA
+status        Failed
+phase         retired
+description   fix the \u{202e}build
+tools         demo, codex
+branch        -
+project       /work/p
+command       sh -c 'echo hi; exit 3'
+cwd           /work/p
+timeout       900 s
+created       2026-11-26T11:00:00Z (1 h ago)
+last accessed 2026-11-26T11:02:05Z (57 min ago)
+duration      2 min 05 s
+termination   completed
+parent        01KAZ9W1AAAAAAAAAAAAAAAAAA
+children      none
+daemon pid    4242
+result        failure exit 3
+summary       fatal: worker 4 crashed
+              second line \x1b[2J
+dir           /state/work/p/sessions/01KAZ9X3M2QAAAAAAAAAAAAAAA
+output.log    1.5 KiB
+              hi
+stderr.log    none
+
+"#]]
+            .raw()
+        );
+        assert_eq!(captured.stderr(), "");
+    }
+
+    #[test]
+    fn the_text_of_an_active_session_is_pinned() {
+        let mut detail = ended();
+        detail.status = SessionStatus::Active;
+        detail.phase = Phase::Active;
+        (
+            detail.result,
+            detail.termination_reason,
+            detail.duration_seconds,
+        ) = (None, None, None);
+        detail.processes = Processes {
+            pid: Some(4242),
+            cmd_pid: Some(4243),
+            memory_bytes: Some(12_900_000),
+            cpu_seconds: Some(65.5),
+        };
+        detail.liveness = Some(LivenessView {
+            verdict: Verdict::Alive,
+            reasons: vec!["daemon.pid 4242 is alive".into(), "lock held".into()],
+        });
+        let (ui, captured) = Ui::capture(Facts::PLAIN);
+        print(&ui, &detail, false, at("2026-11-26T12:00:00Z")).expect("a buffer takes it");
+        assert_data_eq!(
+            captured.stdout().raw(),
+            str![[r#"
+session       01KAZ9X3M2QAAAAAAAAAAAAAAA
+status        Active
+phase         active
+description   fix the \u{202e}build
+tools         demo, codex
+branch        -
+project       /work/p
+command       sh -c 'echo hi; exit 3'
+cwd           /work/p
+timeout       900 s
+created       2026-11-26T11:00:00Z (1 h ago)
+last accessed 2026-11-26T11:02:05Z (57 min ago)
+parent        01KAZ9W1AAAAAAAAAAAAAAAAAA
+children      none
+daemon pid    4242
+cmd pid       4243
+liveness      alive
+              daemon.pid 4242 is alive
+              lock held
+memory        12.3 MiB
+cpu time      1 min 05 s
+result        none yet
+dir           /state/work/p/sessions/01KAZ9X3M2QAAAAAAAAAAAAAAA
+output.log    1.5 KiB
+              hi
+stderr.log    none
+
+"#]]
+            .raw()
+        );
+    }
+
+    #[test]
+    fn the_json_of_a_detail_names_every_documented_key() {
+        let (ui, captured) = Ui::capture(Facts::PLAIN);
+        print(&ui, &ended(), true, at("2026-11-26T12:00:00Z")).expect("a buffer takes it");
+        let json: serde_json::Value =
+            serde_json::from_str(&captured.stdout()).expect("one JSON object");
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_data_eq!(
+            keys.join(" ").raw(),
+            str![
+                "branch children cmd_pid command cpu_seconds created_at cwd description duration_seconds elapsed_secs ended_at error exit_code last_accessed liveness memory_bytes outcome output_log parent_session_id phase pid project_path result session_dir session_id started_at status stderr_log termination_reason timeout_secs tools"
+            ]
+        );
+        assert_eq!(json["result"]["exit_code"], 3);
+        assert_eq!(json["outcome"], "failure");
+        assert_eq!(json["started_at"], "2026-11-26T11:00:00Z");
+    }
 
     #[test]
     fn command_lines_quote_only_what_needs_it() {
