@@ -158,6 +158,62 @@ fn a_process_that_only_looks_like_another_sessions_daemon_does_not_survive() {
     }
 }
 
+#[test]
+fn a_look_alike_with_its_own_verified_daemon_pid_is_contained_unless_a_real_child_session() {
+    let env = Env::new();
+    // Two look-alikes that write a daemon.pid with their true start time,
+    // so the record verifies: one in a folder outside any state root, one
+    // in a session dir of the state root whose parent is another session.
+    let stray = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    let stray_dir = env.tmp.path().join("elsewhere").join(stray);
+    fs_err::create_dir_all(&stray_dir).unwrap();
+    let unrelated = "01ARZ3NDEKTSV4RRFFQ69G5FAX";
+    let unrelated_dir = env.sessions_dir().join(unrelated);
+    fs_err::create_dir_all(&unrelated_dir).unwrap();
+    let state = state_toml(unrelated, &env.project, "active").replace(
+        "[genealogy]\ndepth = 0",
+        "[genealogy]\nparent_session_id = \"01ARZ3NDEKTSV4RRFFQ69G5FAY\"\ndepth = 1",
+    );
+    assert!(state.contains("FAY"), "{state}");
+    fs_err::write(unrelated_dir.join("state.toml"), state).unwrap();
+    fs_err::write(
+        env.project.join("daemon"),
+        "d=\"$2\"; set -- $(cat /proc/$$/stat); echo \"$1 ${22}\" > \"$d/daemon.pid\"\n\
+         echo $1 >> \"$CSA_SESSION_DIR/pids\"\n\
+         sleep 300\n",
+    )
+    .unwrap();
+    let script = format!(
+        "sh daemon --session-dir {stray_dir} --session-id {stray} &\n\
+         sh daemon --session-dir {unrelated_dir} --session-id {unrelated} &\n\
+         while [ \"$(wc -l < \"$CSA_SESSION_DIR/pids\" 2>/dev/null)\" != 2 ]; do sleep 0.01; done\n\
+         echo spawned\n",
+        stray_dir = stray_dir.display(),
+        unrelated_dir = unrelated_dir.display(),
+    );
+    let s = env.run(&["sh", "-c", &script]);
+    let pids = pids_in(&s, "pids", 2);
+    for (dir, pid) in [&stray_dir, &unrelated_dir].into_iter().zip(&pids) {
+        let record = fs_err::read_to_string(dir.join("daemon.pid")).unwrap();
+        assert!(
+            record.split_whitespace().count() == 2,
+            "a record with a start time: {record:?} (pid {pid})"
+        );
+    }
+    let out = env
+        .csa()
+        .args(["session", "wait", &s.id, "--timeout", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    for pid in pids {
+        assert!(
+            !alive(pid),
+            "the look-alike daemon {pid} survived the session's result"
+        );
+    }
+}
+
 /// A descendant whose main thread has exited while another thread runs
 /// shows `Z` in /proc, but it is running: it must be stopped like any other.
 #[cfg(target_os = "linux")]

@@ -38,7 +38,7 @@
 //! `Unsupported`.
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use csa_session::SessionDir;
@@ -171,22 +171,37 @@ pub enum SuperviseError {
 /// termination.
 pub type Spare<'a> = dyn Fn(&ProcInfo) -> bool + 'a;
 
-/// Spare the daemon of any csa session other than `own_session_id` (contract
-/// §8.1: it and everything under it belong to that session). See
-/// [`is_other_sessions_daemon`] for what makes a process one.
+/// Spare the daemon of a child session of `own_session_id` (contract
+/// §8.1, §8.8: it and everything under it belong to that session). See
+/// [`is_other_sessions_daemon`] for what makes a process one. The state
+/// roots are read from the environment once, here; where they cannot be,
+/// nothing is spared.
 pub fn spare_other_sessions(own_session_id: &str) -> impl Fn(&ProcInfo) -> bool + '_ {
-    move |info: &ProcInfo| is_other_sessions_daemon(info, own_session_id)
+    let roots: Vec<PathBuf> = csa_session::StateRoots::from_env()
+        .map(|roots| {
+            [roots.primary, roots.legacy]
+                .into_iter()
+                .filter_map(|root| fs_err::canonicalize(root).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    move |info: &ProcInfo| is_other_sessions_daemon(info, own_session_id, &roots)
 }
 
-/// Whether `info` really is the daemon of a csa session other than
+/// Whether `info` really is the daemon of a child session of
 /// `own_session_id`. Its command line must be `<csa> daemon ...
 /// --session-dir <D> ... --session-id <id> ...` with `<id>` a session id
 /// that is not `own_session_id`, `D` an absolute path whose file name is
 /// `<id>`, and `D/daemon.pid` naming exactly this process (its pid and start
-/// time; a daemon writes that record before its `csa run` returns). A
-/// command line alone is not enough: any command can take that shape
-/// (`sh daemon --session-id <id>`) to escape the cleanup of its session.
-pub fn is_other_sessions_daemon(info: &ProcInfo, own_session_id: &str) -> bool {
+/// time; a daemon writes that record before its `csa run` returns). And `D`
+/// must be a real session: in a `sessions` folder under one of `roots` (the
+/// canonical state roots), its `state.toml` naming `own_session_id` as
+/// `[genealogy] parent_session_id` (a nested `csa run` records it before
+/// the daemon starts). A command line alone is not enough, nor a
+/// `daemon.pid` a process wrote for itself: any command can take that
+/// shape (`sh daemon --session-dir D --session-id <id>`) to escape the
+/// cleanup of its session.
+pub fn is_other_sessions_daemon(info: &ProcInfo, own_session_id: &str, roots: &[PathBuf]) -> bool {
     let Some(args) = crate::facts::cmdline_args(info.pid) else {
         return false;
     };
@@ -196,19 +211,47 @@ pub fn is_other_sessions_daemon(info: &ProcInfo, own_session_id: &str) -> bool {
     let Some(dir) = daemon.session_dir.map(Path::new) else {
         return false;
     };
-    let id = daemon.session_id;
-    if id.eq_ignore_ascii_case(own_session_id)
-        || csa_session::SessionId::parse(id).is_err()
+    let Ok(id) = csa_session::SessionId::parse(daemon.session_id) else {
+        return false;
+    };
+    if id.as_str().eq_ignore_ascii_case(own_session_id)
         || !dir.is_absolute()
-        || dir.file_name() != Some(OsStr::new(id))
+        || dir.file_name() != Some(OsStr::new(daemon.session_id))
     {
         return false;
     }
-    matches!(
+    let verified = matches!(
         crate::record::read_daemon_pid(&SessionDir::new(dir)),
         Ok(Some(record)) if record.pid == info.pid
             && record.start_time_ticks == Some(info.start_time_ticks)
-    )
+    );
+    verified && is_child_session(dir, id, own_session_id, roots)
+}
+
+/// Whether `dir` (session `id`) is a real session dir in a `sessions`
+/// folder under one of `roots` whose parent is `parent`.
+fn is_child_session(
+    dir: &Path,
+    id: csa_session::SessionId,
+    parent: &str,
+    roots: &[PathBuf],
+) -> bool {
+    let Ok(real) = fs_err::canonicalize(dir) else {
+        return false;
+    };
+    let in_sessions = real.parent().and_then(Path::file_name)
+        == Some(OsStr::new(csa_session::consts::SESSIONS_DIR));
+    if !in_sessions || !roots.iter().any(|root| real.starts_with(root)) {
+        return false;
+    }
+    let loc = csa_session::SessionLocation {
+        id,
+        dir: SessionDir::new(real),
+        legacy: false,
+    };
+    csa_session::genealogy::Kin::read(&loc)
+        .parent
+        .is_some_and(|named| named.eq_ignore_ascii_case(parent))
 }
 
 /// Spare nothing.

@@ -24,6 +24,8 @@ impl Harness {
         let mut child = Command::new(HARNESS)
             .args(args)
             .current_dir(cwd)
+            // Its own state root: what it spares is judged against it.
+            .env("XDG_STATE_HOME", cwd.join("state"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

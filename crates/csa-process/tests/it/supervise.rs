@@ -244,10 +244,23 @@ fn the_daemon_of_another_session_and_its_subtree_are_spared_but_not_a_look_alike
     let dir = tempfile::tempdir().unwrap();
     let other = "01BX5ZZKBKACTAV9WEVGEMMVRZ";
     let spoof = "01BX5ZZKBKACTAV9WEVGEMMVS0";
-    let sessions = dir.path().join("sessions");
+    // A child session of this one under the harness's state root (its
+    // state names this session as its parent), whose daemon.pid names its
+    // daemon; and one with the same command line shape whose session dir
+    // has no record of it.
+    let sessions = dir.path().join("state/cli-sub-agent/p/sessions");
+    fs_err::create_dir_all(sessions.join(other)).unwrap();
+    fs_err::write(
+        sessions.join(other).join("state.toml"),
+        format!(
+            "meta_session_id = \"{other}\"\nproject_path = \"/p\"\n\
+             created_at = \"2026-01-01T00:00:00Z\"\nlast_accessed = \"2026-01-01T00:00:00Z\"\n\
+             [genealogy]\nparent_session_id = \"{}\"\ndepth = 1\n",
+            ScratchSession::ID
+        ),
+    )
+    .unwrap();
     let script = dir.path().join("cmd.sh");
-    // A real (fake) daemon whose daemon.pid names it, and one with the same
-    // command line shape whose session dir has no record of it.
     fs_err::write(
         &script,
         format!(
