@@ -7,13 +7,26 @@
 
 use serde::Serialize;
 
-/// The session (`getsid`) of process `pid`, if it can be read.
+/// The session (`getsid`) of process `pid`, if it can be read. 0 means its
+/// session leader is outside this pid namespace (a container entered from
+/// the host), so no pid here names it.
+///
+/// libc rather than rustix: rustix's `getsid` returns a non-zero `Pid` and
+/// asserts that the kernel's answer is not 0, which it is in that case.
 #[cfg(unix)]
 pub fn session_of(pid: u32) -> Option<i32> {
-    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
-    rustix::process::getsid(Some(pid))
-        .ok()
-        .map(|sid| sid.as_raw_nonzero().get())
+    let pid = libc::pid_t::try_from(pid).ok().filter(|pid| *pid > 0)?;
+    // SAFETY: getsid takes a number and touches no memory of ours.
+    let sid = unsafe { libc::getsid(pid) };
+    (sid >= 0).then_some(sid)
+}
+
+/// This process's process group; 0 where its leader is outside this pid
+/// namespace (see [`session_of`] for why not rustix).
+#[cfg(unix)]
+pub fn own_process_group() -> i32 {
+    // SAFETY: getpgrp takes no arguments and cannot fail.
+    unsafe { libc::getpgrp() }
 }
 
 /// No sessions here.

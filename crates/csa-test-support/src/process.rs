@@ -44,34 +44,49 @@ pub fn spawn(program: &str, args: &[&str]) -> Guard {
     }
 }
 
-/// Spawn in a new process group (pgid = pid).
+/// Make `command` start its own session (and so its own process group:
+/// sid = pgid = pid), as a command in its daemon's session is in one led by a
+/// process of this pid namespace. The test's own session may not be: where
+/// its leader is outside the namespace (a container entered from the host),
+/// `getsid` says 0.
+#[cfg(unix)]
+pub fn in_new_session(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the child only makes the setsid system
+    // call; it allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid()?;
+            Ok(())
+        })
+    }
+}
+
+/// Spawn leading a new session and process group (sid = pgid = pid).
 #[cfg(unix)]
 pub fn spawn_group(program: &str, args: &[&str]) -> Guard {
-    use std::os::unix::process::CommandExt;
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .process_group(0)
+    let child = in_new_session(Command::new(program).args(args).stdin(Stdio::null()))
         .spawn()
         .expect("spawn");
     Guard { child, group: true }
 }
 
-/// Spawn in a new process group with `CSA_SESSION_ID` naming
-/// [`crate::ScratchSession::ID`], as a command csa runs for that session.
+/// Spawn leading a new session and process group with `CSA_SESSION_ID`
+/// naming [`crate::ScratchSession::ID`], as a command csa runs for that
+/// session.
 #[cfg(unix)]
 pub fn spawn_session_group(program: &str, args: &[&str]) -> Guard {
-    use std::os::unix::process::CommandExt;
-    let child = Command::new(program)
-        .args(args)
-        .env(
-            csa_session::consts::ENV_SESSION_ID,
-            crate::ScratchSession::ID,
-        )
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
+    let child = in_new_session(
+        Command::new(program)
+            .args(args)
+            .env(
+                csa_session::consts::ENV_SESSION_ID,
+                crate::ScratchSession::ID,
+            )
+            .stdin(Stdio::null()),
+    )
+    .spawn()
+    .expect("spawn");
     wait_for_session_environ(child.id());
     Guard { child, group: true }
 }

@@ -483,7 +483,7 @@ mod platform {
     }
 
     pub fn own_process_group() -> Option<i64> {
-        Some(i64::from(rustix::process::getpgrp().as_raw_nonzero().get()))
+        Some(i64::from(crate::facts::own_process_group()))
     }
 
     #[cfg(target_os = "linux")]

@@ -9,16 +9,22 @@ use csa_process::{CmdPid, DaemonPid, facts, stop_group};
 use csa_test_support::*;
 
 /// Record `pid` as the session's command, and as its daemon the leader of
-/// this test's own session (which the spawned groups share, as a command
-/// shares its daemon's).
+/// its session (the spawned groups lead their own, as a command is in the
+/// session its daemon leads).
 fn record_cmd(session: &ScratchSession, pid: u32) {
     let record = CmdPid {
         pid,
         start_time_ticks: facts::start_time_ticks(pid).expect("ticks"),
     };
     session.write("cmd.pid", &format!("{record}\n"));
-    let sid = rustix::process::getsid(None).expect("own session");
-    session.write("daemon.pid", &format!("{}\n", sid.as_raw_nonzero()));
+    // A process that is not a session leader's group (a plain child of this
+    // test) may be in a session led outside this pid namespace (sid 0): any
+    // live pid does for the daemon then, as such a record is refused first.
+    let daemon = facts::session_of(pid)
+        .and_then(|sid| u32::try_from(sid).ok())
+        .filter(|sid| *sid > 1)
+        .unwrap_or_else(std::process::id);
+    session.write("daemon.pid", &format!("{daemon}\n"));
 }
 
 fn as_leader(verified: CommandGroup) -> CommandGroup {
@@ -164,12 +170,12 @@ fn a_command_that_cleared_its_environment_is_still_verified_by_its_session() {
 fn what_is_left_of_a_group_whose_leader_has_gone_is_still_stopped() {
     // The leader exits and is reaped here: its children live on in its group.
     let mut leader = {
-        use std::os::unix::process::CommandExt;
-        std::process::Command::new("sh")
-            .args(["-c", "(trap '' TERM; exec sleep 300) & sleep 300 & exit 0"])
-            .process_group(0)
-            .spawn()
-            .expect("spawn")
+        csa_test_support::in_new_session(
+            std::process::Command::new("sh")
+                .args(["-c", "(trap '' TERM; exec sleep 300) & sleep 300 & exit 0"]),
+        )
+        .spawn()
+        .expect("spawn")
     };
     let pgid = leader.id();
     let session = ScratchSession::new();

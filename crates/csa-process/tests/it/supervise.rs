@@ -66,7 +66,7 @@ fn the_command_leads_its_own_group_with_a_clean_start_and_no_extra_descriptors()
     });
     let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields = csa_process::facts::parse_proc_stat(&stat).unwrap();
-    let own_pgid = rustix::process::getpgrp().as_raw_nonzero().get();
+    let own_pgid = csa_process::facts::own_process_group();
     assert_eq!(fields.pgid, pid as i32, "leads its own group");
     assert_ne!(fields.pgid, own_pgid);
     assert_eq!(spawned.start_time_ticks, Some(fields.start_time_ticks));

@@ -168,3 +168,48 @@ fn the_signal_a_verified_process_receives_is_the_one_named() {
         assert_eq!(status.signal(), Some(sig.number()), "{sig:?}");
     }
 }
+
+/// A csa in a container entered from the host (`docker exec`, `unshare -p`
+/// without job control) is in a session whose leader is outside its pid
+/// namespace, and so are the processes it starts: `getsid` says 0. Such a
+/// process verifies, and its session is 0, never a panic. The test runs
+/// itself again inside a new pid namespace to get there.
+#[test]
+fn a_process_whose_session_leader_is_outside_the_pid_namespace_verifies() {
+    const INSIDE: &str = "CSA_TEST_INSIDE_A_PID_NAMESPACE";
+    const NAME: &str =
+        "verification::a_process_whose_session_leader_is_outside_the_pid_namespace_verifies";
+    if std::env::var_os(INSIDE).is_some() {
+        let child = sleeper();
+        assert_eq!(facts::session_of(child.pid()), Some(0), "the condition");
+        assert_eq!(facts::own_process_group(), 0, "the condition");
+        let record = csa_process::DaemonPid {
+            pid: child.pid(),
+            start_time_ticks: facts::start_time_ticks(child.pid()),
+        };
+        let verified = signal::verify(&record, |_| Ok(())).expect("verified");
+        assert_eq!(verified.session(), Some(0));
+        assert!(!signal::is_signallable_group(0));
+        return;
+    }
+    let works = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !works {
+        eprintln!("skipped: `unshare --pid --fork --mount-proc` is not available here");
+        return;
+    }
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
+        .arg(r#"exec "$0" --exact "$1" --nocapture --test-threads 1"#)
+        .arg(std::env::current_exe().unwrap())
+        .arg(NAME)
+        .env(INSIDE, "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout_of(&out), stderr_of(&out));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the test ran inside: {text}");
+}
