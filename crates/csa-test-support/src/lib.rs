@@ -10,6 +10,7 @@
 //! - [`probe`]: a liveness probe that says what the test wants.
 //! - [`faults`]: the store's fault points, named by their enum.
 //! - [`fixtures`]: files recorded from real csa runs.
+//! - [`sshd`]: a real OpenSSH server on 127.0.0.1 for the `--host` tests.
 //! - [`table`]: finding a session's line in `csa session list` text.
 //! - [`existing_install`]: the schema the csa installs users already run
 //!   load `state.toml` and `result.toml` with, to check what we write.
@@ -29,6 +30,8 @@ pub mod flock;
 pub mod fs;
 pub mod probe;
 pub mod process;
+#[cfg(unix)]
+pub mod sshd;
 pub mod table;
 
 pub use env::*;

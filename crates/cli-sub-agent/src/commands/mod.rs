@@ -14,4 +14,5 @@ pub mod reconcile;
 pub mod result;
 pub mod run;
 pub mod show;
+pub mod version;
 pub mod wait;

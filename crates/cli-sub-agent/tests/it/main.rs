@@ -32,6 +32,8 @@ mod nesting;
 #[cfg(target_os = "linux")]
 mod project_root;
 mod reconcile;
+#[cfg(target_os = "linux")]
+mod remote;
 #[cfg(unix)]
 mod removal_hazards;
 #[cfg(target_os = "linux")]
