@@ -29,7 +29,11 @@ pub fn relay(
     command: &[String],
     ui: &Ui,
 ) -> anyhow::Result<ExitCode> {
-    tracing::info!(host = target.as_typed(), ?command, "running on another host");
+    tracing::info!(
+        host = target.as_typed(),
+        ?command,
+        "running on another host"
+    );
     let mut child = transport
         .command(target, &remote_words(command))
         .stdin(Stdio::piped())
