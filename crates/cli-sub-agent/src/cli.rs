@@ -32,26 +32,14 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 
-    /// Run the command on another machine through the system's ssh:
-    /// `ssh://[user@]host[:port]` or an ssh config alias. Repeat it for
-    /// `session list` to list several hosts at once (with a HOST column).
-    /// The project there is `--cd DIR` (a path on that host), else the same
-    /// path as the local project.
+    /// Run the command on another machine over the system's ssh: `ssh://[user@]host[:port]`
+    /// or an ssh alias. Repeat it for `session list` (a HOST column is added).
     #[arg(long = "host", global = true, value_name = "TARGET", env = "CSA_HOST")]
     pub hosts: Vec<String>,
-
-    /// The csa binary on the other host (`--host`): a path, or a name looked up on its PATH.
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        env = "CSA_REMOTE_CSA",
-        default_value = "csa"
-    )]
-    pub remote_csa: String,
-
-    /// Internal: this csa was started over ssh by a csa speaking protocol N
-    /// (`--host`); it ends when its stdin closes.
+    /// The csa binary on the other host (`--host`): a path, or a name on its PATH.
+    #[arg(long, global = true, value_name = "PATH", env = "CSA_REMOTE_CSA")]
+    pub remote_csa: Option<String>,
+    /// Internal: started over ssh by a csa speaking protocol N; ends when stdin closes.
     #[arg(long, global = true, hide = true, value_name = "N")]
     pub remote_protocol: Option<u32>,
 
@@ -171,7 +159,11 @@ pub enum Command {
     Man(ManArgs),
 
     /// Print csa's version and the protocol it speaks with csa on other hosts (`--host`).
-    Version(VersionArgs),
+    Version {
+        /// Print `{"version": ..., "protocol": ...}`.
+        #[arg(long)]
+        json: bool,
+    },
 
     /// Internal: the daemon process started by `csa run`. Not for direct use.
     #[command(hide = true)]
@@ -704,13 +696,6 @@ pub struct CleanArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Print one JSON array of `{"session_id", "action", "reason"}`.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct VersionArgs {
-    /// Print `{"version": ..., "protocol": ...}`.
     #[arg(long)]
     pub json: bool,
 }

@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args, &ui),
         Command::Completions(args) => commands::completions::run(&args, &ui),
         Command::Man(args) => commands::man::run(&args, &ui),
-        Command::Version(args) => commands::version::run(&args, &ui),
+        Command::Version { json } => commands::version::run(json, &ui),
         Command::Daemon(args) => daemon::run(&args),
     };
     finish(&ui, outcome)
@@ -111,15 +111,16 @@ fn remote_command(cli: &Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|typed| remote::HostTarget::parse(typed))
         .collect::<Result<Vec<_>, _>>()?;
-    let transport = remote::Transport::from_env(&cli.remote_csa)?;
+    let transport = remote::Transport::from_env(cli.remote_csa.as_deref().unwrap_or("csa"))?;
     // Without --cd, the project there is the local project's path (a
     // typed --cd is sent as it is: a path on that host).
     let (tail, takes_project) = match &cli.command {
         Command::Run(args) => (args.cmd.len(), true),
         Command::Session(_) => (0, true),
-        Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Daemon(_) => {
-            (0, false)
-        }
+        Command::Version { .. }
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::Daemon(_) => (0, false),
     };
     let project = match takes_project {
         true => Some(context::Context::new(&cli::ProjectArgs { cd: None }, ui)?.project),

@@ -3,13 +3,12 @@
 
 use std::process::ExitCode;
 
-use crate::cli::VersionArgs;
 use crate::remote::PROTOCOL;
 use crate::ui::Ui;
 
-pub fn run(args: &VersionArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(json: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
     let version = env!("CARGO_PKG_VERSION");
-    if args.json {
+    if json {
         let json = serde_json::json!({ "version": version, "protocol": PROTOCOL });
         ui.stdout(&format!("{json}\n"))?;
     } else {
