@@ -32,16 +32,12 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 
-    /// Run the command on another machine over the system's ssh: `ssh://[user@]host[:port]`
-    /// or an ssh alias. Repeat it for `session list` (a HOST column is added).
+    /// Run the command on another machine over ssh: `ssh://[user@]host[:port]` or an ssh alias.
     #[arg(long = "host", global = true, value_name = "TARGET", env = "CSA_HOST")]
     pub hosts: Vec<String>,
     /// The csa binary on the other host (`--host`): a path, or a name on its PATH.
     #[arg(long, global = true, value_name = "PATH", env = "CSA_REMOTE_CSA")]
     pub remote_csa: Option<String>,
-    /// Internal: started over ssh by a csa speaking protocol N; ends when stdin closes.
-    #[arg(long, global = true, hide = true, value_name = "N")]
-    pub remote_protocol: Option<u32>,
 
     #[command(subcommand)]
     pub command: Command,

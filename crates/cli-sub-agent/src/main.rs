@@ -36,7 +36,9 @@ fn main() -> ExitCode {
             .unwrap_or_default()
             .choice(),
     );
-    let mut cli = match Cli::try_parse() {
+    // Started over ssh by another csa (`--host`): the protocol it speaks.
+    let (args, remote_protocol) = remote::take_protocol(std::env::args_os().collect());
+    let mut cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             let args: Vec<String> = std::env::args_os()
@@ -49,9 +51,8 @@ fn main() -> ExitCode {
     term::style::init(cli.color.choice());
     let ui = Ui::new(Facts::of_process());
     term::log::init(cli.verbose, ui.facts().stderr_colors);
-    if let Some(theirs) = cli.remote_protocol {
-        // Started over ssh by another csa (`--host`).
-        if theirs != remote::PROTOCOL {
+    if let Some(theirs) = remote_protocol {
+        if theirs != Some(remote::PROTOCOL) {
             ui.stderr(&format!("{}{}\n", remote::MISMATCH_MARK, remote::PROTOCOL));
             return ExitCode::FAILURE;
         }

@@ -31,6 +31,20 @@ pub const PROTOCOL_FLAG: &str = "--remote-protocol";
 /// another protocol; followed by its own protocol number.
 pub const MISMATCH_MARK: &str = "csa-protocol-mismatch: ";
 
+/// Split off the protocol flag a local csa puts first on the remote csa's
+/// command line (`csa --remote-protocol N ...`): the other arguments, and
+/// N when it is there (`Some(None)`: there but not a number).
+pub fn take_protocol(
+    mut args: Vec<std::ffi::OsString>,
+) -> (Vec<std::ffi::OsString>, Option<Option<u32>>) {
+    if args.get(1).is_none_or(|flag| flag != PROTOCOL_FLAG) {
+        return (args, None);
+    }
+    let theirs = args.get(2).and_then(|n| n.to_str()?.parse().ok());
+    args.drain(1..args.len().min(3));
+    (args, Some(theirs))
+}
+
 /// The words a remote csa is started with: the protocol flag, then the command.
 pub fn remote_words(command: &[String]) -> Vec<String> {
     let mut words = vec![PROTOCOL_FLAG.to_owned(), PROTOCOL.to_string()];
@@ -85,6 +99,22 @@ fn is_not_found(line: &str, remote_csa: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_protocol_flag_is_taken_only_where_a_local_csa_puts_it() {
+        let args = |words: &[&str]| {
+            words
+                .iter()
+                .map(Into::into)
+                .collect::<Vec<std::ffi::OsString>>()
+        };
+        let (rest, theirs) = take_protocol(args(&["csa", "--remote-protocol", "1", "version"]));
+        assert_eq!((rest, theirs), (args(&["csa", "version"]), Some(Some(1))));
+        let (rest, theirs) = take_protocol(args(&["csa", "--remote-protocol", "x"]));
+        assert_eq!((rest, theirs), (args(&["csa"]), Some(None)));
+        let typed = args(&["csa", "run", "--", "x", "--remote-protocol", "1"]);
+        assert_eq!(take_protocol(typed.clone()), (typed, None));
+    }
 
     #[test]
     fn failures_name_the_host_and_the_fix() {
