@@ -32,13 +32,8 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 
-    /// Run the command on another machine over ssh: `ssh://[user@]host[:port]` or an ssh alias.
-    #[arg(long = "host", global = true, value_name = "TARGET", env = "CSA_HOST")]
-    pub hosts: Vec<String>,
-    /// The csa binary on the other host (`--host`): a path, or a name on its PATH.
-    #[arg(long, global = true, value_name = "PATH", env = "CSA_REMOTE_CSA")]
-    pub remote_csa: Option<String>,
-
+    #[command(flatten)]
+    pub remote: crate::remote_cli::RemoteArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -155,11 +150,7 @@ pub enum Command {
     Man(ManArgs),
 
     /// Print csa's version and the protocol it speaks with csa on other hosts (`--host`).
-    Version {
-        /// Print `{"version": ..., "protocol": ...}`.
-        #[arg(long)]
-        json: bool,
-    },
+    Version(crate::remote_cli::VersionArgs),
 
     /// Internal: the daemon process started by `csa run`. Not for direct use.
     #[command(hide = true)]

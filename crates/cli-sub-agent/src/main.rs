@@ -15,6 +15,7 @@ mod pool;
 mod public_cli;
 mod reconcile;
 mod remote;
+mod remote_cli;
 mod removal;
 mod term;
 mod top;
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         remote::relay::end_with_stdin();
-    } else if !cli.hosts.is_empty() && on_hosts(&cli.command) {
+    } else if !cli.remote.hosts.is_empty() && on_hosts(&cli.command) {
         return finish(&ui, remote_command(&cli, &ui));
     }
     let outcome = match cli.command {
@@ -77,7 +78,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(&args, &ui),
         Command::Completions(args) => commands::completions::run(&args, &ui),
         Command::Man(args) => commands::man::run(&args, &ui),
-        Command::Version { json } => commands::version::run(json, &ui),
+        Command::Version(args) => commands::version::run(args.json, &ui),
         Command::Daemon(args) => daemon::run(&args),
     };
     finish(&ui, outcome)
@@ -108,20 +109,20 @@ fn on_hosts(command: &Command) -> bool {
 /// host with its output passed through.
 fn remote_command(cli: &Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
     let targets = cli
+        .remote
         .hosts
         .iter()
         .map(|typed| remote::HostTarget::parse(typed))
         .collect::<Result<Vec<_>, _>>()?;
-    let transport = remote::Transport::from_env(cli.remote_csa.as_deref().unwrap_or("csa"))?;
+    let transport = remote::Transport::from_env(cli.remote.remote_csa.as_deref().unwrap_or("csa"))?;
     // Without --cd, the project there is the local project's path (a
     // typed --cd is sent as it is: a path on that host).
     let (tail, takes_project) = match &cli.command {
         Command::Run(args) => (args.cmd.len(), true),
         Command::Session(_) => (0, true),
-        Command::Version { .. }
-        | Command::Completions(_)
-        | Command::Man(_)
-        | Command::Daemon(_) => (0, false),
+        Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Daemon(_) => {
+            (0, false)
+        }
     };
     let project = match takes_project {
         true => Some(context::Context::new(&cli::ProjectArgs { cd: None }, ui)?.project),
