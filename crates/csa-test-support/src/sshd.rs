@@ -10,11 +10,13 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::process::wait_until;
+use std::time::{Duration, Instant};
 
 /// Where Debian puts sshd, and where sshd wants its privilege-separation folder.
 const SSHD: &str = "/usr/sbin/sshd";
 const PRIVSEP_DIR: &str = "/run/sshd";
+/// How long an sshd may take to listen before its tests are skipped.
+const START_WITHIN: Duration = Duration::from_secs(20);
 
 /// Temporary keys, a client config, and the sshd of each host.
 pub struct SshLab {
@@ -43,6 +45,16 @@ impl SshLab {
     pub fn new() -> Option<SshLab> {
         if !Path::new(SSHD).exists() {
             eprintln!("skipped: no {SSHD} (install openssh-server)");
+            return None;
+        }
+        let client = Command::new("ssh")
+            .arg("-V")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if client.is_err() {
+            eprintln!("skipped: no ssh client on the PATH (install openssh-client)");
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
@@ -103,7 +115,7 @@ impl SshLab {
         )
         .unwrap();
         let log = root.join("sshd.log");
-        let mut child = Command::new(SSHD)
+        let spawned = Command::new(SSHD)
             .arg("-D")
             .arg("-e")
             .arg("-f")
@@ -111,16 +123,33 @@ impl SshLab {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs_err::File::create(&log).unwrap().into_parts().0)
-            .spawn()
-            .ok()?;
-        let mut exited = false;
-        wait_until("sshd to listen", || {
-            exited = matches!(child.try_wait(), Ok(Some(_)));
-            exited || TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if exited {
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                eprintln!("skipped: cannot start {SSHD}: {err}");
+                return None;
+            }
+        };
+        // Not `wait_until`: an sshd that cannot start skips the test, never fails it.
+        let deadline = Instant::now() + START_WITHIN;
+        let listening = loop {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break false;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break true;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        if !listening {
             let said = fs_err::read_to_string(&log).unwrap_or_default();
-            eprintln!("skipped: sshd did not start: {said}");
+            eprintln!("skipped: sshd did not start: {}", said.trim());
             return None;
         }
         self.add_alias(alias, port);
