@@ -227,3 +227,63 @@ fn once_the_leader_is_reaped_its_group_members_are_stopped_one_by_one() {
     stop_group(&verified, Duration::from_secs(1)).expect("stopped");
     assert_eq!(group_members(pgid), 0);
 }
+
+#[test]
+fn the_command_group_is_the_one_cmd_pid_names_while_led_and_once_its_leader_is_gone() {
+    let mut leader = spawn_session_group("sh", &["-c", "sleep 300 & wait"]);
+    let pgid = leader.pid();
+    wait_until("the sleep started", || group_members(pgid) == 2);
+    let session = ScratchSession::new();
+    record_cmd(&session, pgid);
+    let led = as_leader(signal::verify_command(&session.dir(), ScratchSession::ID).expect("led"));
+    assert_eq!((led.pid(), led.pgid()), (pgid, i64::from(pgid)));
+
+    leader.child.kill().expect("kill the leader");
+    leader.child.wait().expect("reap the leader");
+    let left = signal::verify_command(&session.dir(), ScratchSession::ID).expect("left");
+    assert!(matches!(left, CommandGroup::Remnant(_)), "{left:?}");
+    assert_eq!((left.pid(), left.pgid()), (pgid, i64::from(pgid)));
+}
+
+#[test]
+fn a_command_reaped_with_nothing_left_of_its_group_is_gone() {
+    let mut leader = spawn_session_group("sleep", &["300"]);
+    let pid = leader.pid();
+    let session = ScratchSession::new();
+    record_cmd(&session, pid);
+    leader.child.kill().expect("kill the command");
+    leader.child.wait().expect("reap the command");
+    let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
+    assert!(matches!(refused, Refusal::Gone { .. }), "{refused}");
+}
+
+#[test]
+fn zombies_left_in_a_reaped_commands_group_are_no_remnant_to_stop() {
+    // The leader's child forks `sleep 0`, leaves for a session of its own
+    // (`setsid`) and never reaps it: once the leader is reaped, its group
+    // holds one zombie, in the daemon's session. Closing stdin ends the `cat`.
+    let script = "exec 3<&0; (sleep 0 & exec setsid cat <&3) & exit 0";
+    let mut leader = Guard {
+        child: in_new_session(
+            std::process::Command::new("sh")
+                .args(["-c", script])
+                .stdin(std::process::Stdio::piped()),
+        )
+        .spawn()
+        .expect("spawn"),
+        group: true,
+    };
+    let pgid = leader.pid();
+    let only_zombies_left = || {
+        let table = csa_process::proctable::snapshot().expect("snapshot");
+        let members: Vec<_> = table.group_members(pgid as i32).copied().collect();
+        members.iter().all(|p| !p.is_live()) && members.iter().any(|p| p.pid != pgid)
+    };
+    wait_until("a zombie member and no live one", only_zombies_left);
+    let session = ScratchSession::new();
+    record_cmd(&session, pgid);
+    leader.child.wait().expect("reap the leader");
+    assert!(group_alive(pgid), "the zombie is still in the group");
+    let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
+    assert!(matches!(refused, Refusal::Gone { .. }), "{refused}");
+}
