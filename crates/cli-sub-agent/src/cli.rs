@@ -702,6 +702,12 @@ pub struct RunArgs {
     /// most 10 years). Its result is then `timeout`, exit 124.
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    /// Rotate a log once it reaches this size: `output.log` becomes
+    /// `output.log.1` (replacing an older one) and a new log starts, so one
+    /// stream never takes more than twice SIZE. `512M`, `1G`, `64K` (binary
+    /// units; `KiB`, `MiB`, `GiB` too) or bytes, at least 1K; default 512M.
+    #[arg(long, value_name = "SIZE", value_parser = crate::duration::parse_size)]
+    pub max_log_size: Option<u64>,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub cmd: Vec<String>,

@@ -83,6 +83,10 @@ fn load_run(session: &SessionDir, args: &DaemonArgs) -> anyhow::Result<DaemonRun
         cwd: PathBuf::from(cwd),
         env,
         timeout: args.timeout_secs,
+        max_log_size: state
+            .run()
+            .and_then(|run| run.max_log_size)
+            .unwrap_or(csa_session::consts::DEFAULT_MAX_LOG_SIZE),
     })
 }
 

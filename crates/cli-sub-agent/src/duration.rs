@@ -87,6 +87,41 @@ pub fn whole_secs_up(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
+/// The smallest `csa run --max-log-size`.
+const MIN_LOG_SIZE: u64 = 1024;
+
+/// Parse a `SIZE` (`csa run --max-log-size`): a whole number of bytes, or
+/// of `K`, `M`, `G`, `T` (binary units, `KiB` and `KB` read the same), at
+/// least 1 KiB.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || {
+        format!(
+            "'{}' is not a size: use for example 512M, 1G, 64K or a number of bytes",
+            escape(text)
+        )
+    };
+    let at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(at);
+    let number: u64 = digits.parse().map_err(|_| bad())?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(bad()),
+    };
+    let bytes = number
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("'{}' is too large a size", escape(text)))?;
+    if bytes < MIN_LOG_SIZE {
+        return Err(format!("'{}' is too small: give at least 1K", escape(text)));
+    }
+    Ok(bytes)
+}
+
 /// The shortest `top --interval`.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 

@@ -17,7 +17,6 @@
 //! with `--all`, sessions that start meanwhile join.
 
 use std::collections::HashSet;
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -25,8 +24,7 @@ use std::time::SystemTime;
 use anstyle::{AnsiColor, Style};
 use anyhow::Context as _;
 use chrono::{SecondsFormat, Utc};
-use csa_session::log_tail::last_lines_start;
-use csa_session::read::open_regular;
+use csa_session::log_cursor::LogCursor;
 use csa_session::{SessionId, SessionLocation, ShortIds, Trigger};
 
 use crate::context::Context;
@@ -67,53 +65,57 @@ pub struct Layout {
     pub tail: Option<usize>,
 }
 
-/// One log of one session being read as lines (also `top`'s logs pane).
+/// One log of one session being read as lines (also `top`'s logs pane),
+/// rotations followed.
 #[derive(Debug)]
 pub struct Stream {
     path: PathBuf,
+    rotated: PathBuf,
     stderr: bool,
-    file: Option<std::fs::File>,
-    read_to: u64,
+    cursor: Option<LogCursor>,
     /// The bytes of a line whose newline has not been read yet.
     held: Vec<u8>,
+    /// The last read moved to a new log (a rotation): watch it anew.
+    moved: bool,
 }
 
 impl Stream {
-    pub fn new(path: PathBuf, stderr: bool) -> Stream {
+    pub fn new(path: PathBuf, rotated: PathBuf, stderr: bool) -> Stream {
         Stream {
             path,
+            rotated,
             stderr,
-            file: None,
-            read_to: 0,
+            cursor: None,
             held: Vec::new(),
+            moved: false,
         }
     }
 
-    /// Open the log if it exists now, at its last `tail` lines. True when
-    /// it was opened by this call.
+    /// Open the log if it exists now, at its last `tail` lines (taking from
+    /// the rotated log what it lacks). True when it was opened by this call.
     pub fn open(&mut self, tail: Option<usize>) -> anyhow::Result<bool> {
-        if self.file.is_some() {
+        if self.cursor.is_some() {
             return Ok(false);
         }
-        let cannot_read = || format!("cannot read {}", self.path.display());
-        let (mut file, len) = match open_regular(&self.path) {
-            Ok(opened) => opened,
-            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(false),
-            Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
-        };
-        self.read_to = match tail {
-            Some(lines) => last_lines_start(&mut file, len, lines).with_context(cannot_read)?,
-            None => 0,
-        };
-        self.file = Some(file);
-        Ok(true)
+        self.cursor = LogCursor::open(&self.path, &self.rotated, tail)
+            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        Ok(self.cursor.is_some())
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// Whether the last read moved to a new log; asked once.
+    pub fn take_moved(&mut self) -> bool {
+        std::mem::take(&mut self.moved)
     }
 
     /// When the log was last written (for the order of the first blocks).
     fn modified(&self) -> SystemTime {
-        self.file
-            .as_ref()
-            .and_then(|file| file.metadata().ok()?.modified().ok())
+        fs_err::metadata(&self.path)
+            .ok()
+            .and_then(|meta| meta.modified().ok())
             .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
@@ -123,49 +125,28 @@ impl Stream {
         &mut self,
         line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
     ) -> anyhow::Result<bool> {
-        let Some(file) = &mut self.file else {
+        let Some(cursor) = &mut self.cursor else {
             return Ok(true);
         };
-        let cannot_read = || format!("cannot read {}", self.path.display());
-        let len = file.metadata().with_context(cannot_read)?.len();
-        if len < self.read_to {
-            tracing::info!(path = %self.path.display(), "the log was truncated: reading it from its start");
-            self.read_to = 0;
-            self.held.clear();
-        }
-        file.seek(SeekFrom::Start(self.read_to))
-            .with_context(cannot_read)?;
-        let mut buffer = vec![0u8; CHUNK];
-        loop {
-            let read = match file.read(&mut buffer) {
-                Ok(0) => return Ok(true),
-                Ok(read) => read,
-                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
-                Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
-            };
-            self.read_to += read as u64;
-            let mut rest = &buffer[..read];
-            while let Some(at) = memchr::memchr(b'\n', rest) {
-                let whole = if self.held.is_empty() {
-                    line(&rest[..at], self.stderr)?
-                } else {
-                    self.held.extend_from_slice(&rest[..at]);
-                    let held = std::mem::take(&mut self.held);
-                    line(&held, self.stderr)?
-                };
-                if !whole {
-                    return Ok(false);
-                }
-                rest = &rest[at + 1..];
-            }
-            self.held.extend_from_slice(rest);
-            if self.held.len() >= MAX_HELD {
-                let held = std::mem::take(&mut self.held);
-                if !line(&held, self.stderr)? {
-                    return Ok(false);
+        let (held, stderr) = (&mut self.held, self.stderr);
+        let mut failed = None;
+        let mut sink = |bytes: &[u8]| -> std::io::Result<bool> {
+            match split_lines(held, bytes, stderr, line) {
+                Ok(go_on) => Ok(go_on),
+                Err(err) => {
+                    failed = Some(err);
+                    Ok(false)
                 }
             }
+        };
+        let progress = cursor
+            .read_new(&mut sink)
+            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        if let Some(err) = failed {
+            return Err(err);
         }
+        self.moved |= progress.moved;
+        Ok(!progress.stopped)
     }
 
     /// The line still held (the session ended without its newline).
@@ -179,6 +160,35 @@ impl Stream {
         let held = std::mem::take(&mut self.held);
         line(&held, self.stderr)
     }
+}
+
+/// Hand each line `bytes` completes to `line`, keeping an unfinished one in
+/// `held` (handed over as it is once it reaches [`MAX_HELD`]).
+fn split_lines(
+    held: &mut Vec<u8>,
+    mut bytes: &[u8],
+    stderr: bool,
+    line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
+) -> anyhow::Result<bool> {
+    while let Some(at) = memchr::memchr(b'\n', bytes) {
+        let whole = if held.is_empty() {
+            line(&bytes[..at], stderr)?
+        } else {
+            held.extend_from_slice(&bytes[..at]);
+            let done = std::mem::take(held);
+            line(&done, stderr)?
+        };
+        if !whole {
+            return Ok(false);
+        }
+        bytes = &bytes[at + 1..];
+    }
+    held.extend_from_slice(bytes);
+    if held.len() >= MAX_HELD {
+        let done = std::mem::take(held);
+        return line(&done, stderr);
+    }
+    Ok(true)
 }
 
 /// One session whose logs are printed.
@@ -271,10 +281,18 @@ impl<'c> Merged<'c> {
         let label = self.label(self.sources.len(), &loc.id);
         let mut streams = Vec::with_capacity(2);
         if self.layout.streams != Streams::Stderr {
-            streams.push(Stream::new(loc.dir.output_log(), false));
+            streams.push(Stream::new(
+                loc.dir.output_log(),
+                loc.dir.output_log_rotated(),
+                false,
+            ));
         }
         if self.layout.streams != Streams::Output {
-            streams.push(Stream::new(loc.dir.stderr_log(), true));
+            streams.push(Stream::new(
+                loc.dir.stderr_log(),
+                loc.dir.stderr_log_rotated(),
+                true,
+            ));
         }
         self.sources.push(Source {
             loc,
@@ -304,7 +322,7 @@ impl<'c> Merged<'c> {
         let mut order = Vec::new();
         for (s, source) in self.sources.iter_mut().enumerate() {
             for (l, stream) in source.streams.iter_mut().enumerate() {
-                if stream.open(tail)? || stream.file.is_some() {
+                if stream.open(tail)? || stream.is_open() {
                     order.push((stream.modified(), s, l));
                 }
             }
@@ -389,7 +407,8 @@ impl<'c> Merged<'c> {
                 for l in 0..self.sources[s].streams.len() {
                     let stream = &mut self.sources[s].streams[l];
                     stream.open(None)?;
-                    if stream.file.is_some() && contents_watched.insert(stream.path.clone()) {
+                    let moved = stream.take_moved();
+                    if stream.is_open() && (contents_watched.insert(stream.path.clone()) || moved) {
                         // A log that links elsewhere: its folder's events miss its writes.
                         watch.watch_contents(&stream.path);
                     }
@@ -492,7 +511,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("stderr.log");
         fs_err::write(&path, "one\ntw").unwrap();
-        let mut stream = Stream::new(path.clone(), true);
+        let mut stream = Stream::new(path.clone(), tmp.path().join("stderr.log.1"), true);
         assert!(stream.open(None).unwrap());
         let mut lines: Vec<(Vec<u8>, bool)> = Vec::new();
         let mut take = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
@@ -514,7 +533,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("output.log");
         fs_err::write(&path, "a\nb\nc\n").unwrap();
-        let mut stream = Stream::new(path, false);
+        let mut stream = Stream::new(path, tmp.path().join("output.log.1"), false);
         stream.open(Some(2)).unwrap();
         let mut lines = Vec::new();
         stream

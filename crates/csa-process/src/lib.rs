@@ -40,6 +40,8 @@ pub mod held;
 pub mod kill;
 pub mod launch;
 #[cfg(unix)]
+pub mod log_pump;
+#[cfg(unix)]
 mod pre_exec;
 pub mod proctable;
 pub mod ready;

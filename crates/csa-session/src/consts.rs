@@ -41,6 +41,12 @@ pub const LOCK_EXT: &str = "lock";
 pub const OUTPUT_LOG: &str = "output.log";
 /// The running tool's standard error.
 pub const STDERR_LOG: &str = "stderr.log";
+/// `output.log` once it reached the run's `max_log_size` (one rotation kept).
+pub const OUTPUT_LOG_ROTATED: &str = "output.log.1";
+/// `stderr.log` once it reached the run's `max_log_size`.
+pub const STDERR_LOG_ROTATED: &str = "stderr.log.1";
+/// The default `csa run --max-log-size`: 512 MiB per stream.
+pub const DEFAULT_MAX_LOG_SIZE: u64 = 512 << 20;
 /// Events some tools stream while they work.
 pub const ACP_EVENTS_LOG: &str = "output/acp-events.jsonl";
 /// Files whose recent modification means the session is making progress.

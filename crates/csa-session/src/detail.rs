@@ -97,19 +97,41 @@ pub struct LogView {
     pub bytes: Option<u64>,
     /// Its last non-empty lines (at most [`LOG_LINES`]), oldest first, as written.
     pub last_lines: Vec<String>,
+    /// The log was rotated (`csa run --max-log-size`): when, and the size
+    /// of what was kept of it (`output.log.1`).
+    pub rotated: Option<Rotated>,
+}
+
+/// The last rotation of a log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rotated {
+    /// When it happened (the rotated file's last write), RFC 3339.
+    pub at: Option<String>,
+    pub bytes: u64,
 }
 
 impl LogView {
-    /// The log at `path` as it is now.
-    pub fn read(path: &std::path::Path) -> LogView {
+    /// The log at `path` as it is now (`rotated`: where it is moved when full).
+    pub fn read(path: &std::path::Path, rotated: &std::path::Path) -> LogView {
         let bytes = fs_err::metadata(path)
             .ok()
             .filter(|meta| meta.is_file())
             .map(|meta| meta.len());
         let tail = crate::log_tail::log_tail(path, LOG_LINES);
+        let rotated = fs_err::metadata(rotated)
+            .ok()
+            .filter(|meta| meta.is_file())
+            .map(|meta| Rotated {
+                at: meta
+                    .modified()
+                    .ok()
+                    .map(|at| format_time(DateTime::<Utc>::from(at))),
+                bytes: meta.len(),
+            });
         LogView {
             bytes,
             last_lines: tail.lines().map(str::to_owned).collect(),
+            rotated,
         }
     }
 }
@@ -170,8 +192,8 @@ impl SessionDetail {
             result,
             error,
             session_dir: loc.dir.path().display().to_string(),
-            output_log: LogView::read(&loc.dir.output_log()),
-            stderr_log: LogView::read(&loc.dir.stderr_log()),
+            output_log: LogView::read(&loc.dir.output_log(), &loc.dir.output_log_rotated()),
+            stderr_log: LogView::read(&loc.dir.stderr_log(), &loc.dir.stderr_log_rotated()),
         }
     }
 }

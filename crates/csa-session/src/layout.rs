@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::consts::{
     ACP_EVENTS_LOG, CMD_PID_FILE, COOLDOWN_LOCK_FILE, COOLDOWN_MARKER_FILE, CREATING_PREFIX,
-    DAEMON_COMPLETION_FILE, DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, OUTPUT_LOG, PROGRESS_FILES,
-    RECONCILE_LOCK_FILE, RESULT_FILE, STATE_FILE, STDERR_LOG, STOP_REQUEST_FILE, TRASH_DIR,
+    DAEMON_COMPLETION_FILE, DAEMON_PID_FILE, LOCK_EXT, LOCKS_DIR, OUTPUT_LOG, OUTPUT_LOG_ROTATED,
+    PROGRESS_FILES, RECONCILE_LOCK_FILE, RESULT_FILE, STATE_FILE, STDERR_LOG, STDERR_LOG_ROTATED,
+    STOP_REQUEST_FILE, TRASH_DIR,
 };
 use crate::id::SessionId;
 use crate::tool::ToolName;
@@ -133,6 +134,16 @@ impl SessionDir {
     /// `stderr.log`.
     pub fn stderr_log(&self) -> PathBuf {
         self.0.join(STDERR_LOG)
+    }
+
+    /// `output.log.1`: `output.log` as it was when it was last rotated.
+    pub fn output_log_rotated(&self) -> PathBuf {
+        self.0.join(OUTPUT_LOG_ROTATED)
+    }
+
+    /// `stderr.log.1`: `stderr.log` as it was when it was last rotated.
+    pub fn stderr_log_rotated(&self) -> PathBuf {
+        self.0.join(STDERR_LOG_ROTATED)
     }
 
     /// `output/acp-events.jsonl`.

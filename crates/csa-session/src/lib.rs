@@ -32,6 +32,7 @@ pub mod list_cache;
 pub mod listing;
 pub mod liveness;
 pub mod load;
+pub mod log_cursor;
 pub mod log_tail;
 pub mod phase;
 pub mod read;

@@ -135,8 +135,18 @@ pub fn cut_summary(line: &str) -> String {
 /// Reads backwards from `len` in chunks of 64 KiB, searching each with
 /// `memrchr`, so the cost is that of the lines found, never of the whole file.
 pub fn last_lines_start<F: Read + Seek>(file: &mut F, len: u64, lines: usize) -> io::Result<u64> {
+    Ok(last_lines_found(file, len, lines)?.0)
+}
+
+/// [`last_lines_start`], and how many lines there are from there to `len`
+/// (fewer than `lines` when the file has fewer).
+pub fn last_lines_found<F: Read + Seek>(
+    file: &mut F,
+    len: u64,
+    lines: usize,
+) -> io::Result<(u64, usize)> {
     if lines == 0 || len == 0 {
-        return Ok(len);
+        return Ok((len, 0));
     }
     let mut buffer = vec![0u8; BACKWARD_CHUNK];
     let mut end = len;
@@ -156,13 +166,14 @@ pub fn last_lines_start<F: Read + Seek>(file: &mut F, len: u64, lines: usize) ->
         while let Some(at) = memchr::memrchr(b'\n', rest) {
             found += 1;
             if found == lines {
-                return Ok(start + at as u64 + 1);
+                return Ok((start + at as u64 + 1, found));
             }
             rest = &rest[..at];
         }
         end = start;
     }
-    Ok(0)
+    // The first line has no newline before it.
+    Ok((0, found + 1))
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub struct RunSpec {
     pub cwd: String,
     /// `--timeout`, in seconds, when given.
     pub timeout_secs: Option<u64>,
+    /// `--max-log-size`, in bytes: a log that reaches it is rotated.
+    pub max_log_size: Option<u64>,
 }
 
 /// A parsed `state.toml`.
@@ -241,6 +243,11 @@ impl SessionState {
                 .ok()
                 .flatten()
                 .and_then(|secs| u64::try_from(secs).ok()),
+            max_log_size: optional_int(run, "max_log_size")
+                .ok()
+                .flatten()
+                .and_then(|bytes| u64::try_from(bytes).ok())
+                .filter(|bytes| *bytes > 0),
         })
     }
 
@@ -253,6 +260,10 @@ impl SessionState {
         match run.timeout_secs.and_then(|s| i64::try_from(s).ok()) {
             Some(secs) => table.insert("timeout_secs".into(), Value::Integer(secs)),
             None => table.remove("timeout_secs"),
+        };
+        match run.max_log_size.and_then(|s| i64::try_from(s).ok()) {
+            Some(bytes) => table.insert("max_log_size".into(), Value::Integer(bytes)),
+            None => table.remove("max_log_size"),
         };
     }
 

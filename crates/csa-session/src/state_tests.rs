@@ -248,11 +248,13 @@ fn every_written_state_has_what_other_installs_require() {
         command: vec!["sh".into(), "-c".into(), "echo hi".into()],
         cwd: "/p".into(),
         timeout_secs: Some(90),
+        max_log_size: Some(1 << 20),
     });
     assert_loadable_by_other_installs(&new.to_toml_string());
     let back = parse(&new.to_toml_string());
     assert_eq!(back.run().unwrap().command, ["sh", "-c", "echo hi"]);
     assert_eq!(back.run().unwrap().timeout_secs, Some(90));
+    assert_eq!(back.run().unwrap().max_log_size, Some(1 << 20));
     assert_eq!(back.genealogy().depth, Some(2));
     for fixture in [CLAUDE, CODEX, WITH_UNKNOWN] {
         assert_loadable_by_other_installs(&parse(fixture).to_toml_string());

@@ -18,14 +18,12 @@
 //! --both` of one session. Sessions are reconciled on the way (trigger
 //! `session logs`).
 
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use csa_process::ProbeContext;
-use csa_session::log_tail::last_lines_start;
-use csa_session::read::open_regular;
+use csa_session::log_cursor::{LogCursor, Progress};
 use csa_session::{SessionLocation, Trigger};
 
 use crate::cli::{IdArgs, LogsArgs};
@@ -34,9 +32,6 @@ use crate::log_lines::{self, Layout, Streams};
 use crate::reconcile;
 use crate::ui::Ui;
 use csa_process::end_watch::{EndWatch, Ending};
-
-/// How many bytes are copied to stdout at a time.
-const CHUNK: usize = 64 * 1024;
 
 pub fn run(args: &LogsArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project, ui)?;
@@ -92,41 +87,43 @@ pub fn attach(args: &IdArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
 
 /// One log of one session, as raw bytes.
 fn one_log(ui: &Ui, loc: &SessionLocation, args: &LogsArgs) -> anyhow::Result<ExitCode> {
-    let path = if args.stderr {
-        loc.dir.stderr_log()
+    let (path, rotated) = if args.stderr {
+        (loc.dir.stderr_log(), loc.dir.stderr_log_rotated())
     } else {
-        loc.dir.output_log()
+        (loc.dir.output_log(), loc.dir.output_log_rotated())
     };
     if args.follow {
-        return follow(ui, loc, &path, args.tail);
+        return follow(ui, loc, &path, &rotated, args.tail);
     }
     let probe = ProbeContext::new();
     reconcile::reconcile_one(ui, loc, &probe, Trigger::SessionLogs);
-    if let Some(mut log) = Log::open(&path, args.tail)? {
+    if let Some(mut log) = Log::open(&path, &rotated, args.tail)? {
         log.print_new(ui)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Print the log (its last `tail` lines) and then every new byte, until the
-/// session has ended; exit with its exit code.
+/// session has ended; exit with its exit code. A rotation is followed into
+/// the new log.
 fn follow(
     ui: &Ui,
     loc: &SessionLocation,
     path: &Path,
+    rotated: &Path,
     tail: Option<usize>,
 ) -> anyhow::Result<ExitCode> {
     let mut watch = EndWatch::new(Trigger::SessionLogs);
     watch.add(loc, &[path.to_path_buf()]);
     // `--tail` applies to what the log holds now; a log that appears later is
     // new output, printed from its start.
-    let mut log = Log::open(path, tail)?;
+    let mut log = Log::open(path, rotated, tail)?;
     let mut contents_watched = false;
     loop {
         // Look at the ending first: once it has ended, the log is complete.
         let ending = watch.check(loc)?;
         if log.is_none() {
-            log = Log::open(path, None)?;
+            log = Log::open(path, rotated, None)?;
         }
         if let Some(log) = &mut log {
             if !contents_watched {
@@ -134,8 +131,13 @@ fn follow(
                 watch.watch_contents(path);
                 contents_watched = true;
             }
-            if !log.print_new(ui)? {
+            let progress = log.print_new(ui)?;
+            if progress.stopped {
                 return Ok(ExitCode::SUCCESS);
+            }
+            if progress.moved {
+                // A new log after a rotation: its writes, not the old one's.
+                watch.watch_contents(path);
             }
         }
         if let Some(ending) = ending {
@@ -149,59 +151,42 @@ fn follow(
     }
 }
 
-/// An open log and how much of it was printed.
+/// An open log (rotations followed) printed as raw bytes.
 #[derive(Debug)]
 struct Log {
-    file: std::fs::File,
+    cursor: LogCursor,
     path: PathBuf,
-    printed_to: u64,
 }
 
 impl Log {
-    /// The log at `path`, positioned at its last `tail` lines (or its start);
-    /// `None` when there is no log yet. Anything but a regular file is an error.
-    fn open(path: &Path, tail: Option<usize>) -> anyhow::Result<Option<Log>> {
-        let cannot_read = || format!("cannot read {}", path.display());
-        let (mut file, len) = match open_regular(path) {
-            Ok(opened) => opened,
-            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
-        };
-        let start = match tail {
-            Some(lines) => last_lines_start(&mut file, len, lines).with_context(cannot_read)?,
-            None => 0,
-        };
-        Ok(Some(Log {
-            file,
+    /// The log at `path`, positioned at its last `tail` lines (taking from
+    /// `rotated` what it lacks) or at its start; `None` when there is no log
+    /// yet. Anything but a regular file is an error.
+    fn open(path: &Path, rotated: &Path, tail: Option<usize>) -> anyhow::Result<Option<Log>> {
+        let cursor = LogCursor::open(path, rotated, tail)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(cursor.map(|cursor| Log {
+            cursor,
             path: path.to_path_buf(),
-            printed_to: start,
         }))
     }
 
-    /// Copy every byte not printed yet to stdout. `Ok(false)` when stdout
-    /// was closed by its reader.
-    fn print_new(&mut self, ui: &Ui) -> anyhow::Result<bool> {
-        let cannot_read = || format!("cannot read {}", self.path.display());
-        let len = self.file.metadata().with_context(cannot_read)?.len();
-        if len < self.printed_to {
-            tracing::info!(path = %self.path.display(), "the log was truncated: printing it from its start");
-            self.printed_to = 0;
+    /// Copy every byte not printed yet to stdout (`stopped` when stdout was
+    /// closed by its reader).
+    fn print_new(&mut self, ui: &Ui) -> anyhow::Result<Progress> {
+        let mut failed = None;
+        let progress = self
+            .cursor
+            .read_new(&mut |bytes: &[u8]| match ui.stdout_raw(bytes) {
+                Ok(open) => Ok(open),
+                Err(err) => {
+                    failed = Some(err);
+                    Ok(false)
+                }
+            });
+        if let Some(err) = failed {
+            return Err(err);
         }
-        self.file
-            .seek(SeekFrom::Start(self.printed_to))
-            .with_context(cannot_read)?;
-        let mut buffer = vec![0u8; CHUNK];
-        loop {
-            let read = match self.file.read(&mut buffer) {
-                Ok(0) => return Ok(true),
-                Ok(read) => read,
-                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
-                Err(err) => return Err(anyhow::Error::new(err).context(cannot_read())),
-            };
-            self.printed_to += read as u64;
-            if !ui.stdout_raw(&buffer[..read])? {
-                return Ok(false);
-            }
-        }
+        progress.with_context(|| format!("cannot read {}", self.path.display()))
     }
 }

@@ -74,6 +74,10 @@ pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         command: args.cmd.clone(),
         cwd: project.clone(),
         timeout_secs: args.timeout.map(crate::duration::whole_secs_up),
+        max_log_size: Some(
+            args.max_log_size
+                .unwrap_or(csa_session::consts::DEFAULT_MAX_LOG_SIZE),
+        ),
     });
     if let Some(parent) = &nesting.parent {
         state.set_genealogy(Some(parent), nesting.depth);

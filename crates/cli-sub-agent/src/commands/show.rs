@@ -177,9 +177,17 @@ fn text(detail: &SessionDetail, now: DateTime<Utc>, palette: Palette) -> String 
 
 /// `<name>  <size>` and the log's last lines below, escaped.
 fn log_text(log: &LogView, name: &str, out: &mut Lines) {
-    match log.bytes {
-        Some(bytes) => out.line(name, &human_bytes(bytes)),
-        None => out.line(name, "none"),
+    let size = log.bytes.map_or_else(|| "none".to_owned(), human_bytes);
+    match &log.rotated {
+        Some(rotated) => out.line(
+            name,
+            &format!(
+                "{size} (rotated at {}; {name}.1 {})",
+                rotated.at.as_deref().unwrap_or("an unknown time"),
+                human_bytes(rotated.bytes)
+            ),
+        ),
+        None => out.line(name, &size),
     }
     for line in &log.last_lines {
         out.line("", line);
@@ -266,7 +274,7 @@ fn human_bytes(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use csa_session::detail::{LogView, Processes};
+    use csa_session::detail::{LogView, Processes, Rotated};
     use csa_session::{LivenessView, Outcome, ResultStatus, SessionResult, SessionStatus, Verdict};
     use snapbox::{IntoData as _, assert_data_eq, str};
 
@@ -324,10 +332,15 @@ mod tests {
             output_log: LogView {
                 bytes: Some(1536),
                 last_lines: vec!["hi".into()],
+                rotated: Some(Rotated {
+                    at: Some("2026-11-26T11:01:00Z".into()),
+                    bytes: 1 << 20,
+                }),
             },
             stderr_log: LogView {
                 bytes: None,
                 last_lines: vec![],
+                rotated: None,
             },
         }
     }
@@ -360,7 +373,7 @@ result        failure exit 3
 summary       fatal: worker 4 crashed
               second line \x1b[2J
 dir           /state/work/p/sessions/01KAZ9X3M2QAAAAAAAAAAAAAAA
-output.log    1.5 KiB
+output.log    1.5 KiB (rotated at 2026-11-26T11:01:00Z; output.log.1 1.0 MiB)
               hi
 stderr.log    none
 
@@ -418,7 +431,7 @@ memory        12.3 MiB
 cpu time      1 min 05 s
 result        none yet
 dir           /state/work/p/sessions/01KAZ9X3M2QAAAAAAAAAAAAAAA
-output.log    1.5 KiB
+output.log    1.5 KiB (rotated at 2026-11-26T11:01:00Z; output.log.1 1.0 MiB)
               hi
 stderr.log    none
 

@@ -75,8 +75,16 @@ impl LogsPane {
         LogsPane {
             id: row.loc.id.clone(),
             streams: [
-                Stream::new(row.loc.dir.output_log(), false),
-                Stream::new(row.loc.dir.stderr_log(), true),
+                Stream::new(
+                    row.loc.dir.output_log(),
+                    row.loc.dir.output_log_rotated(),
+                    false,
+                ),
+                Stream::new(
+                    row.loc.dir.stderr_log(),
+                    row.loc.dir.stderr_log_rotated(),
+                    true,
+                ),
             ],
             lines: std::collections::VecDeque::new(),
         }

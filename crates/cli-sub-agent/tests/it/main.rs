@@ -40,6 +40,8 @@ mod removal_hazards;
 mod removal_limits;
 mod rollback;
 #[cfg(target_os = "linux")]
+mod rotation;
+#[cfg(target_os = "linux")]
 mod run;
 #[cfg(target_os = "linux")]
 mod show;

@@ -50,6 +50,8 @@ pub struct DaemonRun {
     /// Added to CMD's environment (`CSA_*`).
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
+    /// A log that reaches this many bytes is rotated (`[run] max_log_size`).
+    pub max_log_size: u64,
 }
 
 /// The daemon could not do its work.
@@ -178,8 +180,9 @@ mod platform {
 
     use super::{
         DEFAULT_GRACE, DaemonError, DaemonRun, LEFTOVER_GRACE, chain, ending_of, not_started, note,
-        open_log, write_daemon_pid,
+        write_daemon_pid,
     };
+    use crate::log_pump::LogPump;
     use crate::record::{LockHolder, LockRecord};
     use crate::supervise::{RunOptions, Supervisor, spare_other_sessions};
     use crate::{CommandSpec, ReadyWriter, become_subreaper, spawn_command};
@@ -247,23 +250,32 @@ mod platform {
             }
             Err(err) => return Err(DaemonError::Subreaper(err)),
         }
-        let spec = || -> std::io::Result<CommandSpec> {
+        // CMD writes into pipes; the pump copies them into the logs and
+        // rotates a full one.
+        let mut pump = None;
+        let mut spec = || -> std::io::Result<CommandSpec> {
             let (program, rest) = run
                 .cmd
                 .split_first()
                 .ok_or_else(|| std::io::Error::other("no command to run"))?;
+            let (started, inputs) = LogPump::start(&run.session, run.max_log_size)?;
+            pump = Some(started);
             Ok(CommandSpec {
                 program: program.into(),
                 args: rest.iter().map(OsString::from).collect(),
                 cwd: run.cwd.clone(),
                 env: run.env.iter().map(|(k, v)| (k.into(), v.into())).collect(),
-                stdout: open_log(&run.session.output_log())?,
-                stderr: open_log(&run.session.stderr_log())?,
+                stdout: inputs.stdout,
+                stderr: inputs.stderr,
             })
         };
         let spawned = match spec().and_then(spawn_command) {
             Ok(spawned) => spawned,
             Err(err) => {
+                // CMD's ends of the pipes are closed: the pump ends at once.
+                if let Some(pump) = pump.take() {
+                    pump.finish(LEFTOVER_GRACE);
+                }
                 let why = format!(
                     "cannot start {:?}: {err}",
                     run.cmd.first().map_or("", String::as_str)
@@ -300,6 +312,10 @@ mod platform {
         };
         let ending = supervisor.run(&spawned, &options, &spare)?;
         let cleanup = supervisor.terminate_descendants(LEFTOVER_GRACE, &spare)?;
+        // Every writer is gone: the logs are complete once the pump is done.
+        if let Some(pump) = pump.take() {
+            pump.finish(LEFTOVER_GRACE);
+        }
         if !cleanup.signalled.is_empty() {
             tracing::info!(
                 count = cleanup.signalled.len(),
