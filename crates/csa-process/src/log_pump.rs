@@ -150,8 +150,22 @@ impl RotatingLog {
     }
 }
 
+/// A pipe whose ends are closed on exec (CMD gets its end as stdout or
+/// stderr, which `spawn` duplicates).
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        // No pipe2: the daemon starts no process before the flags are set.
+        use rustix::io::{FdFlags, fcntl_setfd};
+        let (read, write) = rustix::pipe::pipe()?;
+        fcntl_setfd(&read, FdFlags::CLOEXEC)?;
+        fcntl_setfd(&write, FdFlags::CLOEXEC)?;
+        Ok((read, write))
+    }
 }
 
 /// Copy each pipe into its log until both are closed, or until `stop` is

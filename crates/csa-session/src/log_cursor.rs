@@ -25,6 +25,7 @@ const CHUNK: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct LogCursor {
     path: PathBuf,
+    #[cfg_attr(not(unix), expect(dead_code, reason = "logs are rotated only on Unix"))]
     rotated: PathBuf,
     file: File,
     read_to: u64,
