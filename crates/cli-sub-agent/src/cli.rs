@@ -140,7 +140,12 @@ pub enum Command {
     /// (5, or CSA_MAX_DEPTH) csa run refuses and creates nothing.
     Run(RunArgs),
 
-    /// Print a shell completion script for csa to stdout.
+    /// Print a static shell completion script for csa (commands and flags) to stdout.
+    ///
+    /// Session ids complete, with their descriptions, through the dynamic
+    /// completions instead: `source <(COMPLETE=bash csa)` in ~/.bashrc,
+    /// `source <(COMPLETE=zsh csa)` in ~/.zshrc, `COMPLETE=fish csa | source`
+    /// in fish's config.
     Completions(CompletionsArgs),
 
     /// Print the manual page of csa (or of one of its commands) to stdout, as roff.

@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod context;
 mod daemon;
 mod duration;
@@ -29,6 +30,9 @@ use crate::cli::{Cli, ColorWhen, Command, SessionCommand};
 use crate::ui::{Facts, Ui};
 
 fn main() -> ExitCode {
+    // A shell asking what may complete the line (`COMPLETE=bash csa -- ...`):
+    // answered before anything else is printed, then csa exits.
+    complete::complete_if_asked();
     // Test builds only: fault points named by CSA_FAULT (see csa_session::fault).
     csa_session::fault::enable_from_env();
     // Before parsing, so that clap's help and errors follow `--color` too.

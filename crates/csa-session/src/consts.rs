@@ -87,3 +87,8 @@ pub const MAX_LINEAGE: usize = 256;
 /// Largest `/proc/self/mountinfo` read when looking for mount points inside
 /// a session before removing it (a machine with thousands of mounts).
 pub const MAX_MOUNTINFO_BYTES: u64 = 16 << 20;
+
+/// How many session ids a shell completion offers at most (the newest that
+/// match what was typed): only their `state.toml` files are read, so
+/// completing stays quick however many sessions a project has.
+pub const MAX_SUGGESTIONS: usize = 100;

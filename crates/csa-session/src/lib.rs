@@ -46,6 +46,7 @@ pub mod short_id;
 pub mod state;
 pub mod status;
 pub mod stop_request;
+pub mod suggest;
 mod toml_value;
 pub mod tool;
 pub mod vocab;

@@ -16,8 +16,10 @@ use crate::process::DEAD_PID;
 
 /// Variables csa reads that a test must never inherit from the caller (a
 /// test that needs one, colour or width, sets it).
-const CLEARED: [&str; 10] = [
+const CLEARED: [&str; 11] = [
     "RUST_LOG",
+    // Asks csa for shell completions instead of running the command.
+    "COMPLETE",
     "NO_COLOR",
     "CLICOLOR",
     "CLICOLOR_FORCE",

@@ -108,6 +108,10 @@ fn sections() -> String {
             ),
             ("RUST_LOG", "Tracing filter when no -v is given."),
             (
+                "COMPLETE",
+                "A shell name (bash, zsh, fish, ...): print that shell's completion registration, or answer its request, instead of running a command.",
+            ),
+            (
                 "NO_COLOR, CLICOLOR, CLICOLOR_FORCE",
                 "Colour with --color auto.",
             ),
@@ -149,6 +153,10 @@ fn sections() -> String {
             (
                 "csa session result --all --json",
                 "Every result, as one JSON array.",
+            ),
+            (
+                "source <(COMPLETE=bash csa)",
+                "Complete commands, flags and session ids (with descriptions) in bash.",
             ),
             (
                 "csa session clean --days 7 --dry-run",

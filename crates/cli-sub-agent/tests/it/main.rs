@@ -6,6 +6,7 @@
 
 mod cleanup;
 mod cli_errors;
+mod completions;
 #[cfg(target_os = "linux")]
 mod containment;
 mod crash;
