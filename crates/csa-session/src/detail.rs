@@ -5,10 +5,10 @@
 //! and documented (docs/cli.md, `show`); [`DETAIL_VERSION`] changes with it.
 
 use chrono::{DateTime, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::chain;
-use crate::json::TomlJson;
+use crate::json::{JsonTable, TomlJson};
 use crate::liveness::Liveness;
 use crate::load::load_result_if_any;
 use crate::phase::Phase;
@@ -25,7 +25,7 @@ pub const DETAIL_VERSION: u32 = 1;
 
 /// What is known of a session's processes (all `None` when not running or
 /// not verified).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Processes {
     /// The daemon's pid (`daemon.pid`).
     pub pid: Option<u32>,
@@ -37,8 +37,10 @@ pub struct Processes {
     pub cpu_seconds: Option<f64>,
 }
 
-/// One session in full: the `--json` object of `show`, and what its text shows.
-#[derive(Debug, Clone, Serialize)]
+/// One session in full: the `--json` object of `show`, and what its text
+/// shows. Read back (`Deserialize`) from another csa's `show --json`; keys
+/// this csa does not know are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionDetail {
     pub session_id: String,
     pub status: SessionStatus,
@@ -64,7 +66,7 @@ pub struct SessionDetail {
     #[serde(serialize_with = "time")]
     pub started_at: DateTime<Utc>,
     /// As in a row: the result's `completed_at`.
-    #[serde(serialize_with = "optional_time")]
+    #[serde(serialize_with = "optional_time", default)]
     pub ended_at: Option<DateTime<Utc>>,
     /// As in a row: from `started_at` to the end, or to now while active.
     pub elapsed_secs: Option<f64>,
@@ -76,7 +78,11 @@ pub struct SessionDetail {
     pub processes: Processes,
     pub liveness: Option<LivenessView>,
     /// `result.toml`, every key, as `csa session result --json` prints it.
-    #[serde(serialize_with = "result_table")]
+    #[serde(
+        serialize_with = "result_table",
+        deserialize_with = "result_from_json",
+        default
+    )]
     pub result: Option<SessionResult>,
     /// Why the result cannot be read, when it cannot.
     pub error: Option<String>,
@@ -91,7 +97,7 @@ pub struct SessionDetail {
 pub const LOG_LINES: usize = 5;
 
 /// One log of the session: how big it is and how it ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogView {
     /// Its size; `None` when there is no log.
     pub bytes: Option<u64>,
@@ -103,7 +109,7 @@ pub struct LogView {
 }
 
 /// The last rotation of a log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotated {
     /// When it happened (the rotated file's last write), RFC 3339.
     pub at: Option<String>,
@@ -209,9 +215,114 @@ fn optional_time<S: Serializer>(time: &Option<DateTime<Utc>>, s: S) -> Result<S:
     }
 }
 
+/// `result`'s JSON object back into a result (`null`: none).
+fn result_from_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SessionResult>, D::Error> {
+    match Option::<JsonTable>::deserialize(d)? {
+        Some(JsonTable(table)) => SessionResult::from_table(table)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
 fn result_table<S: Serializer>(result: &Option<SessionResult>, s: S) -> Result<S::Ok, S::Error> {
     match result {
         Some(result) => TomlJson::Table(result.table()).serialize(s),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::{ResultStatus, TerminationReason};
+
+    fn detail() -> SessionDetail {
+        let at = |secs| DateTime::from_timestamp(secs, 500_000_000).expect("in range");
+        let mut result = SessionResult::new(
+            &ResultStatus::parse("failure"),
+            3,
+            "line one\nline \u{1b}two",
+            "codex",
+            at(1_800_000_000),
+            at(1_800_000_060),
+        )
+        .with_termination_reason(&TerminationReason::Completed);
+        result.set("peak_memory_mb", toml::Value::Float(12.5));
+        result.set("events_count", toml::Value::Integer(7));
+        SessionDetail {
+            session_id: "01KAZ9X3ABCDEFGHJKMNPQRSTV".into(),
+            status: SessionStatus::Failed,
+            phase: Phase::Retired,
+            description: Some("fix '$(x)'".into()),
+            tools: vec!["codex".into()],
+            branch: None,
+            project_path: "/src/p".into(),
+            command: Some(vec!["sh".into(), "-c".into(), "exit 3".into()]),
+            cwd: Some("/src/p".into()),
+            timeout_secs: Some(90),
+            created_at: at(1_799_999_990),
+            last_accessed: at(1_800_000_060),
+            termination_reason: Some("completed".into()),
+            duration_seconds: Some(60.0),
+            started_at: at(1_799_999_990),
+            ended_at: Some(at(1_800_000_060)),
+            elapsed_secs: Some(70.0),
+            exit_code: Some(3),
+            outcome: Some(Outcome::Failure),
+            parent_session_id: None,
+            children: vec!["01KAZ9X3ABCDEFGHJKMNPQRSTW".into()],
+            processes: Processes {
+                pid: Some(41),
+                cmd_pid: None,
+                memory_bytes: Some(1 << 20),
+                cpu_seconds: Some(1.25),
+            },
+            liveness: Some(LivenessView {
+                verdict: crate::Verdict::Dead,
+                reasons: vec!["no lock held".into()],
+            }),
+            result: Some(result),
+            error: None,
+            session_dir: "/state/sessions/01KAZ9X3ABCDEFGHJKMNPQRSTV".into(),
+            output_log: LogView {
+                bytes: Some(12),
+                last_lines: vec!["a".into(), "b".into()],
+                rotated: Some(Rotated {
+                    at: Some("2027-01-15T08:00:30Z".into()),
+                    bytes: 1 << 20,
+                }),
+            },
+            stderr_log: LogView {
+                bytes: None,
+                last_lines: Vec::new(),
+                rotated: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_detail_read_back_from_its_json_prints_the_same_json() {
+        let json = serde_json::to_value(detail()).expect("serializes");
+        let mut newer = json.clone();
+        newer["a_key_from_a_newer_csa"] = true.into();
+        let back: SessionDetail = serde_json::from_value(newer).expect("reads back");
+        assert_eq!(serde_json::to_value(&back).expect("serializes"), json);
+        let result = back.result.expect("has its result");
+        assert_eq!(
+            (result.exit_code(), result.summary()),
+            (3, "line one\nline \u{1b}two")
+        );
+        assert_eq!(result.events_count(), Some(7));
+
+        // No result, and one a newer csa wrote without a required key.
+        let mut none = json.clone();
+        none["result"] = serde_json::Value::Null;
+        let back: SessionDetail = serde_json::from_value(none).expect("reads back");
+        assert!(back.result.is_none());
+        let mut broken = json;
+        broken["result"]["exit_code"] = "three".into();
+        let err = serde_json::from_value::<SessionDetail>(broken).expect_err("refused");
+        assert!(err.to_string().contains("exit_code"), "{err}");
     }
 }

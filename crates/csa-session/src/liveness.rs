@@ -3,14 +3,14 @@
 //! [`LivenessProbe`] (implemented by `csa-process`, wired by the `csa` binary)
 //! answers with a [`Liveness`]: a verdict and the evidence behind it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::SessionId;
 use crate::layout::SessionDir;
 
 /// Alive, dead or unknown. Only `Dead` allows a session to be reconciled;
 /// `Unknown` is treated as alive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Alive,

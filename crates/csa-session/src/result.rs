@@ -67,14 +67,21 @@ impl SessionResult {
             reason,
         };
         let table = parse_table(text).map_err(unparseable)?;
+        SessionResult::from_table(table).map_err(unparseable)
+    }
+
+    /// A result from its table (as read from `result.toml`, or from
+    /// another csa's JSON): the reason when a required key is missing or
+    /// of the wrong type.
+    pub fn from_table(table: Table) -> Result<SessionResult, String> {
         for key in ["status", "summary", "tool"] {
-            required_str(&table, key).map_err(unparseable)?;
+            required_str(&table, key)?;
         }
-        let exit_code = required_int(&table, "exit_code").map_err(unparseable)?;
-        let started_at = required_time(&table, "started_at").map_err(unparseable)?;
-        let completed_at = required_time(&table, "completed_at").map_err(unparseable)?;
-        optional_int(&table, "events_count").map_err(unparseable)?;
-        optional_str(&table, TERMINATION_REASON_KEY).map_err(unparseable)?;
+        let exit_code = required_int(&table, "exit_code")?;
+        let started_at = required_time(&table, "started_at")?;
+        let completed_at = required_time(&table, "completed_at")?;
+        optional_int(&table, "events_count")?;
+        optional_str(&table, TERMINATION_REASON_KEY)?;
         Ok(SessionResult {
             table,
             exit_code,

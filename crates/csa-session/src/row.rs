@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{LoadError, chain};
 use crate::genealogy::{self, Member};
@@ -28,7 +28,7 @@ use crate::toml_value::format_time;
 pub const ROW_VERSION: u32 = 1;
 
 /// The liveness as JSON shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LivenessView {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
@@ -44,7 +44,7 @@ impl From<&Liveness> for LivenessView {
 }
 
 /// The `[run]` table as a row shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunView<'a> {
     pub command: Vec<Cow<'a, str>>,
     pub cwd: Cow<'a, str>,
@@ -53,7 +53,7 @@ pub struct RunView<'a> {
 
 /// The session's logs, for the views that show them (`top`): gathered only
 /// when asked for ([`SessionRow::with_logs`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogFacts {
     /// The sizes of `output.log` and `stderr.log` together.
     pub log_bytes: u64,
@@ -62,7 +62,10 @@ pub struct LogFacts {
 }
 
 /// One row of `csa session list` (also its `--json` object; see docs/format.md).
-#[derive(Debug, Clone, Serialize)]
+/// Read back (`Deserialize`, or [`SessionRow::list_from_json`]) from the
+/// JSON another csa printed (the id borrows from that JSON, the other text
+/// is owned); keys this csa does not know are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRow<'a> {
     pub session_id: &'a str,
     pub status: SessionStatus,
@@ -83,10 +86,10 @@ pub struct SessionRow<'a> {
     pub liveness: Option<Box<LivenessView>>,
     pub error: Option<String>,
     /// When the session was created (`created_at`).
-    #[serde(serialize_with = "optional_time")]
+    #[serde(serialize_with = "optional_time", default)]
     pub started_at: Option<DateTime<Utc>>,
     /// When its run ended: the result's `completed_at`.
-    #[serde(serialize_with = "optional_time")]
+    #[serde(serialize_with = "optional_time", default)]
     pub ended_at: Option<DateTime<Utc>>,
     /// Running time: to the end when ended, else to when the row was built
     /// (active sessions only; a session that is neither has none).
@@ -214,6 +217,20 @@ impl<'a> SessionRow<'a> {
         row
     }
 
+    /// The rows of a `csa session list --json` array (another csa's, of
+    /// [`ROW_VERSION`]), borrowing from `json`, each with its sort key.
+    pub fn list_from_json(json: &'a str) -> Result<Vec<SessionRow<'a>>, serde_json::Error> {
+        let mut rows: Vec<SessionRow<'a>> = serde_json::from_str(json)?;
+        for row in &mut rows {
+            row.sort_key = row
+                .last_accessed
+                .as_deref()
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+                .map(|time| time.with_timezone(&Utc));
+        }
+        Ok(rows)
+    }
+
     /// Fill `elapsed_secs` and `elapsed` from the start and end times
     /// (to `now` while the session runs).
     pub fn set_elapsed(&mut self, now: Option<DateTime<Utc>>) {
@@ -243,6 +260,60 @@ impl LogFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_read_back_from_its_json_prints_the_same_json() {
+        let json = serde_json::json!({
+            "session_id": "01KAZ9X3ABCDEFGHJKMNPQRSTV",
+            "status": "Failed",
+            "phase": "retired",
+            "last_accessed": "2026-12-07T01:00:00.5Z",
+            "description": "fix \"$(x)\"\n\u{1b}",
+            "tools": ["codex", "claude"],
+            "branch": "main",
+            "project_path": "/src/p",
+            "parent_session_id": "01KAZ9X3ABCDEFGHJKMNPQRSTW",
+            "depth": 1,
+            "termination_reason": "completed",
+            "run": {"command": ["sh", "-c", "exit 3"], "cwd": "/src/p", "timeout_secs": 90},
+            "liveness": {"verdict": "alive", "reasons": ["lock held"]},
+            "error": null,
+            "started_at": "2026-12-07T00:59:00Z",
+            "ended_at": "2026-12-07T01:00:00Z",
+            "elapsed_secs": 60.0,
+            "elapsed": 60,
+            "exit_code": 3,
+            "outcome": "failure",
+            "log_bytes": 12,
+            "last_line": "done"
+        });
+        let newer = {
+            let mut newer = json.clone();
+            newer["a_key_from_a_newer_csa"] = true.into();
+            newer
+        };
+        let text = serde_json::to_string(&[&newer]).unwrap();
+        let rows = SessionRow::list_from_json(&text).unwrap();
+        let [row] = rows.as_slice() else {
+            panic!("{rows:?}")
+        };
+        assert_eq!(row.sort_key, "2026-12-07T01:00:00.5Z".parse().ok());
+        assert_eq!(serde_json::to_value(row).unwrap(), json);
+
+        // A row without the optional keys (no logs gathered) stays without.
+        let bare = r#"[{"session_id": "X", "status": "Active", "tools": []}]"#;
+        let rows = SessionRow::list_from_json(bare).unwrap();
+        assert_eq!(
+            (rows[0].status, rows[0].logs.is_none()),
+            (SessionStatus::Active, true)
+        );
+        assert!(
+            SessionRow::list_from_json(
+                r#"[{"session_id": "X", "status": "Dreaming", "tools": []}]"#
+            )
+            .is_err()
+        );
+    }
 
     #[test]
     fn elapsed_runs_to_the_end_or_to_now() {

@@ -5,14 +5,14 @@
 //! Defined once here: `list`, `show`, `top`, `clean --status` and the
 //! removal decision all map a phase and a result through [`SessionStatus::of`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::phase::Phase;
 use crate::result::SessionResult;
 use crate::vocab::{ResultStatus, TerminationReason};
 
 /// A session's STATUS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SessionStatus {
     Active,
     Available,
@@ -83,7 +83,7 @@ impl SessionStatus {
 }
 
 /// How a run ended, read from its result: the OUTCOME of `list` and `top`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Status success and exit code 0.
