@@ -68,8 +68,11 @@ impl Cli {
             }
             SessionCommand::Peek(args) => args.json |= json,
             SessionCommand::Top(args) => args.json |= json,
-            SessionCommand::Wait(WaitArgs { targets, .. })
-            | SessionCommand::Kill(KillArgs { targets, .. }) => {
+            SessionCommand::Wait(args) => {
+                args.json |= json;
+                args.targets.ids.append(&mut args.targets.session);
+            }
+            SessionCommand::Kill(KillArgs { targets, .. }) => {
                 targets.ids.append(&mut targets.session);
             }
             SessionCommand::Logs(args) => args.ids.append(&mut args.session),
@@ -572,6 +575,9 @@ pub struct WaitArgs {
     /// `2m`, `1h`, `7d` (at most 10 years).
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
     pub timeout: Option<std::time::Duration>,
+    /// Print each session's end as one JSON object on its own line, as it ends.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

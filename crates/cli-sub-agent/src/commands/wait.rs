@@ -6,7 +6,8 @@
 //! when every one exited 0, else 1; 124 on timeout. With `--any`, the first
 //! session to end is the answer: its line, its exit code. A session whose
 //! dir is removed or moved away meanwhile ends with the line `<ULID> removed`
-//! and exit code 1.
+//! and exit code 1. With `--json`, each end is one JSON object on its own
+//! line ([`csa_session::EndRow`]), which a csa on another machine draws.
 //!
 //! Run inside a session (`CSA_SESSION_ID` set, as a planner's command is),
 //! it never waits for that session or one of its ancestors, which cannot end
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use clap::CommandFactory as _;
 use csa_process::Wake;
 use csa_session::consts::ENV_SESSION_ID;
-use csa_session::{SessionId, SessionLocation, Trigger};
+use csa_session::{EndKind, EndRow, SessionId, SessionLocation, Trigger};
 
 use crate::cli::{Cli, WaitArgs};
 use crate::context::{Context, Relatives};
@@ -74,10 +75,10 @@ pub fn run(args: &WaitArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         for loc in pending {
             match watch.check(&loc)? {
                 Some(ending) if args.any => {
-                    return Ok(ExitCode::from(report(ui, &loc, &ending)?));
+                    return Ok(ExitCode::from(report(ui, &loc, &ending, args.json)?));
                 }
                 Some(ending) => {
-                    codes.push(report(ui, &loc, &ending)?);
+                    codes.push(report(ui, &loc, &ending, args.json)?);
                     ended = true;
                 }
                 None => still.push(loc),
@@ -188,23 +189,35 @@ fn new_descendants(
     Ok(found)
 }
 
-/// Print the line of a session that ended; its exit code.
-fn report(ui: &Ui, loc: &SessionLocation, ending: &Ending) -> anyhow::Result<u8> {
-    match ending {
-        Ending::Result(result) => {
-            let first_line = result.summary().lines().next().unwrap_or("");
-            ui.stdout(&format!(
-                "{} {} exit {}: {}\n",
-                loc.id,
-                escape(result.status_text()),
-                result.exit_code(),
-                escape(first_line)
-            ))?;
-        }
-        Ending::NoResult => ui.stdout(&format!("{} retired without a result\n", loc.id))?,
-        Ending::Removed => ui.stdout(&format!("{} removed\n", loc.id))?,
+/// Print the line (or with `--json` the object) of a session that ended; its exit code.
+fn report(ui: &Ui, loc: &SessionLocation, ending: &Ending, json: bool) -> anyhow::Result<u8> {
+    let id = loc.id.as_str();
+    let row = match ending {
+        Ending::Result(result) => EndRow::with_result(id, result, ending.exit_code()),
+        Ending::NoResult => EndRow::without_result(id, EndKind::NoResult),
+        Ending::Removed => EndRow::without_result(id, EndKind::Removed),
+    };
+    if json {
+        ui.stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
+    } else {
+        ui.stdout(&end_line(&row))?;
     }
-    Ok(ending.exit_code())
+    Ok(row.wait_exit)
+}
+
+/// The line of a session that ended: `<ULID> <status> exit <code>: <summary>`.
+pub fn end_line(row: &EndRow) -> String {
+    let id = escape(&row.session_id);
+    match row.ending {
+        EndKind::Result => format!(
+            "{id} {} exit {}: {}\n",
+            escape(row.status.as_deref().unwrap_or("")),
+            row.exit_code.unwrap_or_default(),
+            escape(row.summary.as_deref().unwrap_or(""))
+        ),
+        EndKind::NoResult => format!("{id} retired without a result\n"),
+        EndKind::Removed => format!("{id} removed\n"),
+    }
 }
 
 fn timed_out(ui: &Ui, limit: Duration, pending: &[SessionLocation], total: usize, any: bool) {
