@@ -57,13 +57,11 @@ fn main() -> ExitCode {
     let ui = Ui::new(Facts::of_process());
     term::log::init(cli.verbose, ui.facts().stderr_colors);
     if let Some(theirs) = remote_protocol {
-        if theirs != Some(remote::PROTOCOL) {
-            ui.stderr(&format!("{}{}\n", remote::MISMATCH_MARK, remote::PROTOCOL));
-            return ExitCode::FAILURE;
+        if let Some(refused) = remote::answer_caller(theirs, &ui) {
+            return refused;
         }
-        remote::relay::end_with_stdin();
-    } else if !cli.remote.hosts.is_empty() && on_hosts(&cli.command) {
-        return finish(&ui, remote_command(&cli, &ui));
+    } else if !cli.remote.hosts.is_empty() && remote::on_hosts(&cli.command) {
+        return finish(&ui, remote::run(&cli, &ui));
     }
     let outcome = match cli.command {
         Command::Session(SessionCommand::List(args)) => commands::list::run(&args, &ui),
@@ -96,50 +94,4 @@ fn finish(ui: &Ui, outcome: anyhow::Result<ExitCode>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Whether `--host` sends this command to the other host: every command
-/// that works on sessions, and `version`; not the local tools (completions,
-/// man pages) nor the daemon.
-fn on_hosts(command: &Command) -> bool {
-    !matches!(
-        command,
-        Command::Completions(_) | Command::Man(_) | Command::Daemon(_)
-    )
-}
-
-/// The command on the hosts of `--host`: `session list` asks each of them
-/// (at once) and draws the rows here; any other command runs on its one
-/// host with its output passed through.
-fn remote_command(cli: &Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let targets = cli
-        .remote
-        .hosts
-        .iter()
-        .map(|typed| remote::HostTarget::parse(typed))
-        .collect::<Result<Vec<_>, _>>()?;
-    let transport = remote::Transport::from_env(cli.remote.remote_csa.as_deref().unwrap_or("csa"))?;
-    // Without --cd, the project there is the local project's path (a
-    // typed --cd is sent as it is: a path on that host).
-    let (tail, takes_project) = match &cli.command {
-        Command::Run(args) => (args.cmd.len(), true),
-        Command::Session(_) => (0, true),
-        Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Daemon(_) => {
-            (0, false)
-        }
-    };
-    let project = match takes_project {
-        true => Some(context::Context::new(&cli::ProjectArgs { cd: None }, ui)?.project),
-        false => None,
-    };
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let words =
-        remote::relay::command_words(&args, tail, project.as_ref().map(|p| p.project_dir()))?;
-    let [target] = targets.as_slice() else {
-        anyhow::bail!(
-            "{} hosts given: only `csa session list` takes --host more than once",
-            targets.len()
-        );
-    };
-    remote::relay::relay(&transport, target, &words, ui)
 }

@@ -6,8 +6,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::HostTarget;
-use super::quote::command_line;
+use crate::HostTarget;
+use crate::quote::command_line;
 
 /// Replaces `ssh` (split into words, as git's `GIT_SSH_COMMAND`).
 pub const SSH_COMMAND_ENV: &str = "CSA_SSH_COMMAND";

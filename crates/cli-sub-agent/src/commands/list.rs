@@ -97,10 +97,10 @@ pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
 }
 
 /// A row to print, and its node when drawn as a tree.
-type Placed<'r> = (&'r SessionRow<'r>, Option<Node>);
+pub(crate) type Placed<'r> = (&'r SessionRow<'r>, Option<Node>);
 
 /// The rows under their parents (one tree build: O(n log n)).
-fn in_tree_order<'r>(rows: &[&'r SessionRow<'r>]) -> Vec<Placed<'r>> {
+pub(crate) fn in_tree_order<'r>(rows: &[&'r SessionRow<'r>]) -> Vec<Placed<'r>> {
     let members: Vec<Member<'_>> = rows.iter().map(|row| row.member()).collect();
     Tree::build(&members)
         .nodes()
@@ -132,7 +132,7 @@ fn json(placed: &[Placed<'_>]) -> serde_json::Result<String> {
 }
 
 /// The table's lines: short ids, and with a tree its guides and notes.
-fn lines<'r>(
+pub(crate) fn lines<'r>(
     placed: &[Placed<'r>],
     short_ids: &ShortIds,
     all_projects: bool,

@@ -113,7 +113,7 @@ fn result_of(ui: &Ui, loc: &SessionLocation) -> anyhow::Result<Found> {
 
 /// `key: value` lines; multi-line strings continue indented by two spaces.
 /// Keys and each line of a value are escaped.
-fn render_text(table: &toml::Table) -> String {
+pub(crate) fn render_text(table: &toml::Table) -> String {
     let mut out = String::new();
     for (key, value) in table {
         let text = match value {

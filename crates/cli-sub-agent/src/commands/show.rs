@@ -93,7 +93,7 @@ fn print(ui: &Ui, detail: &SessionDetail, json: bool, now: DateTime<Utc>) -> any
 
 /// The text output: one `label value` line per fact; facts that do not
 /// apply (no `[run]` table, no result, not active) are left out.
-fn text(detail: &SessionDetail, now: DateTime<Utc>, palette: Palette) -> String {
+pub(crate) fn text(detail: &SessionDetail, now: DateTime<Utc>, palette: Palette) -> String {
     let mut out = Lines::default();
     out.line("session", &detail.session_id);
     out.raw(

@@ -1,18 +1,31 @@
-//! `csa version [--json]`: this csa's version and the protocol it speaks
-//! with csa on other hosts (`crate::remote::PROTOCOL`).
+//! `csa version [--json]`: this csa's version, the protocol it speaks with
+//! csa on other hosts and the versions of the rows and details it prints
+//! (`csa_remote::Versions`).
 
 use std::process::ExitCode;
 
-use crate::remote::PROTOCOL;
 use crate::ui::Ui;
+use csa_remote::Versions;
 
 pub fn run(json: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
     let version = env!("CARGO_PKG_VERSION");
+    let Versions {
+        protocol,
+        row,
+        detail,
+    } = Versions::OURS;
     if json {
-        let json = serde_json::json!({ "version": version, "protocol": PROTOCOL });
+        let json = serde_json::json!({
+            "version": version,
+            "protocol": protocol,
+            "row_version": row,
+            "detail_version": detail,
+        });
         ui.stdout(&format!("{json}\n"))?;
     } else {
-        ui.stdout(&format!("csa {version} (protocol {PROTOCOL})\n"))?;
+        ui.stdout(&format!(
+            "csa {version} (protocol {protocol}, rows {row}, details {detail})\n"
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

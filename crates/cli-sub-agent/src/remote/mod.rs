@@ -1,146 +1,144 @@
-//! Commands against other machines (contract §11): `--host TARGET` runs the
-//! same command through the system's OpenSSH client on that host, the
-//! remote csa's `--json` being the wire format. No SSH library, no daemon,
-//! no port: users' ssh configs, agents, ProxyJump and keys work as they do
-//! for ssh itself.
-//!
-//! [`target`] checks what the user typed, [`quote`] makes every word literal
-//! for the remote shell, [`ssh`] builds the invocation (shared connections
-//! included), [`relay`] runs a command there and passes its output and exit
-//! code through, [`fleet`] asks several hosts for their sessions at once.
+//! `--host TARGET` (contract §11): the command-line side of `csa_remote`.
+//! [`run`] sends a command to the hosts it names and draws their answers
+//! here: `list` ([`fleet`], several hosts at once, a HOST column), `show`
+//! and `result` ([`views`]) and `wait` ([`waits`], several hosts with
+//! `--all`) are asked for `--json` and drawn by the same views as local
+//! sessions; any other command ([`relay`]) streams its output through.
+//! [`answer_caller`] is the other end: a csa started over ssh by another.
 
-pub mod quote;
+mod fleet;
 pub mod relay;
-pub mod ssh;
-pub mod target;
+mod views;
+mod waits;
 
-pub use ssh::Transport;
-pub use target::HostTarget;
+use std::process::ExitCode;
 
-/// The version of what local and remote csa exchange: the command line
-/// they pass and the `--json` forms they answer with. Raised when one of
-/// them changes so that an older peer would misread it.
-pub const PROTOCOL: u32 = 1;
+use csa_remote::{HostTarget, Transport, Versions, handshake};
 
-/// The hidden flag a local csa gives the remote one: the protocol it
-/// speaks. It also makes the remote csa end when its stdin (the ssh
-/// channel) is closed, so that Ctrl-C here ends the command there.
-pub const PROTOCOL_FLAG: &str = "--remote-protocol";
+use crate::cli::{Cli, Command, ProjectArgs, SessionCommand};
+use crate::ui::Ui;
 
-/// What a remote csa prints (alone on a stderr line) when the caller speaks
-/// another protocol; followed by its own protocol number.
-pub const MISMATCH_MARK: &str = "csa-protocol-mismatch: ";
-
-/// Split off the protocol flag a local csa puts first on the remote csa's
-/// command line (`csa --remote-protocol N ...`): the other arguments, and
-/// N when it is there (`Some(None)`: there but not a number).
+/// The hidden flag another csa starts this one with, split off the command
+/// line before it is parsed: the versions that csa speaks, when it is there.
 pub fn take_protocol(
-    mut args: Vec<std::ffi::OsString>,
-) -> (Vec<std::ffi::OsString>, Option<Option<u32>>) {
-    if args.get(1).is_none_or(|flag| flag != PROTOCOL_FLAG) {
-        return (args, None);
-    }
-    let theirs = args.get(2).and_then(|n| n.to_str()?.parse().ok());
-    args.drain(1..args.len().min(3));
-    (args, Some(theirs))
+    args: Vec<std::ffi::OsString>,
+) -> (Vec<std::ffi::OsString>, Option<Option<Versions>>) {
+    handshake::take_protocol(args)
 }
 
-/// The words a remote csa is started with: the protocol flag, then the command.
-pub fn remote_words(command: &[String]) -> Vec<String> {
-    let mut words = vec![PROTOCOL_FLAG.to_owned(), PROTOCOL.to_string()];
-    words.extend_from_slice(command);
-    words
-}
-
-/// Why a remote command did not run, from ssh's exit code and the stderr
-/// it collected: `None` when the remote csa ran (whatever it answered).
-pub fn failure(
-    target: &HostTarget,
-    remote_csa: &str,
-    code: Option<i32>,
-    stderr: &str,
-) -> Option<String> {
-    let last = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    if let Some(theirs) = stderr.lines().find_map(|l| l.strip_prefix(MISMATCH_MARK)) {
-        return Some(format!(
-            "the csa on {target} speaks protocol {}, this csa speaks protocol {PROTOCOL}: install the same csa version on both machines (or name another binary there with --remote-csa)",
-            theirs.trim()
+/// Started over ssh by another csa that speaks `theirs`: refuse (the
+/// mismatch line, exit 1) unless it speaks ours, else end this process when
+/// that csa goes away. `Some(code)`: stop here.
+pub fn answer_caller(theirs: Option<Versions>, ui: &Ui) -> Option<ExitCode> {
+    if theirs != Some(Versions::OURS) {
+        ui.stderr(&format!(
+            "{}{}\n",
+            handshake::MISMATCH_MARK,
+            Versions::OURS.word()
         ));
+        return Some(ExitCode::FAILURE);
     }
+    relay::end_with_stdin();
+    None
+}
+
+/// Whether `--host` sends this command to other hosts: every command that
+/// works on sessions, and `version`; not the local tools (completions, man
+/// pages) nor the daemon.
+pub fn on_hosts(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Completions(_) | Command::Man(_) | Command::Daemon(_)
+    )
+}
+
+/// Run `cli`'s command on the hosts of `--host`.
+pub fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let targets = cli
+        .remote
+        .hosts
+        .iter()
+        .map(|typed| HostTarget::parse(typed))
+        .collect::<Result<Vec<_>, _>>()?;
+    let transport = Transport::from_env(cli.remote.remote_csa.as_deref().unwrap_or("csa"))?;
+    // Without --cd, the project there is the local project's path (a
+    // typed --cd is sent as it is: a path on that host).
+    let (tail, takes_project) = match &cli.command {
+        Command::Run(args) => (args.cmd.len(), true),
+        Command::Session(_) => (0, true),
+        Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Daemon(_) => {
+            (0, false)
+        }
+    };
+    let project = match takes_project {
+        true => Some(crate::context::Context::new(&ProjectArgs { cd: None }, ui)?.project),
+        false => None,
+    };
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let words = relay::command_words(&args, tail, project.as_ref().map(|p| p.project_dir()))?;
+    let hosts = Hosts {
+        transport: &transport,
+        targets: &targets,
+        words: &words,
+    };
+    match &cli.command {
+        Command::Session(SessionCommand::List(args)) => return fleet::list(&hosts, args, ui),
+        Command::Session(SessionCommand::Wait(args)) if args.targets.all => {
+            return waits::wait(&hosts, args, ui);
+        }
+        _ => {}
+    }
+    let [target] = targets.as_slice() else {
+        anyhow::bail!(
+            "{} hosts given: only `session list` and `session wait --all` take --host more than once",
+            targets.len()
+        );
+    };
+    match &cli.command {
+        Command::Session(SessionCommand::Wait(args)) => waits::wait(&hosts, args, ui),
+        Command::Session(SessionCommand::Show(args)) if !args.json => {
+            views::show(&hosts, target, args.sessions.several(), ui)
+        }
+        Command::Session(SessionCommand::Result(args)) if !args.json => {
+            views::result(&hosts, target, args.sessions.several(), ui)
+        }
+        _ => relay::relay(&transport, target, &words, ui),
+    }
+}
+
+/// The hosts a command goes to, how to reach them, and the command's words.
+pub struct Hosts<'a> {
+    pub transport: &'a Transport,
+    pub targets: &'a [HostTarget],
+    pub words: &'a [String],
+}
+
+impl Hosts<'_> {
+    /// The command's words with `--json` added (when not typed already).
+    pub fn json_words(&self) -> Vec<String> {
+        let mut words = self.words.to_vec();
+        if !words.iter().any(|w| w == "--json") {
+            words.push("--json".to_owned());
+        }
+        words
+    }
+}
+
+/// What the csa on `target` said on stderr, passed on; `Some(code)` when
+/// it answered nothing on stdout (an error): its exit code, to end with.
+fn pass_on_errors(answer: &csa_remote::Answer, ui: &Ui) -> Option<ExitCode> {
+    ui.stderr(&answer.stderr);
+    answer
+        .stdout
+        .iter()
+        .all(u8::is_ascii_whitespace)
+        .then(|| exit_code(answer.code))
+}
+
+/// The exit code for a remote csa's (`None`: ssh was ended by a signal).
+fn exit_code(code: Option<i32>) -> ExitCode {
     match code {
-        Some(127) if stderr.lines().any(|l| is_not_found(l, remote_csa)) => Some(format!(
-            "no csa on {target} (`{remote_csa}` was not found there): install csa on that host, or name its path with --remote-csa PATH (CSA_REMOTE_CSA)"
-        )),
-        Some(2) if stderr.contains(PROTOCOL_FLAG) => Some(format!(
-            "the csa on {target} is too old to be driven from here (it knows no protocol): install the same csa version on both machines"
-        )),
-        Some(255) => Some(format!(
-            "cannot reach {target} over ssh: {}",
-            if last.is_empty() {
-                "ssh exited 255"
-            } else {
-                last.trim()
-            }
-        )),
-        _ => None,
-    }
-}
-
-/// A remote shell's line saying that the csa binary does not exist.
-fn is_not_found(line: &str, remote_csa: &str) -> bool {
-    let name = remote_csa.rsplit('/').next().unwrap_or(remote_csa);
-    line.contains(name) && (line.contains("not found") || line.contains("No such file"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_protocol_flag_is_taken_only_where_a_local_csa_puts_it() {
-        let args = |words: &[&str]| {
-            words
-                .iter()
-                .map(Into::into)
-                .collect::<Vec<std::ffi::OsString>>()
-        };
-        let (rest, theirs) = take_protocol(args(&["csa", "--remote-protocol", "1", "version"]));
-        assert_eq!((rest, theirs), (args(&["csa", "version"]), Some(Some(1))));
-        let (rest, theirs) = take_protocol(args(&["csa", "--remote-protocol", "x"]));
-        assert_eq!((rest, theirs), (args(&["csa"]), Some(None)));
-        let typed = args(&["csa", "run", "--", "x", "--remote-protocol", "1"]);
-        assert_eq!(take_protocol(typed.clone()), (typed, None));
-    }
-
-    #[test]
-    fn failures_name_the_host_and_the_fix() {
-        let target = HostTarget::parse("ssh://gpu").unwrap();
-        let said = |code, stderr: &str| failure(&target, "csa", Some(code), stderr);
-        let missing = said(127, "sh: 1: exec: csa: not found\n").unwrap();
-        assert!(
-            missing.contains("ssh://gpu") && missing.contains("--remote-csa"),
-            "{missing}"
-        );
-        let old = said(2, "error: unexpected argument '--remote-protocol' found\n").unwrap();
-        assert!(old.contains("too old"), "{old}");
-        let mismatch = said(1, "csa-protocol-mismatch: 7\n").unwrap();
-        assert!(
-            mismatch.contains("protocol 7") && mismatch.contains("ssh://gpu"),
-            "{mismatch}"
-        );
-        let unreachable = said(
-            255,
-            "ssh: connect to host gpu port 22: Connection refused\n",
-        )
-        .unwrap();
-        assert!(unreachable.ends_with("Connection refused"), "{unreachable}");
-        // A session's command may exit 127 or 2: that is an answer, not a failure.
-        assert_eq!(said(127, "bash: foo: command not found\n"), None);
-        assert_eq!(said(2, "csa: error: no session abc\n"), None);
-        assert_eq!(said(1, "csa: error: no session abc\n"), None);
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::from(relay::SIGNALLED),
     }
 }

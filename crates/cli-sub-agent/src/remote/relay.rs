@@ -16,11 +16,13 @@ use std::process::{ExitCode, Stdio};
 
 use anyhow::Context as _;
 
-use super::{HostTarget, MISMATCH_MARK, Transport, failure, remote_words};
+use csa_remote::handshake::{MISMATCH_MARK, refusal, remote_words, says_not_found};
+use csa_remote::{HostTarget, Transport};
+
 use crate::ui::Ui;
 
 /// The exit code when ssh itself was ended by a signal.
-const SIGNALLED: u8 = 130;
+pub const SIGNALLED: u8 = 130;
 
 /// Run `command` on `target`, relaying its output; its exit code.
 pub fn relay(
@@ -40,7 +42,7 @@ pub fn relay(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("cannot start ssh to reach {target}: is OpenSSH installed?"))?;
+        .with_context(|| format!("cannot start ssh to reach {target} (is OpenSSH installed?)"))?;
     // Held open, never written: the remote csa ends when it is closed.
     let stdin = child.stdin.take();
     let (mut stdout, stderr) = match (child.stdout.take(), child.stderr.take()) {
@@ -69,13 +71,13 @@ pub fn relay(
         Printed::ReaderGone => return Ok(ExitCode::SUCCESS),
     };
     let code = status.code();
-    let reason = match code {
+    let refused = match code {
         Some(255) if printed_any => None,
-        _ => failure(target, remote_csa, code, &held),
+        _ => refusal(target, remote_csa, code, &held),
     };
-    if let Some(reason) = reason {
+    if let Some(refused) = refused {
         // The lines that said it are replaced by one that names the host.
-        anyhow::bail!(reason);
+        return Err(refused.into());
     }
     ui.stderr(&held);
     Ok(match code {
@@ -110,13 +112,13 @@ fn relay_stdout(stdout: &mut impl Read, ui: &Ui) -> anyhow::Result<Printed> {
 }
 
 /// Pass the remote stderr on line by line (escaped), except the lines that
-/// say the remote csa could not run: those are returned, for [`failure`].
+/// say the remote csa could not run: those are returned, for [`refusal`].
 fn relay_stderr(stderr: impl Read, remote_csa: &str, ui: &Ui) -> String {
     let mut held = String::new();
     for line in std::io::BufReader::new(stderr).split(b'\n') {
         let Ok(line) = line else { break };
         let line = String::from_utf8_lossy(&line);
-        if line.starts_with(MISMATCH_MARK) || super::is_not_found(&line, remote_csa) {
+        if line.starts_with(MISMATCH_MARK) || says_not_found(&line, remote_csa) {
             held.push_str(&line);
             held.push('\n');
         } else {

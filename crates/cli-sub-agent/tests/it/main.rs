@@ -35,6 +35,8 @@ mod project_root;
 mod reconcile;
 #[cfg(target_os = "linux")]
 mod remote;
+#[cfg(target_os = "linux")]
+mod remote_fleet;
 #[cfg(unix)]
 mod removal_hazards;
 #[cfg(target_os = "linux")]

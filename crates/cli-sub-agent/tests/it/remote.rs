@@ -10,10 +10,10 @@ use csa_test_support::sshd::SshLab;
 use csa_test_support::*;
 
 /// Longest any command below may take before the test fails.
-const NO_HANG: Duration = Duration::from_secs(30);
+pub(crate) const NO_HANG: Duration = Duration::from_secs(30);
 
 /// A local env and a lab with these hosts; `None` where sshd cannot run.
-fn lab(hosts: &[&str]) -> Option<(Env, SshLab)> {
+pub(crate) fn lab(hosts: &[&str]) -> Option<(Env, SshLab)> {
     let mut lab = SshLab::new()?;
     for host in hosts {
         lab.host(host)?;
@@ -21,13 +21,13 @@ fn lab(hosts: &[&str]) -> Option<(Env, SshLab)> {
     Some((Env::new(), lab))
 }
 
-fn csa_std(env: &Env, lab: &SshLab) -> std::process::Command {
+pub(crate) fn csa_std(env: &Env, lab: &SshLab) -> std::process::Command {
     let mut cmd = env.csa_std();
     lab.apply(&mut cmd);
     cmd
 }
 
-fn csa(env: &Env, lab: &SshLab, args: &[&str]) -> std::process::Output {
+pub(crate) fn csa(env: &Env, lab: &SshLab, args: &[&str]) -> std::process::Output {
     assert_cmd::Command::from_std(csa_std(env, lab))
         .args(args)
         .timeout(NO_HANG)
@@ -36,7 +36,13 @@ fn csa(env: &Env, lab: &SshLab, args: &[&str]) -> std::process::Output {
 }
 
 /// `csa --host HOST run --tool t [options] -- CMD`: the new session's id.
-fn run_on(env: &Env, lab: &SshLab, host: &str, options: &[&str], cmd: &[&str]) -> String {
+pub(crate) fn run_on(
+    env: &Env,
+    lab: &SshLab,
+    host: &str,
+    options: &[&str],
+    cmd: &[&str],
+) -> String {
     let mut args = vec!["--host", host, "run", "--tool", "t"];
     args.extend(options);
     args.push("--");
@@ -65,6 +71,8 @@ fn version_over_ssh_states_the_protocol() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["protocol"], 1);
+    assert_eq!(json["row_version"], csa_session::ROW_VERSION);
+    assert_eq!(json["detail_version"], csa_session::detail::DETAIL_VERSION);
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
 }
 
@@ -231,7 +239,7 @@ fn kill_stops_a_session_on_the_host() {
 
 /// The pids of csa processes started over ssh (`--remote-protocol`) whose
 /// command line holds `word`.
-fn remote_csa_pids(word: &str) -> Vec<u32> {
+pub(crate) fn remote_csa_pids(word: &str) -> Vec<u32> {
     fs_err::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())

@@ -1,0 +1,200 @@
+//! `csa session list --host A [--host B ...]`: each host's csa is asked for
+//! `--json` at once (`csa_remote::ask_each`), its rows are read back
+//! (`SessionRow::list_from_json`) and drawn here by the same table as local
+//! rows; with several hosts a HOST column (the target as typed) comes
+//! first and the rows of all hosts are merged, newest first. A host that
+//! fails is one warning line naming it and why; the others are shown, and
+//! the exit code is 1.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use csa_remote::{Answer, HostError, HostTarget, ask_each};
+use csa_session::{SessionRow, ShortIds};
+
+use super::Hosts;
+use crate::cli::ListArgs;
+use crate::commands::list::{Placed, in_tree_order, lines};
+use crate::list_table::{self, DescriptionWidth, Layout};
+use crate::term;
+use crate::ui::Ui;
+
+/// The column's header, and the spaces after it (as between the table's columns).
+const HOST: &str = "HOST";
+const GAP: usize = 2;
+
+pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let answers = ask_each(hosts.transport, hosts.targets, &hosts.json_words());
+    // Each host's answer text, kept: its rows borrow from it.
+    let mut failed = false;
+    let mut texts: Vec<(&HostTarget, String)> = Vec::with_capacity(answers.len());
+    for (target, answer) in hosts.targets.iter().zip(answers) {
+        match answered(target, answer) {
+            Ok(text) => texts.push((target, text)),
+            Err(err) => {
+                ui.warning(&err.to_string());
+                failed = true;
+            }
+        }
+    }
+    let mut rows: Vec<(&str, SessionRow<'_>)> = Vec::new();
+    let mut read = Vec::with_capacity(texts.len());
+    for (target, text) in &texts {
+        match SessionRow::list_from_json(text) {
+            Ok(host_rows) => {
+                rows.extend(host_rows.into_iter().map(|row| (target.as_typed(), row)));
+                read.push(*target);
+            }
+            Err(err) => {
+                let err = HostError::Unreadable {
+                    host: target.as_typed().to_owned(),
+                    what: "session rows",
+                    reason: err.to_string(),
+                };
+                ui.warning(&err.to_string());
+                failed = true;
+            }
+        }
+    }
+    let code = if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    let several = hosts.targets.len() > 1;
+    if several {
+        // One host's rows keep the order it sent; several are merged newest first.
+        rows.sort_by(|(_, a), (_, b)| {
+            b.sort_key
+                .cmp(&a.sort_key)
+                .then_with(|| b.session_id.cmp(a.session_id))
+        });
+    }
+    let by_ref: Vec<&SessionRow<'_>> = rows.iter().map(|(_, row)| row).collect();
+    let placed: Vec<Placed<'_>> = if args.tree {
+        in_tree_order(&by_ref)
+    } else {
+        by_ref.iter().map(|row| (*row, None)).collect()
+    };
+    // Each row's host, by the row's address (ids may repeat across hosts).
+    let hosts_by_row: HashMap<*const SessionRow<'_>, &str> = rows
+        .iter()
+        .map(|(host, row)| (std::ptr::from_ref(row), *host))
+        .collect();
+    let host_of = |row: &SessionRow<'_>| {
+        hosts_by_row
+            .get(&std::ptr::from_ref(row).cast())
+            .copied()
+            .unwrap_or("")
+    };
+    if args.json {
+        ui.stdout(&format!(
+            "{}\n",
+            json(&placed, several.then_some(&host_of))?
+        ))?;
+        return Ok(code);
+    }
+    if placed.is_empty() {
+        if !read.is_empty() {
+            let names: Vec<&str> = read.iter().map(|t| t.as_typed()).collect();
+            ui.stderr(&format!("no sessions on {}\n", names.join(", ")));
+        }
+        return Ok(code);
+    }
+    let short_ids = ShortIds::new(placed.iter().map(|(row, _)| row.session_id));
+    let lines = lines(&placed, &short_ids, args.all_projects);
+    let mut layout = Layout::for_stdout(ui);
+    if !several {
+        ui.stdout(&list_table::table(&lines, &layout))?;
+        return Ok(code);
+    }
+    let names: Vec<&str> = placed.iter().map(|(row, _)| host_of(row)).collect();
+    let width = names
+        .iter()
+        .map(|h| term::width::display_width(&term::escape(h)))
+        .chain([HOST.len()])
+        .max()
+        .unwrap_or(HOST.len());
+    if let DescriptionWidth::Terminal(columns) = layout.description {
+        layout.description = DescriptionWidth::Terminal(columns.saturating_sub(width + GAP));
+    }
+    let table = list_table::table(&lines, &layout);
+    ui.stdout(&with_host_column(&table, &names, width))?;
+    Ok(code)
+}
+
+/// The JSON text of a host's answer, or why there is none.
+fn answered(target: &HostTarget, answer: Result<Answer, HostError>) -> Result<String, HostError> {
+    let answer = answer?;
+    if answer.code != Some(0) {
+        return Err(HostError::Unreadable {
+            host: target.as_typed().to_owned(),
+            what: "an error",
+            reason: answer.last_said().unwrap_or("no reason given").to_owned(),
+        });
+    }
+    String::from_utf8(answer.stdout).map_err(|_| HostError::Unreadable {
+        host: target.as_typed().to_owned(),
+        what: "session rows",
+        reason: "not UTF-8".to_owned(),
+    })
+}
+
+/// The JSON array: the rows (each with `"host"` when `host_of` is given,
+/// and `tree_depth` when drawn as a tree).
+fn json<'r>(
+    placed: &[Placed<'r>],
+    host_of: Option<&dyn Fn(&SessionRow<'_>) -> &'r str>,
+) -> serde_json::Result<String> {
+    #[derive(serde::Serialize)]
+    struct Row<'r> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<&'r str>,
+        #[serde(flatten)]
+        row: &'r SessionRow<'r>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tree_depth: Option<usize>,
+    }
+    let rows: Vec<Row<'_>> = placed
+        .iter()
+        .map(|(row, node)| Row {
+            host: host_of.map(|host_of| host_of(row)),
+            row,
+            tree_depth: node.map(|n| n.depth),
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows)
+}
+
+/// `table` (a header line, then one line per row, as `list_table::table`
+/// draws them) with each line led by its host, padded to `width`.
+fn with_host_column(table: &str, hosts: &[&str], width: usize) -> String {
+    let mut out = String::with_capacity(table.len() + (hosts.len() + 1) * (width + GAP));
+    let names = std::iter::once(HOST).chain(hosts.iter().copied());
+    for (host, line) in names.zip(table.lines()) {
+        let host = term::escape(host);
+        out.push_str(&host);
+        let pad = width.saturating_sub(term::width::display_width(&host)) + GAP;
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_column_leads_every_line_aligned() {
+        let table = "SESSION  STATUS\n01AAAAAA  Active\n01BBBBBB  Failed\n";
+        let drawn = with_host_column(table, &["alpha", "ssh://b\x1b"], 11);
+        assert_eq!(
+            drawn,
+            "HOST         SESSION  STATUS\n\
+             alpha        01AAAAAA  Active\n\
+             ssh://b\\x1b  01BBBBBB  Failed\n"
+        );
+    }
+}
