@@ -29,6 +29,11 @@ test:
 line-limit:
     python3 scripts/line_limit.py 800
 
+# The architecture rules a script can check: no import circle between the
+# modules of a crate, and the binary at most 30% of the product's lines.
+arch-check:
+    python3 scripts/arch_check.py
+
 # Check that the code compiles for macOS and Windows, with the same lints,
 # warnings as errors (code used only on Unix must say so there, and code used
 # only elsewhere must follow the project's rules too, not rot unnoticed).

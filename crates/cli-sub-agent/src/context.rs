@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use csa_session::consts::ENV_PROJECT_ROOT;
 use csa_session::{IdError, IdPrefix, ProjectKey, SessionLocation, SessionsDir, StateRoots};
 
-use crate::cli::{ProjectArgs, Selection};
+use crate::args::{ProjectArgs, Selection};
 use crate::pool::{self, Work};
 use crate::ui::{Ui, chain};
 

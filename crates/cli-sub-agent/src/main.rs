@@ -4,6 +4,7 @@
 //! its module under `commands`. Errors become one line on stderr and exit 1;
 //! usage errors are clap's message, escaped, and exit 2.
 
+mod args;
 mod cli;
 mod commands;
 mod complete;

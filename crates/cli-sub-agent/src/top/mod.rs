@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use self::rows::{Fleet, TopJson, Totals};
-use crate::cli::ProjectArgs;
+use crate::args::ProjectArgs;
 use crate::context::Context;
 use crate::ui::Ui;
 
