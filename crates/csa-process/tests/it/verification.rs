@@ -74,8 +74,9 @@ fn record_lock(
     session.write("locks/codex.lock", &lock.to_json());
 }
 
+/// Alive and not a zombie (a process paging in under load reads `D`).
 fn running(pid: u32) -> bool {
-    matches!(proc_state(pid), Some('S' | 'R'))
+    matches!(proc_state(pid), Some(state) if !matches!(state, 'Z' | 'X' | 'x'))
 }
 
 #[test]
