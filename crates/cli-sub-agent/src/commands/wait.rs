@@ -67,6 +67,15 @@ pub fn run(args: &WaitArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     for loc in &sessions {
         watch.add(loc, &[]);
     }
+    tracing::info!(
+        "waiting for {} session(s): {}",
+        sessions.len(),
+        sessions
+            .iter()
+            .map(|loc| loc.id.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let mut pending: Vec<SessionLocation> = sessions.clone();
     let mut codes = Vec::with_capacity(sessions.len());
     loop {

@@ -100,13 +100,22 @@ fn wait_all_waits_for_every_active_session_of_the_project() {
     let a = gated(&env, "a", "alpha", 0);
     let b = gated(&env, "b", "beta", 0);
     let mut wait = env.csa_std();
-    wait.args(["session", "wait", "--all"])
+    // -v: it says which sessions it waits for once it has chosen them; a
+    // gate opened before that could end `a` before `--all` sees it active.
+    wait.args(["-v", "session", "wait", "--all"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = Guard {
         child: wait.spawn().unwrap(),
         group: false,
     };
+    let mut log = BufReader::new(child.child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("waiting for 2 session(s)") {
+        said.clear();
+        assert_ne!(log.read_line(&mut said).unwrap(), 0, "wait ended early");
+    }
+    assert!(said.contains(&a.id) && said.contains(&b.id), "{said}");
     open_gate(&env, "a");
     let mut out = BufReader::new(child.child.stdout.take().unwrap());
     let mut first = String::new();
