@@ -67,7 +67,7 @@ pub use record::{
     CmdPid, DaemonPid, LockHolder, LockRecord, RecordError, read_cmd_pid, read_daemon_pid,
     read_lock_record,
 };
-pub use sampler::{Sampler, TreeSample};
+pub use sampler::{Sampler, TreeSample, session_roots};
 pub use spawn::{CommandSpec, Spawned, become_subreaper, spawn_command};
 pub use stop::stop_group;
 pub use supervise::{

@@ -12,6 +12,10 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::Instant;
 
+use csa_session::fleet::{Fleet, TreeFigures};
+use csa_session::{SessionDir, SessionId};
+
+use crate::record::{read_cmd_pid, read_daemon_pid};
 use crate::usage::{self, Usage};
 
 /// What a sample says of one session's tree.
@@ -63,6 +67,48 @@ impl<K: Eq + Hash + Clone> Sampler<K> {
         self.previous = previous;
         samples
     }
+}
+
+impl Sampler<SessionId> {
+    /// Sample the process trees of the fleet's active sessions (their
+    /// verified daemon and command, [`session_roots`], and descendants) and
+    /// hand the figures to the fleet.
+    pub fn sample_fleet(&mut self, fleet: &mut Fleet) {
+        let trees: Vec<(SessionId, Vec<u32>)> = fleet
+            .active()
+            .map(|loc| (loc.id.clone(), session_roots(&loc.dir)))
+            .collect();
+        let figures = self
+            .sample(&trees)
+            .into_iter()
+            .map(|(id, sample)| {
+                let figures = TreeFigures {
+                    cpu_percent: sample.cpu_percent,
+                    memory_bytes: sample.usage.rss_bytes,
+                };
+                (id, figures)
+            })
+            .collect();
+        fleet.set_figures(figures);
+    }
+}
+
+/// The session's daemon and command, each only when its start time matches
+/// its record (a reused pid is another program's, and is not counted).
+pub fn session_roots(session: &SessionDir) -> Vec<u32> {
+    let daemon = read_daemon_pid(session).ok().flatten();
+    let command = read_cmd_pid(session).ok().flatten();
+    daemon
+        .into_iter()
+        .chain(command.map(|c| c.as_pid_record()))
+        .filter(|record| {
+            let facts = crate::facts::probe(record.pid);
+            facts.existence == crate::Existence::Exists
+                && record.start_time_ticks.is_some()
+                && facts.start_time_ticks == record.start_time_ticks
+        })
+        .map(|record| record.pid)
+        .collect()
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -25,6 +25,7 @@ pub mod ending;
 mod entries;
 pub mod error;
 pub mod fault;
+pub mod fleet;
 pub mod genealogy;
 pub mod id;
 pub mod json;

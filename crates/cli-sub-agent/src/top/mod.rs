@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use self::rows::{Fleet, TopJson, Totals};
+use self::rows::{Fleet, FleetJson, Totals};
 use crate::args::ProjectArgs;
 use crate::context::Context;
 use crate::ui::Ui;
@@ -65,7 +65,7 @@ pub fn run(args: &TopArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     let rows = fleet.ordered();
     if args.json {
-        let json: Vec<TopJson<'_>> = rows.iter().map(|row| TopJson::of(row, now)).collect();
+        let json: Vec<FleetJson> = rows.iter().map(|row| FleetJson::of(row, now)).collect();
         ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -100,7 +100,7 @@ impl Column {
                 None => String::new(),
             },
             Column::Mem => match row.sample {
-                Some(sample) => compact_bytes(sample.usage.rss_bytes),
+                Some(sample) => compact_bytes(sample.memory_bytes),
                 None if row.is_active() => "-".to_owned(),
                 None => String::new(),
             },

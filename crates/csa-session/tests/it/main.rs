@@ -5,4 +5,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod concurrent;
+mod fleet;
 mod remove;
