@@ -80,7 +80,7 @@ fn a_reconcile_that_changed_a_session_makes_it_read_again_with_its_figures_kept_
         );
         true
     });
-    assert_eq!(asked, [active.id.clone()]);
+    assert_eq!(asked, std::slice::from_ref(&active.id));
     let row = fleet.get(&id_of(&active)).unwrap();
     assert_eq!(row.status, SessionStatus::Failed);
     let json = FleetJson::of(row, chrono::Utc::now());
