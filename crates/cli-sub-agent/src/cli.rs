@@ -70,6 +70,7 @@ impl Cli {
             }
             SessionCommand::Peek(args) => args.json |= json,
             SessionCommand::Top(args) => args.json |= json,
+            SessionCommand::Stats(args) => args.json |= json,
             SessionCommand::Wait(args) => {
                 args.json |= json;
                 args.targets.ids.append(&mut args.targets.session);
@@ -241,6 +242,12 @@ pub enum SessionCommand {
     ///
     /// Keys: j/k select, Enter logs, x kill (y/n), t tree, / filter, q quit. Not a terminal: a table.
     Top(crate::top::TopArgs),
+    /// Add up the project's sessions: counts by status and outcome, run time, idle time, tokens.
+    ///
+    /// Reads the session files only (nothing is reconciled). --since keeps
+    /// the sessions last accessed within DURATION; --by-tool adds each
+    /// tool's rollup. docs/cli.md says where each number comes from.
+    Stats(crate::commands::stats::StatsArgs),
     /// Delete sessions that have ended; never one whose process may still run.
     ///
     /// Each session is reconciled first (a dead one is retired), then removed

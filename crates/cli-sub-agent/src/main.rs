@@ -76,6 +76,7 @@ fn main() -> ExitCode {
         Command::Session(SessionCommand::Top(args)) => top::run(&args, &ui),
         Command::Session(SessionCommand::Show(args)) => commands::show::run(&args, &ui),
         Command::Session(SessionCommand::Peek(args)) => commands::peek::run(&args, &ui),
+        Command::Session(SessionCommand::Stats(args)) => commands::stats::run(&args, &ui),
         Command::Session(SessionCommand::Delete(args)) => commands::delete::run(&args, &ui),
         Command::Session(SessionCommand::Clean(args)) => commands::clean::run(&args, &ui),
         Command::Run(args) => commands::run::run(&args, &ui),

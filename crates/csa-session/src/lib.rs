@@ -46,6 +46,7 @@ pub mod roots;
 pub mod row;
 pub mod short_id;
 pub mod state;
+pub mod stats;
 pub mod status;
 pub mod stop_request;
 pub mod suggest;

@@ -14,5 +14,6 @@ pub mod reconcile;
 pub mod result;
 pub mod run;
 pub mod show;
+pub mod stats;
 pub mod version;
 pub mod wait;

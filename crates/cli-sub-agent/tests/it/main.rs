@@ -48,6 +48,7 @@ mod rotation;
 mod run;
 #[cfg(target_os = "linux")]
 mod show;
+mod stats;
 #[cfg(target_os = "linux")]
 mod storm;
 mod terminal;
