@@ -44,6 +44,7 @@ pub mod resolve;
 pub mod result;
 pub mod roots;
 pub mod row;
+pub mod row_filter;
 pub mod short_id;
 pub mod state;
 pub mod stats;
@@ -75,6 +76,7 @@ pub use resolve::{
 pub use result::{Artifact, SessionResult};
 pub use roots::{ProjectKey, SessionsWalk, StateRoots};
 pub use row::{LivenessView, LogFacts, ROW_VERSION, RunView, SessionRow};
+pub use row_filter::RowFilter;
 pub use short_id::ShortIds;
 pub use state::{Genealogy, RunSpec, SessionState, ToolState};
 pub use status::{Outcome, SessionStatus};

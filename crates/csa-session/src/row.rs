@@ -238,6 +238,21 @@ impl<'a> SessionRow<'a> {
         self.elapsed = self.elapsed_secs.map(|secs| secs as u64);
     }
 
+    /// OUTCOME as `list` shows it: `killed`, `timeout`, else the exit code;
+    /// `None` while the session is active or has no result.
+    pub fn outcome_text(&self) -> Option<Cow<'static, str>> {
+        if self.status == SessionStatus::Active {
+            return None;
+        }
+        match (self.outcome?, self.exit_code) {
+            (Outcome::Killed, _) => Some(Cow::Borrowed("killed")),
+            (Outcome::Timeout, _) => Some(Cow::Borrowed("timeout")),
+            (_, Some(0)) => Some(Cow::Borrowed("0")),
+            (_, Some(code)) => Some(Cow::Owned(code.to_string())),
+            (_, None) => None,
+        }
+    }
+
     /// The row with its log facts, read from the session's logs now.
     pub fn with_logs(mut self, loc: &SessionLocation) -> SessionRow<'a> {
         self.logs = Some(LogFacts::read(loc));
@@ -324,5 +339,56 @@ mod tests {
         assert_eq!(elapsed_between(None, at(160), at(500)), None);
         // A clock that went back reads zero, never negative.
         assert_eq!(elapsed_between(at(100), at(90), None), Some(0.0));
+    }
+
+    #[test]
+    fn outcome_is_a_stop_or_the_exit_code_and_blank_while_active() {
+        let loc = SessionLocation {
+            id: crate::SessionId::parse("01KAZ9X3M2QAAAAAAAAAAAAAAA").expect("an id"),
+            dir: crate::SessionDir::new("/s/01KAZ9X3M2QAAAAAAAAAAAAAAA"),
+            legacy: false,
+        };
+        let missing = LoadError::Missing {
+            path: "/s/x".into(),
+        };
+        let mut row = SessionRow::broken(&loc, &missing);
+        let table = [
+            (
+                SessionStatus::Failed,
+                Some(Outcome::Killed),
+                Some(143),
+                Some("killed"),
+            ),
+            (
+                SessionStatus::Failed,
+                Some(Outcome::Timeout),
+                Some(124),
+                Some("timeout"),
+            ),
+            (
+                SessionStatus::Failed,
+                Some(Outcome::Failure),
+                Some(3),
+                Some("3"),
+            ),
+            (
+                SessionStatus::Retired,
+                Some(Outcome::Success),
+                Some(0),
+                Some("0"),
+            ),
+            (SessionStatus::Retired, None, None, None),
+            (SessionStatus::Active, Some(Outcome::Failure), Some(1), None),
+        ];
+        for (status, outcome, code, text) in table {
+            row.status = status;
+            row.outcome = outcome;
+            row.exit_code = code;
+            assert_eq!(
+                row.outcome_text().as_deref(),
+                text,
+                "{status:?} {outcome:?}"
+            );
+        }
     }
 }
