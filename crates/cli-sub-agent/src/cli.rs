@@ -171,7 +171,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// List sessions newest first, reconciling dead active sessions on the way.
-    List(ListArgs),
+    List(crate::commands::list::ListArgs),
     /// Reconcile sessions whose process is dead: retire them with their result or a synthetic failure.
     Reconcile(ReconcileArgs),
     /// Print sessions' results (reconciling each first if its process is dead).
@@ -332,7 +332,7 @@ impl ColorWhen {
 
 /// `--status S`: a session status (`csa_session::SessionStatus`) by its
 /// word, among `allowed` (each with its help line, if any).
-fn status_parser(
+pub(crate) fn status_parser(
     allowed: &'static [(SessionStatus, Option<&'static str>)],
 ) -> impl clap::builder::TypedValueParser<Value = SessionStatus> {
     use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
@@ -348,7 +348,7 @@ fn status_parser(
 }
 
 /// The statuses `list --status` takes.
-const LIST_STATUSES: &[(SessionStatus, Option<&str>)] = &[
+pub(crate) const LIST_STATUSES: &[(SessionStatus, Option<&str>)] = &[
     (SessionStatus::Active, None),
     (SessionStatus::Available, None),
     (SessionStatus::Retired, None),
@@ -368,41 +368,6 @@ const CLEAN_STATUSES: &[(SessionStatus, Option<&str>)] = &[
         Some("Unreadable state or result (removed only when asked for)"),
     ),
 ];
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// List the sessions of every project under the state root.
-    #[arg(long)]
-    pub all_projects: bool,
-    /// Only sessions with one of these statuses (comma separated).
-    #[arg(
-        long,
-        value_name = "S,..",
-        value_parser = status_parser(LIST_STATUSES),
-        value_delimiter = ','
-    )]
-    pub status: Vec<SessionStatus>,
-    /// Only sessions that used one of these tools (comma separated).
-    #[arg(long, value_name = "T,..", value_delimiter = ',')]
-    pub tool: Vec<String>,
-    /// Only sessions on this branch.
-    #[arg(long, value_name = "B")]
-    pub branch: Option<String>,
-    /// Print one JSON array instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Do not reconcile dead active sessions; only read.
-    #[arg(long)]
-    pub no_reconcile: bool,
-    /// Show each session under the session that started it (newest first
-    /// within a level). A session whose parent is not shown sits at the top
-    /// level with a note saying why. With --json: the same order, and each
-    /// row's `tree_depth`.
-    #[arg(long)]
-    pub tree: bool,
-}
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {

@@ -24,6 +24,22 @@ const MAX_DAYS: u64 = 3_650;
 /// The units a duration may end with, and their length in seconds.
 const UNITS: [(char, f64); 4] = [('s', 1.0), ('m', 60.0), ('h', 3_600.0), ('d', 86_400.0)];
 
+/// `duration` as a duration flag takes it back: `7d`, `2h`, `15m`, `90s`,
+/// or seconds with their fraction (`1.5`).
+pub fn as_arg(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        return format!("{}", duration.as_secs_f64());
+    }
+    match UNITS.iter().rev().find(|(_, scale)| {
+        let scale = *scale as u64;
+        secs >= scale && secs.is_multiple_of(scale)
+    }) {
+        Some((unit, scale)) => format!("{}{unit}", secs / *scale as u64),
+        None => format!("{secs}s"),
+    }
+}
+
 /// Parse a duration; zero is allowed (`clean --older-than 0s`, `kill --grace 0`).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let bad = || {
@@ -232,6 +248,22 @@ mod tests {
         ] {
             assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
             assert!(err.contains(r"\x1b"), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_duration_is_spelled_back_as_the_flags_take_it() {
+        for (secs, text) in [
+            (0.0, "0s"),
+            (90.0, "90s"),
+            (120.0, "2m"),
+            (7200.0, "2h"),
+            (604_800.0, "7d"),
+            (1.5, "1.5"),
+        ] {
+            let duration = Duration::from_secs_f64(secs);
+            assert_eq!(as_arg(duration), text);
+            assert_eq!(parse(text), Ok(duration));
         }
     }
 }

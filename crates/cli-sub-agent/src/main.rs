@@ -12,6 +12,7 @@ mod context;
 mod daemon;
 mod duration;
 mod list_table;
+mod list_tree;
 mod log_lines;
 mod pool;
 mod public_cli;

@@ -1,24 +1,93 @@
 //! `csa session list`: sessions newest first, reconciling each dead active
 //! session on the way (unless `--no-reconcile`); with `--tree`, each under
-//! its parent.
+//! its parent. Its flags are here, beside the command; which rows pass them
+//! is `csa_session::RowFilter`'s to say.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use clap::Args;
 use csa_process::ProbeContext;
 use csa_session::genealogy::{Link, Member, Node, Tree};
 use csa_session::list_cache::{Folders, ListCache};
 use csa_session::listing::{FirstRead, RowReader};
 use csa_session::reconcile::{CooldownMode, Reconciler};
-use csa_session::{SessionRow, ShortIds, Trigger};
+use csa_session::{RowFilter, SessionRow, SessionStatus, ShortIds, Trigger};
 
-use crate::cli::ListArgs;
+use crate::cli::{LIST_STATUSES, ProjectArgs, status_parser};
 use crate::context::{Context, Noise, sessions_in, sessions_in_each};
 use crate::list_table::{self, Layout, TreeMark, TreeNote};
 use crate::pool::{self, Step};
 use crate::ui::{Ui, chain};
 
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// List the sessions of every project under the state root (adds a
+    /// PROJECT column).
+    #[arg(long)]
+    pub all_projects: bool,
+    /// Only sessions with one of these statuses (comma separated, or the
+    /// flag repeated).
+    #[arg(
+        long,
+        value_name = "S,..",
+        value_parser = status_parser(LIST_STATUSES),
+        value_delimiter = ','
+    )]
+    pub status: Vec<SessionStatus>,
+    /// Only sessions that used one of these tools (comma separated).
+    #[arg(long, value_name = "T,..", value_delimiter = ',')]
+    pub tool: Vec<String>,
+    /// Only sessions on this branch.
+    #[arg(long, value_name = "B")]
+    pub branch: Option<String>,
+    /// Only sessions started within DURATION before now: `90s`, `15m`,
+    /// `2h`, `7d`, or seconds (`90`, `1.5`).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub since: Option<Duration>,
+    /// Only the N newest sessions that pass the other filters.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Print only full session ids, one a line, in the list's order.
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Print one JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not reconcile dead active sessions; only read.
+    #[arg(long)]
+    pub no_reconcile: bool,
+    /// Show each session under the session that started it (newest first
+    /// within a level). A session whose parent is not shown sits at the top
+    /// level with a note saying why. With --json: the same order, and each
+    /// row's `tree_depth`.
+    #[arg(long)]
+    pub tree: bool,
+}
+
+impl ListArgs {
+    /// The filters the flags name, `--since` measured back from `now`.
+    pub fn filter(&self, now: DateTime<Utc>) -> RowFilter {
+        RowFilter {
+            statuses: self.status.clone(),
+            tools: self.tool.clone(),
+            branch: self.branch.clone(),
+            started_since: self.since.map(|since| {
+                chrono::TimeDelta::from_std(since)
+                    .ok()
+                    .and_then(|since| now.checked_sub_signed(since))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC)
+            }),
+        }
+    }
+}
+
 pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let filter = args.filter(now);
     let ctx = Context::new(&args.project, ui)?;
     let scope = ctx.scope(args.all_projects)?;
     let scope_paths: Vec<_> = scope.iter().map(|d| d.path.clone()).collect();
@@ -43,7 +112,7 @@ pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let reconciler = (!args.no_reconcile).then_some(&reconciler);
     // Reads run on one thread per core; the sessions to reconcile are handed
     // to many more threads, since each reconcile waits on its fsyncs.
-    let reader = RowReader::new(&folders, &cache, reconciler, &probe, Utc::now());
+    let reader = RowReader::new(&folders, &cache, reconciler, &probe, now);
     let rows = pool::two_stage(
         sessions.iter().collect(),
         |loc| match reader.read(loc) {
@@ -67,21 +136,33 @@ pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<&SessionRow<'_>> = rows
         .iter()
         .flatten()
-        .filter(|row| keep(row, args))
+        .filter(|row| filter.admits(row))
         .collect();
+    rows.sort_unstable_by(|a, b| {
+        b.sort_key
+            .cmp(&a.sort_key)
+            .then_with(|| b.session_id.cmp(a.session_id))
+    });
+    if let Some(limit) = args.limit {
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
     // Short ids are unique among every session of the scope, not only the
     // rows shown, so that each one stays a valid argument.
     let short_ids = ShortIds::new(sessions.iter().map(|loc| loc.id.as_str()));
     let placed: Vec<Placed<'_>> = if args.tree {
         in_tree_order(&rows)
     } else {
-        rows.sort_unstable_by(|a, b| {
-            b.sort_key
-                .cmp(&a.sort_key)
-                .then_with(|| b.session_id.cmp(a.session_id))
-        });
         rows.iter().map(|row| (*row, None)).collect()
     };
+    if args.quiet {
+        let mut ids = String::with_capacity(placed.len() * (csa_session::id::ULID_LEN + 1));
+        for (row, _) in &placed {
+            ids.push_str(row.session_id);
+            ids.push('\n');
+        }
+        ui.stdout(&ids)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.json {
         ui.stdout(&format!("{}\n", json(&placed)?))?;
     } else if placed.is_empty() {
@@ -91,7 +172,8 @@ pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.stderr(&format!("{message}\n"));
     } else {
         let lines = lines(&placed, &short_ids, args.all_projects);
-        ui.stdout(&list_table::table(&lines, &Layout::for_stdout(ui)))?;
+        let layout = Layout::for_stdout(ui, now, args.all_projects);
+        ui.stdout(&list_table::table(&lines, &layout))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -171,19 +253,4 @@ fn note<'r>(
         Link::Orphan => Some(TreeNote::NotInProject(short_ids.outside(parent))),
         Link::Root | Link::Child => None,
     }
-}
-
-fn keep(row: &SessionRow<'_>, args: &ListArgs) -> bool {
-    if !args.status.is_empty() && !args.status.contains(&row.status) {
-        return false;
-    }
-    if !args.tool.is_empty() && !row.tools.iter().any(|t| args.tool.iter().any(|a| a == t)) {
-        return false;
-    }
-    if let Some(branch) = &args.branch
-        && row.branch.as_deref() != Some(branch.as_str())
-    {
-        return false;
-    }
-    true
 }

@@ -142,6 +142,14 @@ fn sections() -> String {
                 "The project's sessions, newest first (from any subdirectory).",
             ),
             (
+                "csa session list --status failed,active --since 2h",
+                "Failed and running sessions started in the last two hours.",
+            ),
+            (
+                "csa session kill $(csa session list -q --status active --limit 3)",
+                "Stop the three most recent active sessions.",
+            ),
+            (
                 "csa session peek 01KAZ9",
                 "Status, elapsed and idle time, result, last output lines.",
             ),

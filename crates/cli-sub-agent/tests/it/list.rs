@@ -17,15 +17,17 @@ fn list_reconciles_dead_sessions_and_shows_each_status() {
     let header = text.lines().next().unwrap();
     for column in [
         "SESSION",
-        "LAST ACCESSED",
+        "STARTED",
+        "ELAPSED",
         "STATUS",
+        "OUTCOME",
         "DESCRIPTION",
         "TOOLS",
         "BRANCH",
     ] {
         assert!(header.contains(column), "{header}");
     }
-    // LAST ACCESSED is a relative age of several words: find STATUS by its column.
+    // STARTED and ELAPSED are of several words: find STATUS by its column.
     let column = header.find("STATUS").unwrap();
     let status_of = |s: &Session| {
         let line = list_line(&text, &s.id).unwrap();

@@ -21,6 +21,8 @@ mod kill;
 #[cfg(target_os = "linux")]
 mod kill_trouble;
 mod list;
+#[cfg(target_os = "linux")]
+mod list_columns;
 mod live_sessions;
 #[cfg(target_os = "linux")]
 mod logs;

@@ -32,10 +32,10 @@ fn list(env: &Env, args: &[&str]) -> std::process::Output {
 }
 
 /// The SESSION cells of a table, guides included (the text before the
-/// LAST ACCESSED column).
+/// STARTED column).
 fn session_column(text: &str) -> Vec<String> {
     let header = text.lines().next().unwrap();
-    let width = header.find("LAST ACCESSED").unwrap();
+    let width = header.find("STARTED").unwrap();
     text.lines()
         .skip(1)
         .map(|line| {
