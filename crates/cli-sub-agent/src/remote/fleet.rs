@@ -13,8 +13,7 @@ use csa_remote::{Answer, HostError, HostTarget, ask_each};
 use csa_session::{SessionRow, ShortIds};
 
 use super::Hosts;
-use crate::cli::ListArgs;
-use crate::commands::list::{Placed, in_tree_order, lines};
+use crate::commands::list::{ListArgs, Placed, in_tree_order, lines};
 use crate::list_table::{self, DescriptionWidth, Layout};
 use crate::term;
 use crate::ui::Ui;
@@ -94,6 +93,14 @@ pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitC
         ))?;
         return Ok(code);
     }
+    if args.quiet {
+        let ids: String = placed
+            .iter()
+            .map(|(row, _)| format!("{}\n", row.session_id))
+            .collect();
+        ui.stdout(&ids)?;
+        return Ok(code);
+    }
     if placed.is_empty() {
         if !read.is_empty() {
             let names: Vec<&str> = read.iter().map(|t| t.as_typed()).collect();
@@ -103,7 +110,7 @@ pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitC
     }
     let short_ids = ShortIds::new(placed.iter().map(|(row, _)| row.session_id));
     let lines = lines(&placed, &short_ids, args.all_projects);
-    let mut layout = Layout::for_stdout(ui);
+    let mut layout = Layout::for_stdout(ui, chrono::Utc::now(), args.all_projects);
     if !several {
         ui.stdout(&list_table::table(&lines, &layout))?;
         return Ok(code);

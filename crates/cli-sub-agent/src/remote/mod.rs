@@ -116,7 +116,19 @@ pub struct Hosts<'a> {
 impl Hosts<'_> {
     /// The command's words with `--json` added (when not typed already).
     pub fn json_words(&self) -> Vec<String> {
-        let mut words = self.words.to_vec();
+        // `list -q` prints ids here, from the host's JSON rows (a word
+        // after `--` is CMD's, kept as it is).
+        let end = self
+            .words
+            .iter()
+            .position(|w| w == "--")
+            .unwrap_or(self.words.len());
+        let mut words: Vec<String> = self.words[..end]
+            .iter()
+            .filter(|w| !matches!(w.as_str(), "-q" | "--quiet"))
+            .chain(&self.words[end..])
+            .cloned()
+            .collect();
         if !words.iter().any(|w| w == "--json") {
             words.push("--json".to_owned());
         }

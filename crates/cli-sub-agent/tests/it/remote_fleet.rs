@@ -145,6 +145,15 @@ fn two_hosts_are_listed_at_once_and_an_unreachable_one_is_one_warning() {
         "{text}"
     );
 
+    // `-q`: the full ids of both hosts' rows, one a line.
+    let out = csa(&env, &lab, &[&both[..], &["-q"]].concat());
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut ids: Vec<String> = stdout_of(&out).lines().map(str::to_owned).collect();
+    ids.sort();
+    let mut expected = vec![on_alpha.clone(), on_beta.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
+
     let mut all = both.to_vec();
     all.splice(4..4, ["--host", "gone"]);
     let out = csa(&env, &lab, &all);
