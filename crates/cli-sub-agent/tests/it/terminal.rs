@@ -595,10 +595,11 @@ mod on_a_terminal {
     fn description_fits_the_terminal_and_statuses_are_coloured() {
         let env = Env::new();
         sessions(&env);
+        // The other columns take about 70 of them.
         for (columns, vars) in [
-            (200, &[("COLUMNS", "80")][..]),
-            (80, &[][..]),
-            (96, &[][..]),
+            (200, &[("COLUMNS", "100")][..]),
+            (100, &[][..]),
+            (116, &[][..]),
         ] {
             let text = list_on_a_terminal(&env, columns, vars);
             assert!(text.contains("\x1b[32mRetired\x1b[0m"), "{text}");
