@@ -597,9 +597,15 @@ pub struct CleanArgs {
     /// `2h`, `7d`, or seconds (`90`, `1.5`; at most 10 years).
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = crate::duration::parse)]
     pub older_than: std::time::Duration,
-    /// Only sessions with this status (default: retired and failed).
-    #[arg(long, value_name = "S", value_parser = status_parser(CLEAN_STATUSES))]
-    pub status: Option<SessionStatus>,
+    /// Only sessions with one of these statuses (comma separated; default:
+    /// retired and failed).
+    #[arg(
+        long,
+        value_name = "S,..",
+        value_parser = status_parser(CLEAN_STATUSES),
+        value_delimiter = ','
+    )]
+    pub status: Vec<SessionStatus>,
     /// `--older-than N` days, as other csa installs spell it (`--days 30`).
     #[arg(long, value_name = "N", conflicts_with = "older_than", value_parser = crate::duration::parse_days)]
     pub days: Option<std::time::Duration>,

@@ -79,7 +79,7 @@ pub use row::{LivenessView, LogFacts, ROW_VERSION, RunView, SessionRow};
 pub use row_filter::RowFilter;
 pub use short_id::ShortIds;
 pub use state::{Genealogy, RunSpec, SessionState, ToolState};
-pub use status::{Outcome, SessionStatus};
+pub use status::{Outcome, SessionStatus, StatusSet};
 pub use toml_value::format_time;
 pub use tool::{ToolName, ToolNameError};
 pub use vocab::{ResultStatus, TerminationReason, Trigger};

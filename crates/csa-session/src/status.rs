@@ -82,6 +82,41 @@ impl SessionStatus {
     }
 }
 
+/// A set of statuses, as `--status a,b` names them (`clean --status`): a
+/// copyable value, each status in it at most once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct StatusSet(u8);
+
+impl StatusSet {
+    /// Whether `status` is in the set.
+    pub fn contains(self, status: SessionStatus) -> bool {
+        self.0 & StatusSet::bit(status) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set with `status` in it too.
+    pub fn with(self, status: SessionStatus) -> StatusSet {
+        StatusSet(self.0 | StatusSet::bit(status))
+    }
+
+    fn bit(status: SessionStatus) -> u8 {
+        let at = SessionStatus::ALL
+            .iter()
+            .position(|s| *s == status)
+            .expect("ALL holds every status");
+        1 << at
+    }
+}
+
+impl FromIterator<SessionStatus> for StatusSet {
+    fn from_iter<I: IntoIterator<Item = SessionStatus>>(iter: I) -> StatusSet {
+        iter.into_iter().fold(StatusSet::default(), StatusSet::with)
+    }
+}
+
 /// How a run ended, read from its result: the OUTCOME of `list` and `top`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,6 +173,30 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
+
+    #[test]
+    fn a_status_set_holds_each_status_named_and_no_other() {
+        let set: StatusSet = [
+            SessionStatus::Failed,
+            SessionStatus::Error,
+            SessionStatus::Failed,
+        ]
+        .into_iter()
+        .collect();
+        let held: Vec<SessionStatus> = SessionStatus::ALL
+            .into_iter()
+            .filter(|s| set.contains(*s))
+            .collect();
+        assert_eq!(held, [SessionStatus::Failed, SessionStatus::Error]);
+        assert!(!set.is_empty());
+        assert!(StatusSet::default().is_empty());
+        for status in SessionStatus::ALL {
+            let one = StatusSet::default().with(status);
+            let others = SessionStatus::ALL.into_iter().filter(|s| *s != status);
+            assert!(one.contains(status));
+            assert!(others.into_iter().all(|s| !one.contains(s)), "{status:?}");
+        }
+    }
 
     fn result(status: &str, code: i32, reason: Option<TerminationReason>) -> SessionResult {
         let now = Utc::now();

@@ -21,7 +21,7 @@ pub fn run(args: &CleanArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let policy = Policy::Sweep {
         older_than: args.older_than,
         keep: args.keep,
-        status: args.status,
+        status: args.status.iter().copied().collect(),
     };
     let probe = ProbeContext::new();
     let remover = Remover::new(&probe, Trigger::SessionClean, policy, args.dry_run);

@@ -179,6 +179,32 @@ fn clean_removes_old_settled_sessions_and_keeps_everything_else() {
 }
 
 #[test]
+fn clean_status_takes_several_values_as_list_does() {
+    let env = Env::new();
+    let retired = env.session("active").retired("success", 0, 30);
+    let failed = env.session("active").retired("failure", 2, 30);
+    let broken = env.session("active").retired("success", 0, 30);
+    broken.write("result.toml", "status = \"succ");
+    for status in [
+        &["--status", "failed,error"][..],
+        &["--status", "failed", "--status", "error"],
+    ] {
+        let out = csa(
+            &env,
+            &[&["session", "clean", "--dry-run", "--json"][..], status].concat(),
+        );
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let found = actions(&out);
+        assert_eq!(found[&failed.id].0, "would delete", "{status:?}");
+        assert_eq!(found[&broken.id].0, "would delete", "{status:?}");
+        assert_eq!(found[&retired.id].0, "kept", "{status:?}");
+    }
+    let out = csa(&env, &["session", "clean", "--status", "failed,bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(retired.dir.exists() && failed.dir.exists() && broken.dir.exists());
+}
+
+#[test]
 fn keep_n_keeps_the_newest_settled_sessions_whatever_their_age() {
     let env = Env::new();
     let sessions: Vec<Session> = (0..5)

@@ -12,7 +12,7 @@ use crate::liveness::Verdict;
 use crate::phase::Phase;
 use crate::reconcile::decision::{Plan, Publish};
 use crate::result::SessionResult;
-use crate::status::SessionStatus;
+use crate::status::{SessionStatus, StatusSet};
 
 /// Where a session stands, as far as removal is concerned: its
 /// [`SessionStatus`] (except that an active session is always `Active`, even
@@ -113,14 +113,14 @@ impl From<SessionStatus> for Standing {
     }
 }
 
-/// Whether `clean --status` (`None`: no `--status`) selects a session
-/// standing so: the named status, or without one the settled sessions
-/// (retired and failed; `error` only when named).
-fn admits(status: Option<SessionStatus>, standing: Standing) -> bool {
-    match status {
-        None => standing.is_settled(),
-        Some(status) => standing.status() == Some(status),
+/// Whether `clean --status` (empty: no `--status`) selects a session
+/// standing so: one of the named statuses, or without any the settled
+/// sessions (retired and failed; `error` only when named).
+fn admits(status: StatusSet, standing: Standing) -> bool {
+    if status.is_empty() {
+        return standing.is_settled();
     }
+    standing.status().is_some_and(|s| status.contains(s))
 }
 
 /// What a command asks to remove.
@@ -134,8 +134,8 @@ pub enum Policy {
     Sweep {
         older_than: Duration,
         keep: usize,
-        /// `--status`: `None` for the settled sessions.
-        status: Option<SessionStatus>,
+        /// `--status`: empty for the settled sessions.
+        status: StatusSet,
     },
 }
 
@@ -415,7 +415,7 @@ mod tests {
         Policy::Sweep {
             older_than: 7 * DAY,
             keep: 0,
-            status,
+            status: status.into_iter().collect(),
         }
     }
 
@@ -468,6 +468,13 @@ mod tests {
         let clean = sweep(None);
         let errors = sweep(Some(SessionStatus::Error));
         let failed = sweep(Some(SessionStatus::Failed));
+        let failed_or_error = Policy::Sweep {
+            older_than: 7 * DAY,
+            keep: 0,
+            status: [SessionStatus::Failed, SessionStatus::Error]
+                .into_iter()
+                .collect(),
+        };
         let deleted = |s| Decision::Delete(s);
         let kept = Decision::Keep;
         let rows = [
@@ -517,6 +524,16 @@ mod tests {
                 kept(Keep::NotSelected(S::Retired)),
             ),
             (S::Failed, Dead, 30, failed, deleted(S::Failed)),
+            // Several statuses: any of them.
+            (S::Failed, Dead, 30, failed_or_error, deleted(S::Failed)),
+            (S::Error, Dead, 30, failed_or_error, deleted(S::Error)),
+            (
+                S::Retired,
+                Dead,
+                30,
+                failed_or_error,
+                kept(Keep::NotSelected(S::Retired)),
+            ),
             (
                 S::Retired,
                 Dead,
@@ -561,7 +578,7 @@ mod tests {
         let policy = Policy::Sweep {
             older_than: Duration::ZERO,
             keep: 0,
-            status: None,
+            status: StatusSet::default(),
         };
         let just_now = facts(Standing::Retired, Verdict::Dead, 0);
         assert_eq!(
@@ -583,7 +600,7 @@ mod tests {
         let policy = Policy::Sweep {
             older_than: DAY,
             keep: 2,
-            status: None,
+            status: StatusSet::default(),
         };
         // Ages in days; the active and error ones are not counted.
         let standings = [

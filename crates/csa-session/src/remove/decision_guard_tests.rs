@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
-use crate::status::SessionStatus;
+use crate::status::{SessionStatus, StatusSet};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -36,7 +36,7 @@ fn sweep(status: Option<SessionStatus>) -> Policy {
     Policy::Sweep {
         older_than: 7 * DAY,
         keep: 0,
-        status,
+        status: status.into_iter().collect(),
     }
 }
 
@@ -61,6 +61,7 @@ fn each_clean_status_admits_its_own_standing_only() {
         (Some(S::Active), &[Standing::Active]),
         (Some(S::Available), &[Standing::Available]),
     ] {
+        let status: StatusSet = status.into_iter().collect();
         for standing in all {
             let expected = admitted.contains(&standing);
             assert_eq!(
@@ -69,6 +70,12 @@ fn each_clean_status_admits_its_own_standing_only() {
                 "{status:?} {standing:?}"
             );
         }
+    }
+    // Several statuses admit each of theirs and no other.
+    let two: StatusSet = [S::Failed, S::Error].into_iter().collect();
+    for standing in all {
+        let expected = matches!(standing, Standing::Failed | Standing::Error);
+        assert_eq!(admits(two, standing), expected, "{standing:?}");
     }
     // `clean --status retired` removes old retired sessions, never
     // failed or errored ones.

@@ -26,7 +26,7 @@ fn sweep(older_than: Duration) -> Policy {
     Policy::Sweep {
         older_than,
         keep: 0,
-        status: None,
+        status: csa_session::StatusSet::default(),
     }
 }
 
