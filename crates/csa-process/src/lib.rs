@@ -39,6 +39,7 @@ pub mod facts;
 pub mod held;
 pub mod kill;
 pub mod launch;
+pub mod log_file;
 #[cfg(unix)]
 pub mod log_pump;
 #[cfg(unix)]

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use csa_session::SessionDir;
 
-use crate::daemon::open_log;
+use crate::log_file::open_log;
 
 /// How many bytes are moved from a pipe to its log at a time.
 pub const COPY_CHUNK: usize = 64 * 1024;

@@ -20,7 +20,7 @@ pub mod ending;
 
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +29,7 @@ use csa_session::ending::{EndingError, RunEnding, finish_run, summary_of};
 use csa_session::fault::InjectedFault;
 use csa_session::{SessionDir, SessionId, ToolName, WriteError};
 
+pub use crate::log_file::open_log;
 use crate::record::DaemonPid;
 use crate::supervise::{Ending, SuperviseError};
 
@@ -136,18 +137,6 @@ fn not_started(run: &DaemonRun, why: &str, started_at: DateTime<Utc>) -> Result<
         &RunEnding::not_started(why, started_at),
     )?;
     Ok(())
-}
-
-/// Open a log for appending: 0600, never through a symlink.
-pub fn open_log(path: &Path) -> std::io::Result<File> {
-    let mut options = fs_err::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use fs_err::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-    }
-    Ok(options.open(path)?.into_parts().0)
 }
 
 /// Append one line to the session's `stderr.log`, best effort: it is where
