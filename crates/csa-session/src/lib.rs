@@ -37,6 +37,7 @@ pub mod load;
 pub mod log_cursor;
 pub mod log_tail;
 pub mod phase;
+pub mod pool;
 pub mod read;
 pub mod reconcile;
 pub mod remove;
