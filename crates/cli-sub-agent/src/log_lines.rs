@@ -7,7 +7,7 @@
 //! several sessions (coloured per session on a terminal), the time it was
 //! read with `--timestamps` (RFC 3339, ms), and `! ` for a line of
 //! `stderr.log`. A line still being written (no newline yet) is held until
-//! its newline comes, the session ends, or it reaches [`MAX_HELD`] bytes.
+//! its newline comes, the session ends, or it reaches [`csa_session::log_stream::MAX_HELD`] bytes.
 //!
 //! What the logs hold already carries no times: each log's lines come as one
 //! block, the blocks in the order the logs were last written. Lines written
@@ -19,12 +19,10 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::SystemTime;
 
 use anstyle::{AnsiColor, Style};
-use anyhow::Context as _;
 use chrono::{SecondsFormat, Utc};
-use csa_session::log_cursor::LogCursor;
+use csa_session::log_stream::LineStream;
 use csa_session::{SessionId, SessionLocation, ShortIds, Trigger};
 
 use crate::context::Context;
@@ -34,8 +32,6 @@ use csa_process::end_watch::{EndWatch, Ending};
 
 /// How many bytes are read from a log at a time.
 const CHUNK: usize = 64 * 1024;
-/// A line without its newline longer than this is printed as it is.
-const MAX_HELD: usize = 64 * 1024;
 /// The colours of the session prefixes, in turn (red is for errors).
 const COLOURS: [AnsiColor; 5] = [
     AnsiColor::Cyan,
@@ -65,139 +61,13 @@ pub struct Layout {
     pub tail: Option<usize>,
 }
 
-/// One log of one session being read as lines (also `top`'s logs pane),
-/// rotations followed.
-#[derive(Debug)]
-pub struct Stream {
-    path: PathBuf,
-    rotated: PathBuf,
-    stderr: bool,
-    cursor: Option<LogCursor>,
-    /// The bytes of a line whose newline has not been read yet.
-    held: Vec<u8>,
-    /// The last read moved to a new log (a rotation): watch it anew.
-    moved: bool,
-}
-
-impl Stream {
-    pub fn new(path: PathBuf, rotated: PathBuf, stderr: bool) -> Stream {
-        Stream {
-            path,
-            rotated,
-            stderr,
-            cursor: None,
-            held: Vec::new(),
-            moved: false,
-        }
-    }
-
-    /// Open the log if it exists now, at its last `tail` lines (taking from
-    /// the rotated log what it lacks). True when it was opened by this call.
-    pub fn open(&mut self, tail: Option<usize>) -> anyhow::Result<bool> {
-        if self.cursor.is_some() {
-            return Ok(false);
-        }
-        self.cursor = LogCursor::open(&self.path, &self.rotated, tail)
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
-        Ok(self.cursor.is_some())
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.cursor.is_some()
-    }
-
-    /// Whether the last read moved to a new log; asked once.
-    pub fn take_moved(&mut self) -> bool {
-        std::mem::take(&mut self.moved)
-    }
-
-    /// When the log was last written (for the order of the first blocks).
-    fn modified(&self) -> SystemTime {
-        fs_err::metadata(&self.path)
-            .ok()
-            .and_then(|meta| meta.modified().ok())
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-    }
-
-    /// Read what was written since the last call; hand each complete line
-    /// (without its newline) to `line`. `Ok(false)` when stdout closed.
-    pub fn read_new(
-        &mut self,
-        line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
-    ) -> anyhow::Result<bool> {
-        let Some(cursor) = &mut self.cursor else {
-            return Ok(true);
-        };
-        let (held, stderr) = (&mut self.held, self.stderr);
-        let mut failed = None;
-        let mut sink = |bytes: &[u8]| -> std::io::Result<bool> {
-            match split_lines(held, bytes, stderr, line) {
-                Ok(go_on) => Ok(go_on),
-                Err(err) => {
-                    failed = Some(err);
-                    Ok(false)
-                }
-            }
-        };
-        let progress = cursor
-            .read_new(&mut sink)
-            .with_context(|| format!("cannot read {}", self.path.display()))?;
-        if let Some(err) = failed {
-            return Err(err);
-        }
-        self.moved |= progress.moved;
-        Ok(!progress.stopped)
-    }
-
-    /// The line still held (the session ended without its newline).
-    fn flush(
-        &mut self,
-        line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
-    ) -> anyhow::Result<bool> {
-        if self.held.is_empty() {
-            return Ok(true);
-        }
-        let held = std::mem::take(&mut self.held);
-        line(&held, self.stderr)
-    }
-}
-
-/// Hand each line `bytes` completes to `line`, keeping an unfinished one in
-/// `held` (handed over as it is once it reaches [`MAX_HELD`]).
-fn split_lines(
-    held: &mut Vec<u8>,
-    mut bytes: &[u8],
-    stderr: bool,
-    line: &mut dyn FnMut(&[u8], bool) -> anyhow::Result<bool>,
-) -> anyhow::Result<bool> {
-    while let Some(at) = memchr::memchr(b'\n', bytes) {
-        let whole = if held.is_empty() {
-            line(&bytes[..at], stderr)?
-        } else {
-            held.extend_from_slice(&bytes[..at]);
-            let done = std::mem::take(held);
-            line(&done, stderr)?
-        };
-        if !whole {
-            return Ok(false);
-        }
-        bytes = &bytes[at + 1..];
-    }
-    held.extend_from_slice(bytes);
-    if held.len() >= MAX_HELD {
-        let done = std::mem::take(held);
-        return line(&done, stderr);
-    }
-    Ok(true)
-}
-
 /// One session whose logs are printed.
 #[derive(Debug)]
 struct Source {
     loc: SessionLocation,
     /// `<short id> | `, coloured, or empty.
     label: Vec<u8>,
-    streams: Vec<Stream>,
+    streams: Vec<LineStream>,
     /// Its exit code, once it has ended.
     ended: Option<u8>,
 }
@@ -281,14 +151,14 @@ impl<'c> Merged<'c> {
         let label = self.label(self.sources.len(), &loc.id);
         let mut streams = Vec::with_capacity(2);
         if self.layout.streams != Streams::Stderr {
-            streams.push(Stream::new(
+            streams.push(LineStream::new(
                 loc.dir.output_log(),
                 loc.dir.output_log_rotated(),
                 false,
             ));
         }
         if self.layout.streams != Streams::Output {
-            streams.push(Stream::new(
+            streams.push(LineStream::new(
                 loc.dir.stderr_log(),
                 loc.dir.stderr_log_rotated(),
                 true,
@@ -339,9 +209,9 @@ impl<'c> Merged<'c> {
         let source = &mut self.sources[s];
         let out = &mut self.out;
         let label = &source.label;
-        let mut line = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
+        let mut line = |bytes: &[u8], stderr: bool| {
             push_line(out, label, layout.timestamps, stderr, bytes);
-            Ok(true)
+            true
         };
         source.streams[l].read_new(&mut line)?;
         if out.len() >= CHUNK {
@@ -356,11 +226,11 @@ impl<'c> Merged<'c> {
         let out = &mut self.out;
         let label = &source.label;
         for stream in &mut source.streams {
-            let mut line = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
+            let mut line = |bytes: &[u8], stderr: bool| {
                 push_line(out, label, layout.timestamps, stderr, bytes);
-                Ok(true)
+                true
             };
-            let _ = stream.flush(&mut line);
+            stream.flush(&mut line);
         }
     }
 
@@ -408,9 +278,11 @@ impl<'c> Merged<'c> {
                     let stream = &mut self.sources[s].streams[l];
                     stream.open(None)?;
                     let moved = stream.take_moved();
-                    if stream.is_open() && (contents_watched.insert(stream.path.clone()) || moved) {
+                    if stream.is_open()
+                        && (contents_watched.insert(stream.path().to_path_buf()) || moved)
+                    {
                         // A log that links elsewhere: its folder's events miss its writes.
-                        watch.watch_contents(&stream.path);
+                        watch.watch_contents(stream.path());
                     }
                     self.read_stream(s, l)?;
                 }
@@ -470,7 +342,11 @@ impl<'c> Merged<'c> {
 }
 
 fn log_paths(source: &Source) -> Vec<PathBuf> {
-    source.streams.iter().map(|s| s.path.clone()).collect()
+    source
+        .streams
+        .iter()
+        .map(|s| s.path().to_path_buf())
+        .collect()
 }
 
 /// Append one line with its prefixes to `out`.
@@ -504,44 +380,5 @@ mod tests {
         assert_eq!(rest, "ok\n");
         assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
         assert_eq!(time.len(), "2026-01-01T00:00:00.000Z".len(), "{time}");
-    }
-
-    #[test]
-    fn lines_are_split_across_reads_and_a_held_line_is_flushed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("stderr.log");
-        fs_err::write(&path, "one\ntw").unwrap();
-        let mut stream = Stream::new(path.clone(), tmp.path().join("stderr.log.1"), true);
-        assert!(stream.open(None).unwrap());
-        let mut lines: Vec<(Vec<u8>, bool)> = Vec::new();
-        let mut take = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
-            lines.push((bytes.to_vec(), stderr));
-            Ok(true)
-        };
-        stream.read_new(&mut take).unwrap();
-        let mut file = fs_err::OpenOptions::new().append(true).open(&path).unwrap();
-        std::io::Write::write_all(&mut file, b"o\nthree").unwrap();
-        stream.read_new(&mut take).unwrap();
-        stream.flush(&mut take).unwrap();
-        let got: Vec<&[u8]> = lines.iter().map(|(l, _)| l.as_slice()).collect();
-        assert_eq!(got, [&b"one"[..], b"two", b"three"]);
-        assert!(lines.iter().all(|(_, stderr)| *stderr));
-    }
-
-    #[test]
-    fn tail_starts_each_log_at_its_last_lines() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("output.log");
-        fs_err::write(&path, "a\nb\nc\n").unwrap();
-        let mut stream = Stream::new(path, tmp.path().join("output.log.1"), false);
-        stream.open(Some(2)).unwrap();
-        let mut lines = Vec::new();
-        stream
-            .read_new(&mut |bytes: &[u8], _| {
-                lines.push(bytes.to_vec());
-                Ok(true)
-            })
-            .unwrap();
-        assert_eq!(lines, [b"b".to_vec(), b"c".to_vec()]);
     }
 }

@@ -35,6 +35,7 @@ pub mod listing;
 pub mod liveness;
 pub mod load;
 pub mod log_cursor;
+pub mod log_stream;
 pub mod log_tail;
 pub mod phase;
 pub mod pool;

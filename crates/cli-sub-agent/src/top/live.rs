@@ -30,9 +30,9 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState};
 use super::rows::{Fleet, TopRow, Totals};
 use super::screen::Screen;
 use super::table::{self, COLUMNS, CellContext, Column};
-use crate::log_lines::Stream;
 use crate::term::escape;
 use csa_session::SessionStatus as Status;
+use csa_session::log_stream::LineStream;
 
 /// The least time between two refreshes caused by file events.
 const MIN_REFRESH: Duration = Duration::from_millis(250);
@@ -66,7 +66,7 @@ enum Mode {
 #[derive(Debug)]
 struct LogsPane {
     id: SessionId,
-    streams: [Stream; 2],
+    streams: [LineStream; 2],
     lines: std::collections::VecDeque<(bool, String)>,
 }
 
@@ -75,12 +75,12 @@ impl LogsPane {
         LogsPane {
             id: row.loc.id.clone(),
             streams: [
-                Stream::new(
+                LineStream::new(
                     row.loc.dir.output_log(),
                     row.loc.dir.output_log_rotated(),
                     false,
                 ),
-                Stream::new(
+                LineStream::new(
                     row.loc.dir.stderr_log(),
                     row.loc.dir.stderr_log_rotated(),
                     true,
@@ -97,12 +97,12 @@ impl LogsPane {
             if stream.open(Some(PANE_LINES)).is_err() {
                 continue;
             }
-            let mut take = |bytes: &[u8], stderr: bool| -> anyhow::Result<bool> {
+            let mut take = |bytes: &[u8], stderr: bool| {
                 if lines.len() == PANE_LINES {
                     lines.pop_front();
                 }
                 lines.push_back((stderr, escape(&String::from_utf8_lossy(bytes)).into_owned()));
-                Ok(true)
+                true
             };
             let _ = stream.read_new(&mut take);
         }
