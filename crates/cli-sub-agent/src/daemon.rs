@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use csa_process::daemon::{DaemonRun, note};
-use csa_session::ending;
 use csa_session::{SessionDir, SessionId, SessionState, ToolName};
 
 use crate::cli::DaemonArgs;
@@ -146,19 +145,4 @@ fn log_error(session: &SessionDir, err: &anyhow::Error) {
         session,
         &format!("csa daemon: error: {}", crate::ui::one_line(err)),
     );
-}
-
-/// `csa run` could not start the daemon: the session must not stay active.
-pub fn record_launch_failure(session: &SessionDir, tool: &ToolName, err: &anyhow::Error) {
-    log_error(session, err);
-    let why = format!(
-        "csa run could not start the daemon: {}",
-        crate::ui::one_line(err)
-    );
-    if let Err(err) = ending::record_launch_failure(session, tool, &why) {
-        log_error(
-            session,
-            &anyhow::Error::new(err).context("recording the launch failure"),
-        );
-    }
 }

@@ -50,6 +50,7 @@ pub mod record;
 pub mod sampler;
 pub mod signal;
 pub mod spawn;
+pub mod start;
 pub mod stop;
 pub mod supervise;
 pub mod usage;

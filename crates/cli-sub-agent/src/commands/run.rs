@@ -13,10 +13,10 @@
 //! killed at any moment after the spawn cannot leave it naming the launcher.
 
 use std::process::ExitCode;
-#[cfg(unix)]
-use std::time::Duration;
 
+use anyhow::Context as _;
 use chrono::Utc;
+use csa_process::start::DaemonStart;
 use csa_process::{DaemonPid, LockHolder, LockRecord};
 use csa_session::create::{NewSession, create_session};
 use csa_session::fault::FaultPoint;
@@ -31,9 +31,6 @@ use crate::ui::Ui;
 pub const DEFAULT_MAX_DEPTH: u32 = 5;
 /// Overrides [`DEFAULT_MAX_DEPTH`].
 pub const ENV_MAX_DEPTH: &str = "CSA_MAX_DEPTH";
-/// How long `csa run` waits for the daemon to say whether CMD started.
-#[cfg(unix)]
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let tool = ToolName::parse(&args.tool)?;
@@ -96,7 +93,16 @@ pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     )?;
     tracing::info!(session = %id, dir = %created.dir.path().display(), "session created");
     csa_session::fault::hit(FaultPoint::RunCreated)?;
-    platform::start_daemon(&created, &id, &tool, args, nesting.depth)?;
+    let exe = std::env::current_exe().context("cannot find the csa executable")?;
+    csa_process::start::start_daemon(&DaemonStart {
+        exe,
+        created: &created,
+        id: &id,
+        tool: &tool,
+        depth: nesting.depth,
+        timeout: args.timeout,
+        cmd: &args.cmd,
+    })?;
     ui.stdout(&format!("{id}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -164,160 +170,6 @@ impl Nesting {
         );
         Ok(Nesting { parent, depth })
     }
-}
-
-#[cfg(unix)]
-mod platform {
-    use std::os::fd::AsFd;
-
-    use anyhow::Context as _;
-    use csa_process::{Ready, ReadyError, ready_pipe, spawn_detached};
-    use csa_session::create::Created;
-    use csa_session::fault::FaultPoint;
-    use csa_session::{SessionId, ToolName};
-
-    use super::{READY_TIMEOUT, daemon_args};
-    use crate::cli::RunArgs;
-
-    /// Start the daemon with the readiness pipe and the held tool lock, and
-    /// wait until it says whether CMD started.
-    pub fn start_daemon(
-        created: &Created,
-        id: &SessionId,
-        tool: &ToolName,
-        args: &RunArgs,
-        depth: u32,
-    ) -> anyhow::Result<()> {
-        let dir = &created.dir;
-        let launched = (|| -> anyhow::Result<_> {
-            let exe = std::env::current_exe().context("cannot find the csa executable")?;
-            let (reader, writer) = ready_pipe().context("cannot create the readiness pipe")?;
-            let lock = created.lock.as_fd();
-            let handed = [
-                ("--ready-fd", writer.raw_fd()),
-                ("--lock-fd", std::os::fd::AsRawFd::as_raw_fd(&lock)),
-            ];
-            let daemon_args = daemon_args(created, id, tool, args, depth, &handed);
-            let child = spawn_detached(exe, &daemon_args, writer, Some(lock))?;
-            Ok((reader, child))
-        })()
-        .with_context(|| format!("cannot start the daemon for session {id}"));
-        let (reader, child) = match launched {
-            Ok(launched) => launched,
-            Err(err) => {
-                crate::daemon::record_launch_failure(dir, tool, &err);
-                return Err(err);
-            }
-        };
-        tracing::debug!(session = %id, pid = child.id(), "daemon started");
-        // The daemon records its own pid in daemon.pid before it reports:
-        // nothing this launcher does (or fails to do) from here on can leave
-        // daemon.pid naming the launcher while the daemon runs.
-        csa_session::fault::hit(FaultPoint::RunSpawned)?;
-        match reader.wait(READY_TIMEOUT) {
-            Ok(Ready::Started { .. }) => Ok(()),
-            Ok(Ready::Failed(why)) => {
-                anyhow::bail!("session {id} ended at once: {why} (its result says so)")
-            }
-            Err(ReadyError::DaemonDied) => {
-                let err = anyhow::anyhow!(
-                    "the daemon of session {id} died before it started the command; see {}",
-                    dir.stderr_log().display()
-                );
-                if csa_session::load_result_if_any(dir)
-                    .ok()
-                    .flatten()
-                    .is_none()
-                {
-                    crate::daemon::record_launch_failure(dir, tool, &err);
-                }
-                Err(err)
-            }
-            Err(ReadyError::Timeout(_)) => anyhow::bail!(
-                "the daemon of session {id} did not confirm within {} s that the command started; it may still start: see csa session show {id}",
-                READY_TIMEOUT.as_secs()
-            ),
-            Err(err) => Err(anyhow::Error::new(err)
-                .context(format!("cannot hear from the daemon of session {id}"))),
-        }
-    }
-}
-
-/// Elsewhere: the daemon is started detached and not waited for.
-#[cfg(not(unix))]
-mod platform {
-    use std::process::{Command, Stdio};
-
-    use anyhow::Context as _;
-    use csa_session::create::Created;
-    use csa_session::{SessionId, ToolName};
-
-    use crate::cli::RunArgs;
-
-    pub fn start_daemon(
-        created: &Created,
-        id: &SessionId,
-        tool: &ToolName,
-        args: &RunArgs,
-        depth: u32,
-    ) -> anyhow::Result<()> {
-        let exe = std::env::current_exe().context("cannot find the csa executable")?;
-        let mut cmd = Command::new(exe);
-        cmd.args(super::daemon_args(created, id, tool, args, depth, &[]))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        #[cfg(windows)]
-        {
-            use std::os::windows::process::CommandExt;
-            const DETACHED_PROCESS: u32 = 0x0000_0008;
-            const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
-            cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
-        }
-        if let Err(err) = cmd.spawn() {
-            let err = anyhow::Error::new(err)
-                .context(format!("cannot start the daemon for session {id}"));
-            crate::daemon::record_launch_failure(&created.dir, tool, &err);
-            return Err(err);
-        }
-        Ok(())
-    }
-}
-
-/// The daemon's command line: `daemon --session-dir ... --session-id ...
-/// --tool ... --depth N [<fd option> <fd>]... [--timeout-secs N] -- CMD...`
-/// (the session id on it is what `kill` verifies the daemon by; the depth is
-/// this run's, from `CSA_DEPTH`, whether or not it runs inside a session).
-fn daemon_args(
-    created: &csa_session::create::Created,
-    id: &SessionId,
-    tool: &ToolName,
-    args: &RunArgs,
-    depth: u32,
-    handed_fds: &[(&str, i32)],
-) -> Vec<std::ffi::OsString> {
-    let mut out: Vec<std::ffi::OsString> = vec![
-        "daemon".into(),
-        "--session-dir".into(),
-        created.dir.path().into(),
-        "--session-id".into(),
-        id.as_str().into(),
-        "--tool".into(),
-        tool.as_str().into(),
-        "--depth".into(),
-        depth.to_string().into(),
-    ];
-    for (option, fd) in handed_fds {
-        out.push((*option).into());
-        out.push(fd.to_string().into());
-    }
-    if let Some(timeout) = args.timeout {
-        out.push("--timeout-secs".into());
-        out.push(timeout.as_secs_f64().to_string().into());
-    }
-    out.push("--".into());
-    out.extend(args.cmd.iter().map(Into::into));
-    out
 }
 
 /// The checked-out branch, from `.git/HEAD` (no git process, bounded read).

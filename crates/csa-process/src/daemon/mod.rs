@@ -151,6 +151,28 @@ pub fn note(session: &SessionDir, line: &str) {
     }
 }
 
+/// `csa run` could not start the daemon, or it died before it started CMD:
+/// say why in `stderr.log` and give the session its result, so it never
+/// stays active with nothing running.
+pub fn record_launch_failure(
+    session: &SessionDir,
+    tool: &ToolName,
+    err: &(dyn std::error::Error + 'static),
+) {
+    let why = chain(err);
+    note(session, &format!("csa daemon: error: {why}"));
+    let why = format!("csa run could not start the daemon: {why}");
+    if let Err(err) = csa_session::ending::record_launch_failure(session, tool, &why) {
+        note(
+            session,
+            &format!(
+                "csa daemon: error: recording the launch failure: {}",
+                chain(&err)
+            ),
+        );
+    }
+}
+
 /// An error and its causes on one line.
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     crate::evidence::error_chain(err)
