@@ -129,3 +129,40 @@ pub(crate) fn render_text(table: &toml::Table) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use snapbox::{assert_data_eq, str};
+
+    use super::*;
+
+    #[test]
+    fn a_result_is_key_value_lines_with_long_text_indented_and_escaped() {
+        let table: toml::Table = toml::from_str(
+            r#"
+status = "failure"
+exit_code = 3
+summary = "fatal: worker 4 crashed\nsecond line \u001b[2J"
+tool = "demo"
+
+[total_token_usage]
+input = 10
+"#,
+        )
+        .unwrap();
+        // snapbox reads `\` as a path separator: the escape is checked as is.
+        assert!(render_text(&table).contains("  second line \\x1b[2J\n"));
+        assert_data_eq!(
+            render_text(&table),
+            str![[r#"
+status: failure
+exit_code: 3
+summary: fatal: worker 4 crashed
+  second line /x1b[2J
+tool: demo
+total_token_usage: { input = 10 }
+
+"#]]
+        );
+    }
+}

@@ -255,7 +255,71 @@ fn timed_out(ui: &Ui, limit: Duration, pending: &[SessionLocation], total: usize
 
 #[cfg(test)]
 mod tests {
+    use csa_session::{ResultStatus, SessionResult};
+    use snapbox::{assert_data_eq, str};
+
     use super::*;
+    use crate::ui::Facts;
+
+    const ID: &str = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
+
+    #[test]
+    fn the_line_of_each_ending_is_pinned_and_escaped() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let result = SessionResult::new(
+            &ResultStatus::Failure,
+            3,
+            "fatal: worker 4 crashed \x1b[2J\nsecond line",
+            "demo",
+            at,
+            at,
+        );
+        let lines = [
+            end_line(&EndRow::with_result(ID, &result, 3)),
+            end_line(&EndRow::without_result(ID, EndKind::NoResult)),
+            end_line(&EndRow::without_result(ID, EndKind::Removed)),
+        ];
+        // snapbox reads `\` as a path separator: the escape is checked as is.
+        assert!(lines[0].ends_with(" crashed \\x1b[2J\n"), "{:?}", lines[0]);
+        assert_data_eq!(
+            lines.concat(),
+            str![[r#"
+01KAZ9X3M2QAAAAAAAAAAAAAAA failure exit 3: fatal: worker 4 crashed /x1b[2J
+01KAZ9X3M2QAAAAAAAAAAAAAAA retired without a result
+01KAZ9X3M2QAAAAAAAAAAAAAAA removed
+
+"#]]
+        );
+    }
+
+    #[test]
+    fn a_timeout_names_what_is_still_running() {
+        let facts = Facts {
+            stdout_colors: false,
+            stderr_colors: false,
+            stdout_width: None,
+        };
+        let loc = |id: &str| SessionLocation {
+            id: SessionId::parse(id).unwrap(),
+            dir: csa_session::SessionDir::new(std::path::Path::new("/s").join(id)),
+            legacy: false,
+        };
+        let (a, b) = (loc(ID), loc("01KAZ9X3M2QBBBBBBBBBBBBBBB"));
+        let (ui, captured) = Ui::capture(facts);
+        let limit = Duration::from_secs(90);
+        timed_out(&ui, limit, std::slice::from_ref(&a), 1, false);
+        timed_out(&ui, limit, &[a.clone(), b.clone()], 3, false);
+        timed_out(&ui, limit, &[a, b], 3, true);
+        assert_data_eq!(
+            captured.stderr(),
+            str![[r#"
+csa: timed out after 1 min 30 s waiting for session 01KAZ9X3M2QAAAAAAAAAAAAAAA
+csa: timed out after 1 min 30 s waiting for 2 of 3 sessions: 01KAZ9X3M2QAAAAAAAAAAAAAAA, 01KAZ9X3M2QBBBBBBBBBBBBBBB
+csa: timed out after 1 min 30 s waiting for any of 3 sessions to end
+
+"#]]
+        );
+    }
 
     #[test]
     fn one_session_passes_its_code_on_and_several_combine() {
