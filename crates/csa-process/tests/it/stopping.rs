@@ -282,6 +282,9 @@ fn zombies_left_in_a_reaped_commands_group_are_no_remnant_to_stop() {
     wait_until("a zombie member and no live one", only_zombies_left);
     let session = ScratchSession::new();
     record_cmd(&session, pgid);
+    // `wait` closes the child's stdin first, which would end the `cat` and
+    // let init reap the zombie: keep it open until the checks are done.
+    let _stdin = leader.child.stdin.take();
     leader.child.wait().expect("reap the leader");
     assert!(group_alive(pgid), "the zombie is still in the group");
     let refused = signal::verify_command(&session.dir(), ScratchSession::ID).unwrap_err();
