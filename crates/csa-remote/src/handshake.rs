@@ -9,7 +9,7 @@
 
 use std::ffi::OsString;
 
-use csa_session::{ROW_VERSION, detail::DETAIL_VERSION};
+use csa_session::{ROW_VERSION, detail::DETAIL_VERSION, fleet::FLEET_JSON_VERSION};
 
 use crate::HostTarget;
 
@@ -28,13 +28,15 @@ pub const PROTOCOL_FLAG: &str = "--remote-protocol";
 pub const MISMATCH_MARK: &str = "csa-protocol-mismatch: ";
 
 /// The versions a csa speaks and prints: the protocol, the session rows of
-/// `list --json` (`csa_session::ROW_VERSION`) and the details of `show
-/// --json` (`csa_session::detail::DETAIL_VERSION`). Written `P.R.D`.
+/// `list --json` (`csa_session::ROW_VERSION`), the details of `show
+/// --json` (`csa_session::detail::DETAIL_VERSION`) and the rows of `top
+/// --json` (`csa_session::fleet::FLEET_JSON_VERSION`). Written `P.R.D.F`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Versions {
     pub protocol: u32,
     pub row: u32,
     pub detail: u32,
+    pub fleet: u32,
 }
 
 impl Versions {
@@ -43,20 +45,25 @@ impl Versions {
         protocol: PROTOCOL,
         row: ROW_VERSION,
         detail: DETAIL_VERSION,
+        fleet: FLEET_JSON_VERSION,
     };
 
-    /// `P.R.D`.
+    /// `P.R.D.F`.
     pub fn word(self) -> String {
-        format!("{}.{}.{}", self.protocol, self.row, self.detail)
+        format!(
+            "{}.{}.{}.{}",
+            self.protocol, self.row, self.detail, self.fleet
+        )
     }
 
-    /// `P.R.D`; `None` for anything else.
+    /// `P.R.D.F`; `None` for anything else.
     pub fn parse(word: &str) -> Option<Versions> {
         let mut parts = word.trim().split('.').map(|n| n.parse::<u32>().ok());
         let versions = Versions {
             protocol: parts.next()??,
             row: parts.next()??,
             detail: parts.next()??,
+            fleet: parts.next()??,
         };
         parts.next().is_none().then_some(versions)
     }
@@ -130,9 +137,13 @@ fn mismatch(host: &str, theirs: Option<Versions>) -> String {
             "prints session rows of version {}, this csa reads version {}",
             v.row, ours.row
         ),
-        Some(v) => format!(
+        Some(v) if v.detail != ours.detail => format!(
             "prints session details of version {}, this csa reads version {}",
             v.detail, ours.detail
+        ),
+        Some(v) => format!(
+            "prints top rows of version {}, this csa reads version {}",
+            v.fleet, ours.fleet
         ),
         None => "speaks a protocol this csa does not know".to_owned(),
     };
@@ -207,10 +218,11 @@ mod tests {
             protocol: 1,
             row: 2,
             detail: 3,
+            fleet: 4,
         };
-        assert_eq!(v.word(), "1.2.3");
-        assert_eq!(Versions::parse("1.2.3\n"), Some(v));
-        for bad in ["1", "1.2", "1.2.3.4", "1.x.3", ""] {
+        assert_eq!(v.word(), "1.2.3.4");
+        assert_eq!(Versions::parse("1.2.3.4\n"), Some(v));
+        for bad in ["1", "1.2", "1.2.3", "1.2.3.4.5", "1.x.3.4", ""] {
             assert_eq!(Versions::parse(bad), None, "{bad:?}");
         }
     }
@@ -245,6 +257,8 @@ mod tests {
         );
         let details = mismatch(Versions { detail: 9, ..ours });
         assert!(details.contains("details of version 9"), "{details}");
+        let top = mismatch(Versions { fleet: 9, ..ours });
+        assert!(top.contains("top rows of version 9"), "{top}");
         let unknown = said(1, "csa-protocol-mismatch: 0\n").unwrap();
         assert!(unknown.contains("does not know"), "{unknown}");
         let unreachable = said(

@@ -298,6 +298,47 @@ pub struct FleetJson {
     pub error: Option<String>,
 }
 
+impl FleetRow {
+    /// The row another machine's csa printed as `json` (`top --json`), as of
+    /// `now` there and here: its times and figures are put back so that a
+    /// view shows what that machine measured. Its session dir is not known
+    /// here (an empty path). `None` for an id that is no session id.
+    pub fn from_json(json: &FleetJson, now: DateTime<Utc>) -> Option<FleetRow> {
+        let ago = |secs: Option<f64>| {
+            let secs = Duration::try_from_secs_f64(secs?).ok()?;
+            Some(now - chrono::Duration::from_std(secs).ok()?)
+        };
+        let ended = json.status != Status::Active && json.elapsed_secs.is_some();
+        Some(FleetRow {
+            loc: SessionLocation {
+                id: SessionId::parse(&json.session_id).ok()?,
+                dir: crate::layout::SessionDir::new(""),
+                legacy: false,
+            },
+            status: json.status,
+            tool: json.tool.clone(),
+            description: json.description.clone(),
+            parent: json.parent_session_id.clone(),
+            project: json.project_path.clone(),
+            started_at: ago(json.elapsed_secs),
+            ended_at: ended.then_some(now),
+            exit_code: json.exit_code,
+            outcome: json.outcome,
+            logs: LogSizes {
+                output_bytes: json.log_bytes,
+                stderr_bytes: 0,
+                last_write: ago(json.idle_secs).map(SystemTime::from),
+            },
+            last_line: json.last_line.clone(),
+            sample: json.memory_bytes.map(|memory_bytes| TreeFigures {
+                cpu_percent: json.cpu_percent,
+                memory_bytes,
+            }),
+            error: json.error.clone(),
+        })
+    }
+}
+
 impl FleetJson {
     pub fn of(row: &FleetRow, now: DateTime<Utc>) -> FleetJson {
         FleetJson {
@@ -317,5 +358,59 @@ impl FleetJson {
             last_line: row.last_line.clone(),
             error: row.error.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_read_back_from_another_machines_json_prints_the_same_json() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("in range");
+        let active = FleetJson {
+            session_id: "01KAZ9X3ABCDEFGHJKMNPQRSTV".into(),
+            status: Status::Active,
+            tool: "codex".into(),
+            description: "fix \u{1b} it".into(),
+            project_path: "/src/p".into(),
+            parent_session_id: Some("01KAZ9X3ABCDEFGHJKMNPQRSTW".into()),
+            elapsed_secs: Some(90.5),
+            idle_secs: Some(2.25),
+            cpu_percent: Some(12.5),
+            memory_bytes: Some(1 << 20),
+            log_bytes: 4096,
+            exit_code: None,
+            outcome: None,
+            last_line: "working".into(),
+            error: None,
+        };
+        let ended = FleetJson {
+            status: Status::Failed,
+            idle_secs: None,
+            cpu_percent: None,
+            memory_bytes: None,
+            exit_code: Some(3),
+            outcome: Some(Outcome::Failure),
+            ..active.clone()
+        };
+        for json in [active, ended] {
+            // Through the JSON text, as it comes from another machine.
+            let json: FleetJson =
+                serde_json::from_str(&serde_json::to_string(&json).expect("prints"))
+                    .expect("reads");
+            let row = FleetRow::from_json(&json, now).expect("a session id");
+            assert_eq!(FleetJson::of(&row, now), json);
+        }
+    }
+
+    #[test]
+    fn a_row_whose_id_is_no_session_id_is_not_read_back() {
+        let json: FleetJson = serde_json::from_str(
+            r#"{"session_id": "../x", "status": "Retired", "tool": "t",
+                "description": "", "project_path": "/p", "log_bytes": 0, "last_line": ""}"#,
+        )
+        .expect("a row");
+        assert!(FleetRow::from_json(&json, Utc::now()).is_none());
     }
 }

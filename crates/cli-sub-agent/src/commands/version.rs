@@ -13,6 +13,7 @@ pub fn run(json: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
         protocol,
         row,
         detail,
+        fleet,
     } = Versions::OURS;
     if json {
         let json = serde_json::json!({
@@ -20,11 +21,12 @@ pub fn run(json: bool, ui: &Ui) -> anyhow::Result<ExitCode> {
             "protocol": protocol,
             "row_version": row,
             "detail_version": detail,
+            "top_version": fleet,
         });
         ui.stdout(&format!("{json}\n"))?;
     } else {
         ui.stdout(&format!(
-            "csa {version} (protocol {protocol}, rows {row}, details {detail})\n"
+            "csa {version} (protocol {protocol}, rows {row}, details {detail}, top rows {fleet})\n"
         ))?;
     }
     Ok(ExitCode::SUCCESS)

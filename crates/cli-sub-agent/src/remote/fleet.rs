@@ -1,4 +1,4 @@
-//! `csa session list --host A [--host B ...]`: each host's csa is asked for
+//! `csa session list` and `top` with `--host A [--host B ...]`: each host's csa is asked for
 //! `--json` at once (`csa_remote::ask_each`), its rows are read back
 //! (`SessionRow::list_from_json`) and drawn here by the same table as local
 //! rows; with several hosts a HOST column (the target as typed) comes
@@ -12,10 +12,15 @@ use std::process::ExitCode;
 use csa_remote::{Answer, HostError, HostTarget, ask_each};
 use csa_session::{SessionRow, ShortIds};
 
+use chrono::Utc;
+
 use super::Hosts;
 use crate::commands::list::{ListArgs, Placed, in_tree_order, lines};
 use crate::list_table::{self, DescriptionWidth, Layout};
 use crate::term;
+use crate::top::TopArgs;
+use crate::top::rows::{FleetJson, TopRow, Totals};
+use crate::top::table::snapshot;
 use crate::ui::Ui;
 
 /// The column's header, and the spaces after it (as between the table's columns).
@@ -23,19 +28,8 @@ const HOST: &str = "HOST";
 const GAP: usize = 2;
 
 pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let answers = ask_each(hosts.transport, hosts.targets, &hosts.json_words());
     // Each host's answer text, kept: its rows borrow from it.
-    let mut failed = false;
-    let mut texts: Vec<(&HostTarget, String)> = Vec::with_capacity(answers.len());
-    for (target, answer) in hosts.targets.iter().zip(answers) {
-        match answered(target, answer) {
-            Ok(text) => texts.push((target, text)),
-            Err(err) => {
-                ui.warning(&err.to_string());
-                failed = true;
-            }
-        }
-    }
+    let (texts, mut failed) = ask_all(hosts, ui);
     let mut rows: Vec<(&str, SessionRow<'_>)> = Vec::new();
     let mut read = Vec::with_capacity(texts.len());
     for (target, text) in &texts {
@@ -45,12 +39,7 @@ pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitC
                 read.push(*target);
             }
             Err(err) => {
-                let err = HostError::Unreadable {
-                    host: target.as_typed().to_owned(),
-                    what: "session rows",
-                    reason: err.to_string(),
-                };
-                ui.warning(&err.to_string());
+                ui.warning(&unreadable(target, "session rows", err.to_string()).to_string());
                 failed = true;
             }
         }
@@ -116,18 +105,124 @@ pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitC
         return Ok(code);
     }
     let names: Vec<&str> = placed.iter().map(|(row, _)| host_of(row)).collect();
-    let width = names
-        .iter()
-        .map(|h| term::width::display_width(&term::escape(h)))
-        .chain([HOST.len()])
-        .max()
-        .unwrap_or(HOST.len());
+    let width = column_width(&names);
     if let DescriptionWidth::Terminal(columns) = layout.description {
         layout.description = DescriptionWidth::Terminal(columns.saturating_sub(width + GAP));
     }
     let table = list_table::table(&lines, &layout);
     ui.stdout(&with_host_column(&table, &names, width))?;
     Ok(code)
+}
+
+/// `csa session top` of every host, one snapshot (as `--once`): each
+/// host's `top --json` rows drawn by the local snapshot table, with a HOST
+/// column when there are several hosts. On a terminal too: the live view
+/// is of this machine's sessions only.
+pub fn top(hosts: &Hosts<'_>, args: &TopArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let (texts, mut failed) = ask_all(hosts, ui);
+    let mut rows: Vec<(&str, FleetJson)> = Vec::new();
+    for (target, text) in &texts {
+        match serde_json::from_str::<Vec<FleetJson>>(text) {
+            Ok(host_rows) => rows.extend(host_rows.into_iter().map(|row| (target.as_typed(), row))),
+            Err(err) => {
+                ui.warning(&unreadable(target, "top rows", err.to_string()).to_string());
+                failed = true;
+            }
+        }
+    }
+    let code = if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    let several = hosts.targets.len() > 1;
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Row<'r> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            host: Option<&'r str>,
+            #[serde(flatten)]
+            row: &'r FleetJson,
+        }
+        let rows: Vec<Row<'_>> = rows
+            .iter()
+            .map(|(host, row)| Row {
+                host: several.then_some(*host),
+                row,
+            })
+            .collect();
+        ui.stdout(&format!("{}\n", serde_json::to_string_pretty(&rows)?))?;
+        return Ok(code);
+    }
+    let now = Utc::now();
+    let mut drawn: Vec<(&str, TopRow)> = rows
+        .iter()
+        .filter_map(|(host, json)| Some((*host, TopRow::from_json(json, now)?)))
+        .collect();
+    // Each host sent active sessions first; so are they all together.
+    drawn.sort_by_key(|(_, row)| !row.is_active());
+    let totals = Totals::of(drawn.iter().map(|(_, row)| row));
+    let placed: Vec<(&TopRow, usize)> = drawn.iter().map(|(_, row)| (row, 0)).collect();
+    let names: Vec<&str> = texts.iter().map(|(t, _)| t.as_typed()).collect();
+    let scope = names.join(", ");
+    let width = ui.facts().stdout_width;
+    if !several {
+        ui.stdout(&snapshot(&placed, &totals, &scope, width, now))?;
+        return Ok(code);
+    }
+    let hosts_of: Vec<&str> = drawn.iter().map(|(host, _)| *host).collect();
+    let host_width = column_width(&hosts_of);
+    let table = snapshot(
+        &placed,
+        &totals,
+        &scope,
+        width.map(|w| w.saturating_sub(host_width + GAP)),
+        now,
+    );
+    // The snapshot's first line is its header of counts, above the columns.
+    let (header, rest) = table.split_once('\n').unwrap_or((&table, ""));
+    ui.stdout(&format!(
+        "{header}\n{}",
+        with_host_column(rest, &hosts_of, host_width)
+    ))?;
+    Ok(code)
+}
+
+/// Ask every host for the command's `--json` at once: the answer text of
+/// each host that gave one; whether one failed (a warning line each).
+fn ask_all<'t>(hosts: &Hosts<'t>, ui: &Ui) -> (Vec<(&'t HostTarget, String)>, bool) {
+    let answers = ask_each(hosts.transport, hosts.targets, &hosts.json_words());
+    let mut failed = false;
+    let mut texts = Vec::with_capacity(answers.len());
+    for (target, answer) in hosts.targets.iter().zip(answers) {
+        match answered(target, answer) {
+            Ok(text) => texts.push((target, text)),
+            Err(err) => {
+                ui.warning(&err.to_string());
+                failed = true;
+            }
+        }
+    }
+    (texts, failed)
+}
+
+/// What `what` from `target` could not be read.
+fn unreadable(target: &HostTarget, what: &'static str, reason: String) -> HostError {
+    HostError::Unreadable {
+        host: target.as_typed().to_owned(),
+        what,
+        reason,
+    }
+}
+
+/// The HOST column's width: its widest (escaped) name, or its header.
+fn column_width(hosts: &[&str]) -> usize {
+    hosts
+        .iter()
+        .map(|h| term::width::display_width(&term::escape(h)))
+        .chain([HOST.len()])
+        .max()
+        .unwrap_or(HOST.len())
 }
 
 /// The JSON text of a host's answer, or why there is none.

@@ -1,6 +1,6 @@
 //! `--host TARGET` (contract §11): the command-line side of `csa_remote`.
 //! [`run`] sends a command to the hosts it names and draws their answers
-//! here: `list` ([`fleet`], several hosts at once, a HOST column), `show`
+//! here: `list` and `top` ([`fleet`], several hosts at once, a HOST column), `show`
 //! and `result` ([`views`]) and `wait` ([`waits`], several hosts with
 //! `--all`) are asked for `--json` and drawn by the same views as local
 //! sessions; any other command ([`relay`]) streams its output through.
@@ -83,6 +83,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
     match &cli.command {
         Command::Session(SessionCommand::List(args)) => return fleet::list(&hosts, args, ui),
+        Command::Session(SessionCommand::Top(args)) => return fleet::top(&hosts, args, ui),
         Command::Session(SessionCommand::Wait(args)) if args.targets.all => {
             return waits::wait(&hosts, args, ui);
         }
@@ -90,7 +91,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     let [target] = targets.as_slice() else {
         anyhow::bail!(
-            "{} hosts given: only `session list` and `session wait --all` take --host more than once",
+            "{} hosts given: only `session list`, `session top` and `session wait --all` take --host more than once",
             targets.len()
         );
     };

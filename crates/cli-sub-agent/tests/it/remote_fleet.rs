@@ -92,7 +92,7 @@ fn rows_of_a_version_this_csa_cannot_read_are_an_error_naming_the_host() {
     let newer = env.tmp.path().join("newer-csa");
     fs_err::write(
         &newer,
-        "#!/bin/sh\necho 'csa-protocol-mismatch: 1.99.1' >&2\nexit 1\n",
+        "#!/bin/sh\necho 'csa-protocol-mismatch: 1.99.1.1' >&2\nexit 1\n",
     )
     .unwrap();
     fs_err::set_permissions(&newer, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -114,7 +114,7 @@ fn rows_of_a_version_this_csa_cannot_read_are_an_error_naming_the_host() {
 }
 
 #[test]
-fn two_hosts_are_listed_at_once_and_an_unreachable_one_is_one_warning() {
+fn two_hosts_are_listed_and_topped_at_once_and_an_unreachable_one_is_one_warning() {
     let Some((env, mut lab)) = lab(&["alpha", "beta"]) else {
         return;
     };
@@ -168,6 +168,46 @@ fn two_hosts_are_listed_at_once_and_an_unreachable_one_is_one_warning() {
             .collect()
     };
     assert_eq!(hosts_and_ids(&stdout_of(&out)), hosts_and_ids(&text));
+
+    // top: one snapshot of both hosts, drawn here with a HOST column.
+    let top = csa(
+        &env,
+        &lab,
+        &[
+            "--host", "alpha", "--host", "beta", "session", "top", "--once",
+        ],
+    );
+    assert!(top.status.success(), "{}", stderr_of(&top));
+    let text = stdout_of(&top);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].contains("alpha, beta"), "{text}");
+    assert!(lines[1].starts_with("HOST   SESSION"), "{text}");
+    let line_of = |id: &str| lines.iter().find(|l| l.contains(&id[..8])).copied();
+    assert!(
+        line_of(&on_alpha)
+            .unwrap_or_default()
+            .starts_with("alpha  "),
+        "{text}"
+    );
+    let beta = line_of(&on_beta).unwrap_or_default();
+    assert!(
+        beta.starts_with("beta   ") && beta.contains("Failed"),
+        "{text}"
+    );
+    let top = csa(
+        &env,
+        &lab,
+        &[
+            "--host", "alpha", "--host", "beta", "session", "top", "--json",
+        ],
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&top.stdout).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["host"] == "beta" && r["session_id"] == on_beta.as_str())
+    );
 
     all.push("--json");
     let out = csa(&env, &lab, &all);
