@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use csa_session::SessionStatus;
 
+use crate::args::status_parser;
 pub use crate::args::{ProjectArgs, Selection};
 
 /// Run AI coding CLIs as background sub-agent sessions and keep their state honest.
@@ -171,7 +172,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// List sessions newest first, reconciling dead active sessions on the way.
-    List(crate::commands::list::ListArgs),
+    List(crate::args::ListArgs),
     /// Reconcile sessions whose process is dead: retire them with their result or a synthetic failure.
     Reconcile(ReconcileArgs),
     /// Print sessions' results (reconciling each first if its process is dead).
@@ -247,7 +248,7 @@ pub enum SessionCommand {
     /// Reads the session files only (nothing is reconciled). --since keeps
     /// the sessions last accessed within DURATION; --by-tool adds each
     /// tool's rollup. docs/cli.md says where each number comes from.
-    Stats(crate::commands::stats::StatsArgs),
+    Stats(crate::args::StatsArgs),
     /// Delete sessions that have ended; never one whose process may still run.
     ///
     /// Each session is reconciled first (a dead one is retired), then removed
@@ -329,32 +330,6 @@ impl ColorWhen {
         found
     }
 }
-
-/// `--status S`: a session status (`csa_session::SessionStatus`) by its
-/// word, among `allowed` (each with its help line, if any).
-pub(crate) fn status_parser(
-    allowed: &'static [(SessionStatus, Option<&'static str>)],
-) -> impl clap::builder::TypedValueParser<Value = SessionStatus> {
-    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
-    let values = allowed.iter().map(|(status, help)| {
-        let value = PossibleValue::new(status.as_arg());
-        match help {
-            Some(help) => value.help(*help),
-            None => value,
-        }
-    });
-    PossibleValuesParser::new(values)
-        .map(|word| SessionStatus::parse(&word).expect("clap admits only the words of statuses"))
-}
-
-/// The statuses `list --status` takes.
-pub(crate) const LIST_STATUSES: &[(SessionStatus, Option<&str>)] = &[
-    (SessionStatus::Active, None),
-    (SessionStatus::Available, None),
-    (SessionStatus::Retired, None),
-    (SessionStatus::Failed, None),
-    (SessionStatus::Error, None),
-];
 
 /// The statuses `clean --status` takes: the settled ones, and `error`.
 const CLEAN_STATUSES: &[(SessionStatus, Option<&str>)] = &[

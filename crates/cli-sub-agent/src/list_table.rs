@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use csa_session::SessionRow;
 
-use crate::commands::list::ListArgs;
+use crate::args::ListArgs;
 pub use crate::list_tree::{TreeMark, TreeNote, tree_guides};
 use crate::pool::{self, Work};
 use crate::term::time::RelativeAge;

@@ -4,86 +4,20 @@
 //! is `csa_session::RowFilter`'s to say.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use clap::Args;
+use chrono::Utc;
 use csa_process::ProbeContext;
 use csa_session::genealogy::{Link, Member, Node, Tree};
 use csa_session::list_cache::{Folders, ListCache};
 use csa_session::listing::{FirstRead, RowReader};
 use csa_session::reconcile::{CooldownMode, Reconciler};
-use csa_session::{RowFilter, SessionRow, SessionStatus, ShortIds, Trigger};
+use csa_session::{SessionRow, ShortIds, Trigger};
 
-use crate::cli::{LIST_STATUSES, ProjectArgs, status_parser};
+pub use crate::args::ListArgs;
 use crate::context::{Context, Noise, sessions_in, sessions_in_each};
 use crate::list_table::{self, Layout, TreeMark, TreeNote};
 use crate::pool::{self, Step};
 use crate::ui::{Ui, chain};
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// List the sessions of every project under the state root (adds a
-    /// PROJECT column).
-    #[arg(long)]
-    pub all_projects: bool,
-    /// Only sessions with one of these statuses (comma separated, or the
-    /// flag repeated).
-    #[arg(
-        long,
-        value_name = "S,..",
-        value_parser = status_parser(LIST_STATUSES),
-        value_delimiter = ','
-    )]
-    pub status: Vec<SessionStatus>,
-    /// Only sessions that used one of these tools (comma separated).
-    #[arg(long, value_name = "T,..", value_delimiter = ',')]
-    pub tool: Vec<String>,
-    /// Only sessions on this branch.
-    #[arg(long, value_name = "B")]
-    pub branch: Option<String>,
-    /// Only sessions started within DURATION before now: `90s`, `15m`,
-    /// `2h`, `7d`, or seconds (`90`, `1.5`).
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
-    pub since: Option<Duration>,
-    /// Only the N newest sessions that pass the other filters.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub limit: Option<u64>,
-    /// Print only full session ids, one a line, in the list's order.
-    #[arg(short, long, conflicts_with = "json")]
-    pub quiet: bool,
-    /// Print one JSON array instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Do not reconcile dead active sessions; only read.
-    #[arg(long)]
-    pub no_reconcile: bool,
-    /// Show each session under the session that started it (newest first
-    /// within a level). A session whose parent is not shown sits at the top
-    /// level with a note saying why. With --json: the same order, and each
-    /// row's `tree_depth`.
-    #[arg(long)]
-    pub tree: bool,
-}
-
-impl ListArgs {
-    /// The filters the flags name, `--since` measured back from `now`.
-    pub fn filter(&self, now: DateTime<Utc>) -> RowFilter {
-        RowFilter {
-            statuses: self.status.clone(),
-            tools: self.tool.clone(),
-            branch: self.branch.clone(),
-            started_since: self.since.map(|since| {
-                chrono::TimeDelta::from_std(since)
-                    .ok()
-                    .and_then(|since| now.checked_sub_signed(since))
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC)
-            }),
-        }
-    }
-}
 
 pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let now = Utc::now();

@@ -9,33 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::Utc;
-use clap::Args;
 use csa_session::stats::{Rollup, SessionFacts, Stats, roll_up};
 
-use crate::cli::ProjectArgs;
+pub use crate::args::StatsArgs;
 use crate::context::Context;
 use crate::pool::{self, Work};
 use crate::term::{escape, human_duration};
 use crate::ui::Ui;
-
-#[derive(Debug, Args)]
-pub struct StatsArgs {
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Add up the sessions of every project under the state root.
-    #[arg(long)]
-    pub all_projects: bool,
-    /// Only sessions last accessed within this long: `90s`, `15m`, `2h`,
-    /// `7d`, or seconds (`90`, `1.5`; at most 10 years). Default: all.
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
-    pub since: Option<Duration>,
-    /// Also add up each tool's sessions on their own.
-    #[arg(long)]
-    pub by_tool: bool,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
 
 pub fn run(args: &StatsArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(&args.project, ui)?;
