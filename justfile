@@ -6,8 +6,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Everything CI checks: formatting, lints, tests, file size.
-pre-commit: fmt-check clippy test line-limit cross-check fuzz-check
+# Everything CI checks: formatting, lints, tests, file size, architecture rules.
+pre-commit: fmt-check clippy test line-limit arch-check cross-check fuzz-check
 
 # Check formatting.
 fmt-check:
