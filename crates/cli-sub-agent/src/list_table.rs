@@ -124,6 +124,12 @@ const ROWS_PER_THREAD: usize = 2_000;
 /// measuring cells, then writing lines): `list` has waited for every row,
 /// so the other cores are idle by now.
 pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
+    table_parts(lines, layout).concat()
+}
+
+/// [`table`] in consecutive parts (the header, then each share's lines), so
+/// that a long table is written out without being copied into one string.
+pub fn table_parts(lines: &[Line<'_>], layout: &Layout) -> Vec<String> {
     let ages = Ages::of(lines, layout.now);
     let shares = pool::worker_count(Work::Cpu, lines.len() / ROWS_PER_THREAD);
     let share_len = lines.len().div_ceil(shares).max(1);
@@ -191,12 +197,13 @@ pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
         out.truncate(trimmed);
         out.push('\n');
     };
+    // Each share's cells are dropped once its lines are drawn.
     let drawn = pool::map(
         Work::Cpu,
-        shares.into_iter().zip(&cells).collect(),
+        shares.into_iter().zip(cells).collect(),
         |((_, share), cells)| {
             let mut out = String::with_capacity(share.len() * (line_width + 16));
-            for (line, cells) in share.iter().zip(cells) {
+            for (line, cells) in share.iter().zip(&cells) {
                 let cells = cells
                     .each_ref()
                     .map(|cell| (cell.text.as_ref(), cell.width));
@@ -205,17 +212,13 @@ pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
             out
         },
     );
-    let mut out =
-        String::with_capacity(line_width + 16 + drawn.iter().map(String::len).sum::<usize>());
+    let mut header = String::with_capacity(line_width + 16);
     draw(
-        &mut out,
+        &mut header,
         HEADER.map(|h| (h, h.len())),
         anstyle::Style::new(),
     );
-    for share in &drawn {
-        out.push_str(share);
-    }
-    out
+    std::iter::once(header).chain(drawn).collect()
 }
 
 /// The DESCRIPTION of a line before escaping: the tree note, if any, then

@@ -98,7 +98,7 @@ pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.json {
-        ui.stdout(&format!("{}\n", json(&placed)?))?;
+        print_json(ui, &placed)?;
     } else if placed.is_empty() {
         tracing::info!("no sessions");
         let project = ctx.project.project_dir().display().to_string();
@@ -107,7 +107,9 @@ pub fn run(args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     } else {
         let lines = lines(&placed, &short_ids, args.all_projects);
         let layout = Layout::for_stdout(ui, now, args.all_projects);
-        ui.stdout(&list_table::table(&lines, &layout))?;
+        for part in list_table::table_parts(&lines, &layout) {
+            ui.stdout(&part)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -125,26 +127,56 @@ pub(crate) fn in_tree_order<'r>(rows: &[&'r SessionRow<'r>]) -> Vec<Placed<'r>> 
         .collect()
 }
 
-/// The JSON array: the rows, with `tree_depth` when drawn as a tree.
-fn json(placed: &[Placed<'_>]) -> serde_json::Result<String> {
+/// The JSON array: the rows, with `tree_depth` when drawn as a tree. It is
+/// written out a part at a time, each row as `serde_json` prints an element
+/// of a pretty array, so that a long list is never one string.
+fn print_json(ui: &Ui, placed: &[Placed<'_>]) -> anyhow::Result<()> {
+    ui.stdout(&json_text(placed, &mut |part| ui.stdout(part))?)
+}
+
+/// How much of the JSON array is gathered before it is handed on.
+const JSON_PART: usize = 1 << 20;
+
+/// The JSON array of `placed`: every full part handed to `part`, the rest returned.
+fn json_text(
+    placed: &[Placed<'_>],
+    part: &mut dyn FnMut(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<String> {
     #[derive(serde::Serialize)]
     struct TreeRow<'r> {
         #[serde(flatten)]
         row: &'r SessionRow<'r>,
         tree_depth: usize,
     }
-    if placed.iter().all(|(_, node)| node.is_none()) {
-        let rows: Vec<&SessionRow<'_>> = placed.iter().map(|(row, _)| *row).collect();
-        return serde_json::to_string_pretty(&rows);
+    if placed.is_empty() {
+        return Ok("[]\n".to_owned());
     }
-    let rows: Vec<TreeRow<'_>> = placed
-        .iter()
-        .map(|(row, node)| TreeRow {
-            row,
-            tree_depth: node.map_or(0, |n| n.depth),
-        })
-        .collect();
-    serde_json::to_string_pretty(&rows)
+    let tree = placed.iter().any(|(_, node)| node.is_some());
+    let mut out = String::from("[\n");
+    for (i, (row, node)) in placed.iter().enumerate() {
+        let element = if tree {
+            serde_json::to_string_pretty(&TreeRow {
+                row,
+                tree_depth: node.map_or(0, |n| n.depth),
+            })
+        } else {
+            serde_json::to_string_pretty(row)
+        }?;
+        for (n, line) in element.lines().enumerate() {
+            if n > 0 {
+                out.push('\n');
+            }
+            out.push_str("  ");
+            out.push_str(line);
+        }
+        out.push_str(if i + 1 < placed.len() { ",\n" } else { "\n" });
+        if out.len() >= JSON_PART {
+            part(&out)?;
+            out.clear();
+        }
+    }
+    out.push_str("]\n");
+    Ok(out)
 }
 
 /// The table's lines: short ids, and with a tree its guides and notes.
@@ -186,5 +218,60 @@ fn note<'r>(
         Link::Orphan if all_projects => Some(TreeNote::Gone(short_ids.outside(parent))),
         Link::Orphan => Some(TreeNote::NotInProject(short_ids.outside(parent))),
         Link::Root | Link::Child => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use csa_session::genealogy::{Link, Node};
+    use csa_session::{LoadError, SessionDir, SessionId, SessionLocation};
+
+    use super::*;
+
+    fn location(id: &str) -> SessionLocation {
+        SessionLocation {
+            id: SessionId::parse(id).expect("an id"),
+            dir: SessionDir::new(format!("/s/{id}")),
+            legacy: false,
+        }
+    }
+
+    #[test]
+    fn the_json_array_is_written_in_parts_as_serde_prints_it_whole() {
+        let locs = [
+            location("01KAZ9X3M2QAAAAAAAAAAAAAAA"),
+            location("01KAZ9W1B7EBBBBBBBBBBBBBBB"),
+        ];
+        let missing = LoadError::Missing {
+            path: "/s/x\n\"y\"".into(),
+        };
+        let rows: Vec<SessionRow<'_>> = locs
+            .iter()
+            .map(|loc| SessionRow::broken(loc, &missing))
+            .collect();
+        let whole = |placed: &[Placed<'_>]| {
+            let mut parts = String::new();
+            let rest = json_text(placed, &mut |part| {
+                parts.push_str(part);
+                Ok(())
+            })
+            .expect("rows serialize");
+            parts + &rest
+        };
+        let flat: Vec<Placed<'_>> = rows.iter().map(|row| (row, None)).collect();
+        let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
+        let expected = serde_json::to_string_pretty(&refs).expect("rows serialize") + "\n";
+        assert_eq!(whole(&flat), expected);
+        assert_eq!(whole(&[]), "[]\n");
+        let node = Node {
+            index: 0,
+            depth: 1,
+            link: Link::Child,
+            last: true,
+        };
+        let tree: Vec<Placed<'_>> = rows.iter().map(|row| (row, Some(node))).collect();
+        let parsed: serde_json::Value = serde_json::from_str(&whole(&tree)).expect("JSON");
+        assert_eq!(parsed[1]["tree_depth"], 1);
+        assert_eq!(parsed[1]["session_id"], "01KAZ9W1B7EBBBBBBBBBBBBBBB");
     }
 }
