@@ -26,7 +26,9 @@ each, on one hand-made session whose daemon.pid names a live `sleep`):
   logs -f wake-up from a line appended to output.log to the same line read from
                   `csa session logs --follow` (target: 50 ms)
 
-and the fleet figures of scripts/bench_fleet.py (`top` over 1,000 sessions,
+the `list --host` figure of scripts/bench_remote.py (1,000 sessions on an sshd
+on 127.0.0.1 over a warm connection, against a local list of the same; alone:
+--remote-only), and the fleet figures of scripts/bench_fleet.py (`top` over 1,000 sessions,
 `logs --follow --all`, `list` of 100,000 sessions; --no-100k skips the last),
 and, after every list figure of every N (so that its mass deletions cannot
 slow them down):
@@ -389,6 +391,8 @@ def main():
     ap.add_argument("--generator", default=os.environ.get("CSA_MAKE_SESSIONS", str(DEFAULT_GENERATOR)))
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--no-100k", action="store_true", help="skip the list of 100,000 sessions")
+    ap.add_argument("--remote-only", action="store_true",
+                    help="only the `list --host` figure (scripts/bench_remote.py)")
     args = ap.parse_args()
     generator = pathlib.Path(args.generator)
     if not generator.is_file():
@@ -397,14 +401,25 @@ def main():
         sys.exit(f"bench: {args.csa} not found; run `cargo build --release -p cli-sub-agent`")
     sizes = args.n or [1000, 10000]
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="csa-bench-"))
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    import bench_remote
+    if args.remote_only:
+        try:
+            remote = bench_remote.run(sys.modules[__name__], args.csa, generator, workdir, args.runs)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        bench_remote.report(remote)
+        if args.json:
+            pathlib.Path(args.json).write_text(json.dumps({"remote": remote}, indent=2) + "\n")
+        return
     try:
         rows = [bench_n(args.csa, generator, n, args.runs, workdir) for n in sizes]
         kill = bench_kill(args.csa, workdir, args.runs)
         wakeup = bench_wakeups(args.csa, workdir)
-        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
         import bench_fleet
         fleet = bench_fleet.run(sys.modules[__name__], args.csa, generator, workdir,
                                 WAKEUP_RUNS, with_100k=not args.no_100k)
+        remote = bench_remote.run(sys.modules[__name__], args.csa, generator, workdir, args.runs)
         for r in rows:
             r.update(bench_clean(args.csa, generator, r["n"], args.runs, workdir))
     finally:
@@ -438,8 +453,9 @@ def main():
         print(f"{r['n']:>7} {r['tree_steady_ms']:>10.1f}ms {r['tree_steady_over_floor']:>5.2f}x "
               f"{r['tree_fixture_list_steady_ms']:>8.1f}ms {r['tree_fixture_list_over_floor']:>5.2f}x "
               f"{r['tree_peak_rss_mb']:>7.1f}MB")
+    bench_remote.report(remote)
     if args.json:
-        report = {"list": rows, "kill": kill, "wakeup": wakeup, "fleet": fleet}
+        report = {"list": rows, "kill": kill, "wakeup": wakeup, "fleet": fleet, "remote": remote}
         pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 
