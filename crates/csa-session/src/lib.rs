@@ -37,6 +37,7 @@ pub mod load;
 pub mod log_cursor;
 pub mod log_stream;
 pub mod log_tail;
+pub mod nesting;
 pub mod phase;
 pub mod pool;
 pub mod read;

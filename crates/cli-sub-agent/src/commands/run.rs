@@ -20,17 +20,12 @@ use csa_process::start::DaemonStart;
 use csa_process::{DaemonPid, LockHolder, LockRecord};
 use csa_session::create::{NewSession, create_session};
 use csa_session::fault::FaultPoint;
+use csa_session::nesting::Nesting;
 use csa_session::{RunSpec, SessionId, SessionState, ToolName, ToolState};
 
 use crate::cli::RunArgs;
 use crate::context::Context;
-use crate::daemon::{ENV_DEPTH, ENV_SESSION_ID};
 use crate::ui::Ui;
-
-/// The deepest a tree of sessions may go unless `CSA_MAX_DEPTH` says otherwise.
-pub const DEFAULT_MAX_DEPTH: u32 = 5;
-/// Overrides [`DEFAULT_MAX_DEPTH`].
-pub const ENV_MAX_DEPTH: &str = "CSA_MAX_DEPTH";
 
 pub fn run(args: &RunArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let tool = ToolName::parse(&args.tool)?;
@@ -124,54 +119,6 @@ fn check_enterable(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where this run sits in a tree of sessions: the session it runs inside (from
-/// `CSA_SESSION_ID`) and its depth (`CSA_DEPTH`, 0 when unset), which counts
-/// whether or not there is a parent: it is what the limit is checked against
-/// and what the daemon gives CMD (+ 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Nesting {
-    parent: Option<SessionId>,
-    depth: u32,
-}
-
-impl Nesting {
-    fn from_env() -> anyhow::Result<Nesting> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        Nesting::from_values(var(ENV_SESSION_ID), var(ENV_DEPTH), var(ENV_MAX_DEPTH))
-    }
-
-    /// Pure: the nesting from the environment's values, or why not to run.
-    fn from_values(
-        parent: Option<String>,
-        depth: Option<String>,
-        max: Option<String>,
-    ) -> anyhow::Result<Nesting> {
-        let number = |name: &str, text: &str| {
-            text.parse::<u32>()
-                .map_err(|_| anyhow::anyhow!("{name}={text:?} is not a non-negative whole number"))
-        };
-        let parent = parent
-            .map(|id| {
-                SessionId::parse(&id)
-                    .map_err(|_| anyhow::anyhow!("{ENV_SESSION_ID}={id:?} is not a session id"))
-            })
-            .transpose()?;
-        let depth = depth
-            .map(|d| number(ENV_DEPTH, &d))
-            .transpose()?
-            .unwrap_or(0);
-        let max = max
-            .map(|m| number(ENV_MAX_DEPTH, &m))
-            .transpose()?
-            .unwrap_or(DEFAULT_MAX_DEPTH);
-        anyhow::ensure!(
-            depth < max,
-            "refusing to start a session at depth {depth}: {ENV_DEPTH} is at the maximum of {max} (a session tree may not grow deeper; {ENV_MAX_DEPTH} raises the limit)"
-        );
-        Ok(Nesting { parent, depth })
-    }
-}
-
 /// The checked-out branch, from `.git/HEAD` (no git process, bounded read).
 fn git_branch(project_dir: &std::path::Path) -> Option<String> {
     let head =
@@ -181,50 +128,4 @@ fn git_branch(project_dir: &std::path::Path) -> Option<String> {
         .trim()
         .strip_prefix("ref: refs/heads/")
         .map(str::to_owned)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nesting(
-        parent: Option<&str>,
-        depth: Option<&str>,
-        max: Option<&str>,
-    ) -> anyhow::Result<Nesting> {
-        let own = |v: Option<&str>| v.map(str::to_owned);
-        Nesting::from_values(own(parent), own(depth), own(max))
-    }
-
-    #[test]
-    fn nesting_follows_the_environment_and_stops_at_the_maximum() {
-        let id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-        let top = nesting(None, None, None).unwrap();
-        assert_eq!(
-            top,
-            Nesting {
-                parent: None,
-                depth: 0
-            }
-        );
-        let child = nesting(Some(id), Some("1"), None).unwrap();
-        assert_eq!(child.depth, 1);
-        assert_eq!(child.parent.unwrap().as_str(), id);
-        assert!(nesting(Some(id), Some("4"), None).is_ok());
-        let refused = nesting(Some(id), Some("5"), None).unwrap_err().to_string();
-        assert!(refused.contains("maximum of 5"), "{refused}");
-        assert!(nesting(Some(id), Some("5"), Some("6")).is_ok());
-        assert!(nesting(None, Some("0"), Some("0")).is_err());
-        for (parent, depth, max) in [
-            (Some("../x"), None, None),
-            (None, Some("-1"), None),
-            (None, Some("two"), None),
-            (None, None, Some("lots")),
-        ] {
-            assert!(
-                nesting(parent, depth, max).is_err(),
-                "{parent:?} {depth:?} {max:?}"
-            );
-        }
-    }
 }
