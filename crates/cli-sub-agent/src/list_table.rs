@@ -392,7 +392,7 @@ mod tests {
             started_at: Some(now() - chrono::TimeDelta::minutes(5)),
             ended_at: None,
             elapsed_secs: Some(125.0),
-            elapsed: Some(125),
+            elapsed: Some("2m".into()),
             exit_code,
             outcome,
             logs: None,

@@ -25,7 +25,7 @@ use crate::toml_value::format_time;
 /// The version of the row's JSON form (and of the list cache's lines,
 /// which hold rows): raised when a key changes meaning or goes away.
 /// Adding a key does not raise it.
-pub const ROW_VERSION: u32 = 1;
+pub const ROW_VERSION: u32 = 2;
 
 /// The liveness as JSON shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,8 +94,9 @@ pub struct SessionRow<'a> {
     /// Running time: to the end when ended, else to when the row was built
     /// (active sessions only; a session that is neither has none).
     pub elapsed_secs: Option<f64>,
-    /// `elapsed_secs` in whole seconds, as existing installs print it.
-    pub elapsed: Option<u64>,
+    /// The running time as existing installs print it: compact text
+    /// ([`compact_duration`]: `45s`, `3m`, `1h5m`, `2d3h`).
+    pub elapsed: Option<String>,
     /// The result's exit code.
     pub exit_code: Option<i64>,
     /// How the run ended, when it has a result.
@@ -111,6 +112,21 @@ fn optional_time<S: Serializer>(time: &Option<DateTime<Utc>>, s: S) -> Result<S:
     match time {
         Some(time) => s.serialize_str(&format_time(*time)),
         None => s.serialize_none(),
+    }
+}
+
+/// A duration as existing installs print a session's `elapsed`: its two
+/// largest units, the smaller left out when zero (`45s`, `3m`, `1h`,
+/// `1h5m`, `2d`, `2d3h`); seconds only below a minute.
+pub fn compact_duration(secs: u64) -> String {
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h{m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d{h}h"),
     }
 }
 
@@ -232,10 +248,15 @@ impl<'a> SessionRow<'a> {
     }
 
     /// Fill `elapsed_secs` and `elapsed` from the start and end times
-    /// (to `now` while the session runs).
+    /// (to `now` while the session runs). `elapsed` means what existing
+    /// installs print: the same time, and for an ended session without a
+    /// result (no end of its run), the time to its `last_accessed`.
     pub fn set_elapsed(&mut self, now: Option<DateTime<Utc>>) {
         self.elapsed_secs = elapsed_between(self.started_at, self.ended_at, now);
-        self.elapsed = self.elapsed_secs.map(|secs| secs as u64);
+        self.elapsed = self
+            .elapsed_secs
+            .or_else(|| elapsed_between(self.started_at, self.sort_key, None))
+            .map(|secs| compact_duration(secs as u64));
     }
 
     /// OUTCOME as `list` shows it: `killed`, `timeout`, else the exit code;
@@ -277,6 +298,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn elapsed_is_compact_text_as_existing_installs_print_it() {
+        let cases = [
+            (0, "0s"),
+            (45, "45s"),
+            (60, "1m"),
+            (179, "2m"),
+            (3_600, "1h"),
+            (3_900, "1h5m"),
+            (86_400, "1d"),
+            (86_400 + 59 * 60, "1d"),
+            (2 * 86_400 + 3 * 3_600 + 5, "2d3h"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(compact_duration(secs), text, "{secs}");
+        }
+    }
+
+    #[test]
     fn a_row_read_back_from_its_json_prints_the_same_json() {
         let json = serde_json::json!({
             "session_id": "01KAZ9X3ABCDEFGHJKMNPQRSTV",
@@ -296,7 +335,7 @@ mod tests {
             "started_at": "2026-12-07T00:59:00Z",
             "ended_at": "2026-12-07T01:00:00Z",
             "elapsed_secs": 60.0,
-            "elapsed": 60,
+            "elapsed": "1m",
             "exit_code": 3,
             "outcome": "failure",
             "log_bytes": 12,

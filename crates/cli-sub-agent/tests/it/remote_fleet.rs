@@ -108,7 +108,10 @@ fn rows_of_a_version_this_csa_cannot_read_are_an_error_naming_the_host() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains("the csa on alpha prints session rows of version 99")
-            && err.contains("this csa reads version 1"),
+            && err.contains(&format!(
+                "this csa reads version {}",
+                csa_session::ROW_VERSION
+            )),
         "{err}"
     );
 }

@@ -311,3 +311,39 @@ fn running_session(env: &Env) -> (Session, FlockHolder) {
     let holder = FlockHolder::hold(&s.path("locks/codex.lock"));
     (s, holder)
 }
+
+#[test]
+fn list_json_elapsed_is_the_compact_text_existing_installs_print() {
+    let env = Env::new();
+    // Created 2026-01-01T00:00:00Z; the result completed 5 s later.
+    let with_result = env.session("retired");
+    with_result.write("result.toml", &result_toml("success", 0, "ok"));
+    // No result: from creation to `last_accessed`, as existing installs count.
+    let without = env.session("retired");
+    let created: chrono::DateTime<chrono::Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+    without.set_last_accessed(created + chrono::TimeDelta::seconds(3 * 3600 + 5 * 60 + 7));
+    let running = env.session("active").dead_pid();
+    let out = env
+        .csa()
+        .args(["session", "list", "--json", "--no-reconcile"])
+        .output()
+        .unwrap();
+    let rows = json_of(&out);
+    let elapsed = |id: &str| {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["session_id"] == id)
+            .unwrap();
+        (row["elapsed"].clone(), row["elapsed_secs"].clone())
+    };
+    assert_eq!(elapsed(&with_result.id), ("5s".into(), 5.0.into()));
+    let (text, secs) = elapsed(&without.id);
+    assert_eq!((text, secs), ("3h5m".into(), serde_json::Value::Null));
+    // Active: up to now, days since its creation in 2026.
+    let (text, secs) = elapsed(&running.id);
+    let text = text.as_str().unwrap().to_owned();
+    let days = (secs.as_f64().unwrap() / 86_400.0) as u64;
+    assert!(text.starts_with(&format!("{days}d")), "{text} {secs}");
+}

@@ -38,7 +38,7 @@ use crate::row::SessionRow;
 /// The first line of a cache file: the line format's own version (raise
 /// it when the line format changes) and the row's ([`crate::row::ROW_VERSION`],
 /// checked by a test), so a cache of other rows is never served.
-const HEADER: &str = "csa list cache 7 row 1";
+const HEADER: &str = "csa list cache 7 row 2";
 const CACHE_DIR: &str = "list-cache";
 const CACHE_EXTENSION: &str = "rows";
 /// Cache files of earlier versions, removed when the new file is written.
