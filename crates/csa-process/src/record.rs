@@ -393,6 +393,32 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_record_csa_writes_carries_every_field_and_names_its_holder() {
+        let tool = ToolName::parse("codex").unwrap();
+        let me = DaemonPid::of_this_process();
+        for (holder, reason) in [
+            (LockHolder::Launcher, "csa run (starting the daemon)"),
+            (LockHolder::Daemon, "csa run"),
+        ] {
+            let record = LockRecord::for_this_process(&tool, holder);
+            assert_eq!(record.reason.as_deref(), Some(reason), "{holder:?}");
+            assert_eq!(
+                (record.pid, record.pid_start_time_ticks),
+                (me.pid, me.start_time_ticks)
+            );
+            assert_eq!(record.tool_name.as_deref(), Some("codex"));
+            assert!(record.acquired_at.is_some());
+            assert_eq!(record.hostname, crate::facts::hostname());
+            assert_eq!(record.boot_id, crate::facts::boot_id());
+            assert_eq!(record.pid_namespace, crate::facts::pid_namespace());
+            assert_eq!(
+                LockRecord::parse(record.to_json().as_bytes()).unwrap(),
+                record
+            );
+        }
+    }
+
+    #[test]
     fn reading_missing_and_malformed_records() {
         let tmp = tempfile::tempdir().unwrap();
         let session = SessionDir::new(tmp.path());
