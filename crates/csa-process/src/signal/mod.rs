@@ -587,6 +587,34 @@ mod tests {
     }
 
     #[test]
+    fn signals_read_as_their_unix_names_and_others_as_their_number() {
+        for (sig, number, name) in [
+            (Sig::Term, 15, "SIGTERM"),
+            (Sig::Kill, 9, "SIGKILL"),
+            (Sig::Cont, SIGCONT, "SIGCONT"),
+        ] {
+            assert_eq!((sig.number(), sig.name()), (number, name));
+        }
+        for (number, name) in [
+            (1, "SIGHUP"),
+            (2, "SIGINT"),
+            (3, "SIGQUIT"),
+            (4, "SIGILL"),
+            (6, "SIGABRT"),
+            (8, "SIGFPE"),
+            (9, "SIGKILL"),
+            (11, "SIGSEGV"),
+            (13, "SIGPIPE"),
+            (14, "SIGALRM"),
+            (15, "SIGTERM"),
+            (10, "signal 10"),
+            (0, "signal 0"),
+        ] {
+            assert_eq!(signal_name(number), name);
+        }
+    }
+
+    #[test]
     fn the_daemon_command_line_must_name_this_session_before_the_separator() {
         let yes = [
             format!("/usr/bin/csa daemon --session-dir /x --session-id {ID} --tool t -- sleep 1"),
