@@ -56,10 +56,16 @@ fn states_written_by_every_reconcile_outcome_load_in_existing_installs() {
 #[test]
 fn states_written_by_runs_load_in_existing_installs() {
     let env = Env::new();
+    // Each command waits for the gate, so its state is read while it runs.
+    let gate = env.tmp.path().join("go");
     let run = |cmd: &str| {
+        let cmd = format!(
+            "while [ ! -e '{}' ]; do sleep 0.02; done; {cmd}",
+            gate.display()
+        );
         let out = env
             .csa()
-            .args(["run", "--tool", "demo", "--", "sh", "-c", cmd])
+            .args(["run", "--tool", "demo", "--", "sh", "-c", &cmd])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr_of(&out));
@@ -70,6 +76,7 @@ fn states_written_by_runs_load_in_existing_installs() {
     };
     let ok = run("echo fine");
     let failed = run("echo broken >&2; exit 3");
+    fs_err::write(&gate, "").unwrap();
     for (name, s) in [("success", &ok), ("failure", &failed)] {
         let out = env
             .csa()

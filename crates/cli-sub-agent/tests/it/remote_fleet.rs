@@ -136,7 +136,18 @@ fn two_hosts_are_listed_and_topped_at_once_and_an_unreachable_one_is_one_warning
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("HOST   SESSION"), "{text}");
-    let line_of = |id: &str| lines.iter().find(|l| l.contains(&id[..8])).copied();
+    // The SESSION column holds each id's short form: two ids of a test
+    // share their first 8 characters, so a line is found by that column.
+    let line_of = |id: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|short| short.len() >= 8 && id.starts_with(short))
+            })
+            .copied()
+    };
     let alpha = line_of(&on_alpha).unwrap_or_default();
     let beta = line_of(&on_beta).unwrap_or_default();
     assert!(
@@ -186,7 +197,18 @@ fn two_hosts_are_listed_and_topped_at_once_and_an_unreachable_one_is_one_warning
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[0].contains("alpha, beta"), "{text}");
     assert!(lines[1].starts_with("HOST   SESSION"), "{text}");
-    let line_of = |id: &str| lines.iter().find(|l| l.contains(&id[..8])).copied();
+    // The SESSION column holds each id's short form: two ids of a test
+    // share their first 8 characters, so a line is found by that column.
+    let line_of = |id: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|short| short.len() >= 8 && id.starts_with(short))
+            })
+            .copied()
+    };
     assert!(
         line_of(&on_alpha)
             .unwrap_or_default()
