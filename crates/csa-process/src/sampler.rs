@@ -96,19 +96,10 @@ impl Sampler<SessionId> {
 /// The session's daemon and command, each only when its start time matches
 /// its record (a reused pid is another program's, and is not counted).
 pub fn session_roots(session: &SessionDir) -> Vec<u32> {
-    let daemon = read_daemon_pid(session).ok().flatten();
-    let command = read_cmd_pid(session).ok().flatten();
-    daemon
-        .into_iter()
-        .chain(command.map(|c| c.as_pid_record()))
-        .filter(|record| {
-            let facts = crate::facts::probe(record.pid);
-            facts.existence == crate::Existence::Exists
-                && record.start_time_ticks.is_some()
-                && facts.start_time_ticks == record.start_time_ticks
-        })
-        .map(|record| record.pid)
-        .collect()
+    usage::verified_roots(
+        read_daemon_pid(session).ok().flatten(),
+        read_cmd_pid(session).ok().flatten(),
+    )
 }
 
 #[cfg(all(test, target_os = "linux"))]

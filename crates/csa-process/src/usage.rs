@@ -48,11 +48,12 @@ pub fn session_processes(session: &SessionDir, running: bool) -> Processes {
     }
 }
 
-/// The usage of the verified trees of the daemon and the command; `None`
-/// when neither is verified or the platform cannot tell.
-fn live_tree_usage(daemon: Option<DaemonPid>, command: Option<CmdPid>) -> Option<Usage> {
-    let records = daemon.into_iter().chain(command.map(|c| c.as_pid_record()));
-    let verified: Vec<u32> = records
+/// The pids of the daemon and the command whose start time matches their
+/// record (a reused pid is another program's, and is not counted).
+pub(crate) fn verified_roots(daemon: Option<DaemonPid>, command: Option<CmdPid>) -> Vec<u32> {
+    daemon
+        .into_iter()
+        .chain(command.map(|c| c.as_pid_record()))
         .filter(|record| {
             let facts = crate::facts::probe(record.pid);
             facts.existence == Existence::Exists
@@ -60,7 +61,13 @@ fn live_tree_usage(daemon: Option<DaemonPid>, command: Option<CmdPid>) -> Option
                 && facts.start_time_ticks == record.start_time_ticks
         })
         .map(|record| record.pid)
-        .collect();
+        .collect()
+}
+
+/// The usage of the verified trees of the daemon and the command; `None`
+/// when neither is verified or the platform cannot tell.
+fn live_tree_usage(daemon: Option<DaemonPid>, command: Option<CmdPid>) -> Option<Usage> {
+    let verified = verified_roots(daemon, command);
     if verified.is_empty() {
         return None;
     }
