@@ -254,17 +254,10 @@ pub enum Noise<'u> {
 
 /// Every session in the folders that can be read; the others are skipped.
 pub fn sessions_in_each(dirs: &[SessionsDir], noise: Noise<'_>) -> Vec<SessionLocation> {
-    let mut found = Vec::new();
-    for dir in dirs {
-        match csa_session::list_sessions(dir) {
-            Ok(sessions) => found.extend(sessions),
-            Err(err) => match noise {
-                Noise::Warn(ui) => ui.warning(&format!("skipped: {}", chain(&err))),
-                Noise::Quiet => tracing::debug!("skipped: {}", chain(&err)),
-            },
-        }
-    }
-    found
+    csa_session::resolve::list_sessions_each(dirs, |err| match noise {
+        Noise::Warn(ui) => ui.warning(&format!("skipped: {}", chain(err))),
+        Noise::Quiet => tracing::debug!("skipped: {}", chain(err)),
+    })
 }
 
 /// Every session in these folders.

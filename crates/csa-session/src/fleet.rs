@@ -19,9 +19,9 @@ use crate::error::chain;
 use crate::layout::SessionsDir;
 use crate::log_tail::{LogSizes, log_sizes, output_tail};
 use crate::phase::Phase;
-use crate::resolve::SessionLocation;
+use crate::resolve::{SessionLocation, list_sessions_each};
 use crate::status::{Outcome, SessionStatus as Status};
-use crate::{SessionId, list_sessions, load_result_if_any, load_state};
+use crate::{SessionId, load_result_if_any, load_state};
 
 /// The version of [`FleetJson`] (what `top --json` prints): raised when a
 /// key changes meaning or goes away. Adding a key does not raise it.
@@ -171,13 +171,9 @@ impl Fleet {
     /// ones, and read every active (or unreadable) session again. A folder
     /// that cannot be listed is skipped (its sessions are not shown).
     pub fn refresh(&mut self) {
-        let mut found = Vec::new();
-        for dir in &self.dirs {
-            match list_sessions(dir) {
-                Ok(sessions) => found.extend(sessions),
-                Err(err) => tracing::debug!("skipped: {}", chain(&err)),
-            }
-        }
+        let found = list_sessions_each(&self.dirs, |err| {
+            tracing::debug!("skipped: {}", chain(err));
+        });
         let mut rows = HashMap::with_capacity(found.len());
         for loc in found {
             let row = match self.rows.remove(&loc.id) {

@@ -29,6 +29,22 @@ impl SessionLocation {
     }
 }
 
+/// Every session in these folders; a folder that cannot be listed is handed
+/// to `skipped` and the others are still listed.
+pub fn list_sessions_each(
+    dirs: &[SessionsDir],
+    mut skipped: impl FnMut(&IdError),
+) -> Vec<SessionLocation> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        match list_sessions(dir) {
+            Ok(sessions) => found.extend(sessions),
+            Err(err) => skipped(&err),
+        }
+    }
+    found
+}
+
 /// Every session folder in `sessions_dir`: real folders whose name is a ULID
 /// (in either case). Names starting with `.` (temp folders, the trash) and
 /// symlinks are skipped. A sessions folder that does not exist holds none.
