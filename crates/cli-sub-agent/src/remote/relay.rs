@@ -113,7 +113,7 @@ fn relay_stdout(stdout: &mut impl Read, ui: &Ui) -> anyhow::Result<Printed> {
 
 /// Pass the remote stderr on line by line (escaped), except the lines that
 /// say the remote csa could not run: those are returned, for [`refusal`].
-fn relay_stderr(stderr: impl Read, remote_csa: &str, ui: &Ui) -> String {
+pub fn relay_stderr(stderr: impl Read, remote_csa: &str, ui: &Ui) -> String {
     let mut held = String::new();
     for line in std::io::BufReader::new(stderr).split(b'\n') {
         let Ok(line) = line else { break };

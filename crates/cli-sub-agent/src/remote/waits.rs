@@ -81,18 +81,52 @@ fn wait_on(
             source,
         })?;
     // Held open, never written: the remote wait ends when it is closed.
-    let _stdin = child.stdin.take();
-    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let stdin = child.stdin.take();
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(HostError::Read {
             host: host(),
             source: std::io::Error::other("ssh started without its pipes"),
         });
     };
-    let said = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-        text
-    });
+    // Passed on line by line as it comes (a remote `-v` shows what that
+    // wait waits for as soon as it knows), but for the lines that say the
+    // remote csa could not run: those become one error naming the host.
+    let remote_csa = transport.remote_csa();
+    let said = std::thread::scope(|threads| {
+        let said = threads.spawn(|| super::relay::relay_stderr(stderr, remote_csa, ui));
+        let drawn = draw_ends(stdout, lead, json, ui, &host);
+        if drawn.is_err() {
+            // An unreadable answer: stop the remote side.
+            drop(stdin);
+            let _ = child.kill();
+        }
+        let said = said
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        drawn.map(|()| said)
+    })?;
+    let status = child.wait().map_err(|source| HostError::Read {
+        host: host(),
+        source,
+    })?;
+    if let Some(refused) = refusal(target, remote_csa, status.code(), &said) {
+        return Err(refused);
+    }
+    ui.stderr(&said);
+    Ok(match status.code() {
+        Some(code) => u8::try_from(code).unwrap_or(1),
+        None => super::relay::SIGNALLED,
+    })
+}
+
+/// Draw each `EndRow` line of a host's `wait --json` as it comes.
+fn draw_ends(
+    stdout: impl std::io::Read,
+    lead: Option<&str>,
+    json: bool,
+    ui: &Ui,
+    host: &dyn Fn() -> String,
+) -> Result<(), HostError> {
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|source| HostError::Read {
             host: host(),
@@ -117,19 +151,7 @@ fn wait_on(
         // A closed stdout ends the wait here; the remote side ends with its stdin.
         let _ = ui.stdout(&drawn);
     }
-    let status = child.wait().map_err(|source| HostError::Read {
-        host: host(),
-        source,
-    })?;
-    let said = said.join().unwrap_or_default();
-    if let Some(refused) = refusal(target, transport.remote_csa(), status.code(), &said) {
-        return Err(refused);
-    }
-    ui.stderr(&said);
-    Ok(match status.code() {
-        Some(code) => u8::try_from(code).unwrap_or(1),
-        None => super::relay::SIGNALLED,
-    })
+    Ok(())
 }
 
 /// A `wait --json` line with `"host"` first, when there are several hosts.

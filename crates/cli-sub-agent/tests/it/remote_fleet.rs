@@ -3,10 +3,12 @@
 //! csa's views and terminal; `list` and `wait --all` ask several hosts at
 //! once, against real OpenSSH servers on 127.0.0.1 ([`SshLab`]).
 
+use std::io::{BufRead, BufReader};
+
 use csa_test_support::sshd::SshLab;
 use csa_test_support::*;
 
-use super::remote::{NO_HANG, csa, csa_std, lab, remote_csa_pids, run_on};
+use super::remote::{NO_HANG, csa, csa_std, lab, run_on};
 
 /// `csa` with colours forced here (the remote csa, started by sshd with
 /// its own environment, would print none).
@@ -268,16 +270,46 @@ fn wait_all_waits_on_every_host_at_once() {
     let on_beta = run_on(&env, &lab, "beta", &[], &["sh", "-c", &until_go(4)]);
     let mut cmd = csa_std(&env, &lab);
     cmd.args([
-        "--host", "alpha", "--host", "beta", "session", "wait", "--all",
+        "-v", "--host", "alpha", "--host", "beta", "session", "wait", "--all",
     ])
     .stdin(std::process::Stdio::null())
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
-    let wait = cmd.spawn().unwrap();
-    wait_until("both remote waits", || remote_csa_pids("wait").len() >= 2);
+    let mut wait = cmd.spawn().unwrap();
+    // The gate opens once each host's wait has said (at -v, passed on as it
+    // comes) which sessions it waits for: its watches are then in place, so
+    // an end after that is seen. A process named `wait` may not have listed
+    // its sessions yet.
+    let stderr = wait.stderr.take().unwrap();
+    let (lines, said) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line.clone()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut heard = Vec::new();
+    let mut waiting_for = Vec::new();
+    while waiting_for.len() < 2 {
+        let line = said
+            .recv_timeout(NO_HANG)
+            .unwrap_or_else(|_| panic!("both hosts' waits listed their sessions: {heard:?}"));
+        if let Some((_, ids)) = line.split_once("waiting for 1 session(s): ") {
+            waiting_for.push(ids.trim().to_owned());
+        }
+        heard.push(line);
+    }
+    waiting_for.sort();
+    let mut expected = vec![on_alpha.clone(), on_beta.clone()];
+    expected.sort();
+    assert_eq!(waiting_for, expected, "{heard:?}");
     fs_err::write(&go, "").unwrap();
     let out = wait.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    reader.join().unwrap();
+    heard.extend(said.try_iter());
+    assert_eq!(out.status.code(), Some(1), "{heard:?}");
     let text = stdout_of(&out);
     let mut lines: Vec<&str> = text.lines().collect();
     lines.sort_unstable();
