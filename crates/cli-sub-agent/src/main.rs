@@ -56,7 +56,10 @@ fn main() -> ExitCode {
     };
     cli.normalize();
     term::style::init(cli.color.choice());
-    let ui = Ui::new(Facts::of_process());
+    let ui = Ui::new(Facts {
+        read_by_csa: remote_protocol.is_some(),
+        ..Facts::of_process()
+    });
     term::log::init(cli.verbose, ui.facts().stderr_colors);
     if let Some(theirs) = remote_protocol {
         if let Some(refused) = remote::answer_caller(theirs, &ui) {

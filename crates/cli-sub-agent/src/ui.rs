@@ -24,6 +24,10 @@ pub struct Facts {
     pub stderr_colors: bool,
     /// The width of the terminal stdout is, `None` when it is not one.
     pub stdout_width: Option<usize>,
+    /// Stdout is read by another csa (this one was started over ssh by a
+    /// `--host` command): bulk JSON answers are written compact, one
+    /// element a line, since no person reads them.
+    pub read_by_csa: bool,
 }
 
 impl Facts {
@@ -33,6 +37,7 @@ impl Facts {
             stdout_colors: style::colors(&std::io::stdout()),
             stderr_colors: style::colors(&std::io::stderr()),
             stdout_width: term::stdout_terminal_width(),
+            read_by_csa: false,
         }
     }
 
@@ -42,6 +47,7 @@ impl Facts {
         stdout_colors: false,
         stderr_colors: false,
         stdout_width: None,
+        read_by_csa: false,
     };
 }
 

@@ -129,17 +129,30 @@ pub(crate) fn in_tree_order<'r>(rows: &[&'r SessionRow<'r>]) -> Vec<Placed<'r>> 
 
 /// The JSON array: the rows, with `tree_depth` when drawn as a tree. It is
 /// written out a part at a time, each row as `serde_json` prints an element
-/// of a pretty array, so that a long list is never one string.
+/// of a pretty array (compact, one a line, when another csa reads it), so
+/// that a long list is never one string.
 fn print_json(ui: &Ui, placed: &[Placed<'_>]) -> anyhow::Result<()> {
-    ui.stdout(&json_text(placed, &mut |part| ui.stdout(part))?)
+    let style = match ui.facts().read_by_csa {
+        true => JsonStyle::Compact,
+        false => JsonStyle::Pretty,
+    };
+    ui.stdout(&json_text(placed, style, &mut |part| ui.stdout(part))?)
 }
 
 /// How much of the JSON array is gathered before it is handed on.
 const JSON_PART: usize = 1 << 20;
 
+/// How the JSON array is laid out: for a person, or for another csa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonStyle {
+    Pretty,
+    Compact,
+}
+
 /// The JSON array of `placed`: every full part handed to `part`, the rest returned.
 fn json_text(
     placed: &[Placed<'_>],
+    style: JsonStyle,
     part: &mut dyn FnMut(&str) -> anyhow::Result<()>,
 ) -> anyhow::Result<String> {
     #[derive(serde::Serialize)]
@@ -154,20 +167,28 @@ fn json_text(
     let tree = placed.iter().any(|(_, node)| node.is_some());
     let mut out = String::from("[\n");
     for (i, (row, node)) in placed.iter().enumerate() {
-        let element = if tree {
-            serde_json::to_string_pretty(&TreeRow {
-                row,
-                tree_depth: node.map_or(0, |n| n.depth),
-            })
-        } else {
-            serde_json::to_string_pretty(row)
-        }?;
-        for (n, line) in element.lines().enumerate() {
-            if n > 0 {
-                out.push('\n');
+        let tree_row = tree.then(|| TreeRow {
+            row,
+            tree_depth: node.map_or(0, |n| n.depth),
+        });
+        match style {
+            JsonStyle::Compact => out.push_str(&match &tree_row {
+                Some(tree_row) => serde_json::to_string(tree_row),
+                None => serde_json::to_string(row),
+            }?),
+            JsonStyle::Pretty => {
+                let element = match &tree_row {
+                    Some(tree_row) => serde_json::to_string_pretty(tree_row),
+                    None => serde_json::to_string_pretty(row),
+                }?;
+                for (n, line) in element.lines().enumerate() {
+                    if n > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str("  ");
+                    out.push_str(line);
+                }
             }
-            out.push_str("  ");
-            out.push_str(line);
         }
         out.push_str(if i + 1 < placed.len() { ",\n" } else { "\n" });
         if out.len() >= JSON_PART {
@@ -249,15 +270,16 @@ mod tests {
             .iter()
             .map(|loc| SessionRow::broken(loc, &missing))
             .collect();
-        let whole = |placed: &[Placed<'_>]| {
+        let whole_in = |placed: &[Placed<'_>], style| {
             let mut parts = String::new();
-            let rest = json_text(placed, &mut |part| {
+            let rest = json_text(placed, style, &mut |part| {
                 parts.push_str(part);
                 Ok(())
             })
             .expect("rows serialize");
             parts + &rest
         };
+        let whole = |placed: &[Placed<'_>]| whole_in(placed, JsonStyle::Pretty);
         let flat: Vec<Placed<'_>> = rows.iter().map(|row| (row, None)).collect();
         let refs: Vec<&SessionRow<'_>> = rows.iter().collect();
         let expected = serde_json::to_string_pretty(&refs).expect("rows serialize") + "\n";
@@ -273,5 +295,13 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&whole(&tree)).expect("JSON");
         assert_eq!(parsed[1]["tree_depth"], 1);
         assert_eq!(parsed[1]["session_id"], "01KAZ9W1B7EBBBBBBBBBBBBBBB");
+        // For another csa: the same values, one element a line.
+        for placed in [&flat, &tree] {
+            let compact = whole_in(placed, JsonStyle::Compact);
+            assert_eq!(compact.lines().count(), placed.len() + 2, "{compact}");
+            let compact: serde_json::Value = serde_json::from_str(&compact).expect("JSON");
+            let pretty: serde_json::Value = serde_json::from_str(&whole(placed)).expect("JSON");
+            assert_eq!(compact, pretty);
+        }
     }
 }

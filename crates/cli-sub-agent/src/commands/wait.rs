@@ -298,6 +298,7 @@ mod tests {
             stdout_colors: false,
             stderr_colors: false,
             stdout_width: None,
+            read_by_csa: false,
         };
         let loc = |id: &str| SessionLocation {
             id: SessionId::parse(id).unwrap(),

@@ -323,3 +323,58 @@ fn wait_all_waits_on_every_host_at_once() {
         "{text}"
     );
 }
+
+#[test]
+fn a_list_answer_to_another_csa_is_compact_one_row_a_line() {
+    let Some((env, lab)) = lab(&["alpha"]) else {
+        return;
+    };
+    for _ in 0..2 {
+        run_on(&env, &lab, "alpha", &[], &["true"]);
+    }
+    // The remote csa, with what it answers kept in a file.
+    let answer = env.tmp.path().join("answer.json");
+    let recorder = env.tmp.path().join("recording-csa");
+    fs_err::write(
+        &recorder,
+        format!(
+            "#!/bin/sh\n'{csa}' \"$@\" >'{answer}'\ncode=$?\ncat '{answer}'\nexit $code\n",
+            csa = assert_cmd::cargo::cargo_bin("csa").display(),
+            answer = answer.display(),
+        ),
+    )
+    .unwrap();
+    fs_err::set_permissions(
+        &recorder,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut cmd = csa_std(&env, &lab);
+    cmd.env("CSA_REMOTE_CSA", &recorder);
+    let out = assert_cmd::Command::from_std(cmd)
+        .args(["--host", "alpha", "session", "list"])
+        .timeout(NO_HANG)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).lines().count(), 3, "{}", stdout_of(&out));
+    let text = fs_err::read_to_string(&answer).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!((lines[0], lines[3]), ("[", "]"), "{text}");
+    for row in &lines[1..3] {
+        assert!(row.starts_with("{\"session_id\":\""), "{text}");
+        assert!(row.ends_with('}') || row.ends_with("},"), "{text}");
+    }
+    // A person asking for --json still gets it pretty.
+    let json = csa(
+        &env,
+        &lab,
+        &["--host", "alpha", "session", "list", "--json"],
+    );
+    assert!(
+        stdout_of(&json).contains("\n    \"session_id\": "),
+        "{}",
+        stdout_of(&json)
+    );
+}
