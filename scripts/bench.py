@@ -26,9 +26,10 @@ each, on one hand-made session whose daemon.pid names a live `sleep`):
   logs -f wake-up from a line appended to output.log to the same line read from
                   `csa session logs --follow` (target: 50 ms)
 
-the `list --host` figure of scripts/bench_remote.py (1,000 sessions on an sshd
-on 127.0.0.1 over a warm connection, against a local list of the same; alone:
---remote-only), and the fleet figures of scripts/bench_fleet.py (`top` over 1,000 sessions,
+the `list --host` figures of scripts/bench_remote.py (1,000 sessions on an sshd
+on 127.0.0.1 over a warm connection, against a local list of the same, with the
+remote account's shell started clean and as it is, and where the time goes;
+alone: --remote-only), and the fleet figures of scripts/bench_fleet.py (`top` over 1,000 sessions,
 `logs --follow --all`, `list` of 100,000 sessions; --no-100k skips the last),
 and, after every list figure of every N (so that its mass deletions cannot
 slow them down):
