@@ -18,20 +18,25 @@ pub const MIN_SHORT_ID_LEN: usize = 8;
 /// The short ids of a set of sessions, looked up by id.
 #[derive(Debug, Clone, Default)]
 pub struct ShortIds {
-    /// Each id's key, sorted, with the length of its short id.
-    sorted: Vec<(Key, u8)>,
+    /// Each id's key, sorted.
+    sorted: Vec<Key>,
+    /// The length of each one's short id (apart: a pair would be padded
+    /// to 48 bytes, a third of it nothing, in a list of 100,000 ids).
+    lens: Vec<u8>,
 }
 
 impl ShortIds {
     /// The short ids of `ids` (26 characters each, in either case; other
     /// strings are left out).
     pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>) -> ShortIds {
-        let mut keys: Vec<Key> = ids.into_iter().filter_map(Key::of).collect();
-        keys.sort_unstable();
-        let lens = unique_prefix_lens(&keys);
-        ShortIds {
-            sorted: keys.into_iter().zip(lens).collect(),
-        }
+        // Sized once and filled in place: a list of 100,000 ids holds no
+        // second copy of them.
+        let ids = ids.into_iter();
+        let mut sorted = Vec::with_capacity(ids.size_hint().1.unwrap_or(0));
+        sorted.extend(ids.filter_map(Key::of));
+        sorted.sort_unstable();
+        let lens = unique_prefix_lens(&sorted);
+        ShortIds { sorted, lens }
     }
 
     /// The short id of `id`: its shortest unique prefix in the set, or the
@@ -39,7 +44,7 @@ impl ShortIds {
     pub fn of<'i>(&self, id: &'i str) -> &'i str {
         let len = self
             .find(id)
-            .map_or(id.len(), |at| usize::from(self.sorted[at].1));
+            .map_or(id.len(), |at| usize::from(self.lens[at]));
         id.get(..len).unwrap_or(id)
     }
 
@@ -51,13 +56,13 @@ impl ShortIds {
         let Some(key) = Key::of(id) else {
             return id;
         };
-        let at = match self.sorted.binary_search_by(|(probe, _)| probe.cmp(&key)) {
+        let at = match self.sorted.binary_search(&key) {
             Ok(_) => return id,
             Err(at) => at,
         };
         let shared = |i: Option<usize>| {
             i.and_then(|i| self.sorted.get(i))
-                .map_or(0, |(other, _)| key.shared_chars(*other))
+                .map_or(0, |other| key.shared_chars(*other))
         };
         let len =
             (shared(at.checked_sub(1)).max(shared(Some(at))) + 1).clamp(MIN_SHORT_ID_LEN, ULID_LEN);
@@ -77,13 +82,13 @@ impl ShortIds {
             .collect();
         order.sort_unstable();
         let mut lens: Vec<usize> = ids.iter().map(|id| id.len()).collect();
-        let mut set = self.sorted.iter().peekable();
+        let mut set = self.sorted.iter().zip(&self.lens).peekable();
         for (key, at) in order {
-            while set.next_if(|(listed, _)| *listed < key).is_some() {}
+            while set.next_if(|(listed, _)| **listed < key).is_some() {}
             if let Some((listed, len)) = set.peek()
-                && *listed == key
+                && **listed == key
             {
-                lens[at] = usize::from(*len);
+                lens[at] = usize::from(**len);
             }
         }
         ids.iter()
@@ -99,9 +104,7 @@ impl ShortIds {
 
     fn find(&self, id: &str) -> Option<usize> {
         let key = Key::of(id)?;
-        self.sorted
-            .binary_search_by(|(probe, _)| probe.cmp(&key))
-            .ok()
+        self.sorted.binary_search(&key).ok()
     }
 }
 
@@ -154,18 +157,16 @@ fn ascii_uppercase(x: u128) -> u128 {
 /// [`MIN_SHORT_ID_LEN`], at most the whole id (an id listed twice, the same
 /// session under both state roots, keeps its full length).
 fn unique_prefix_lens(sorted: &[Key]) -> Vec<u8> {
-    let shared: Vec<usize> = sorted
-        .windows(2)
-        .map(|pair| pair[0].shared_chars(pair[1]))
-        .collect();
-    (0..sorted.len())
-        .map(|i| {
-            let before = i.checked_sub(1).map_or(0, |j| shared[j]);
-            let after = shared.get(i).copied().unwrap_or(0);
-            let len = (before.max(after) + 1).clamp(MIN_SHORT_ID_LEN, ULID_LEN);
-            u8::try_from(len).expect("a ULID has 26 characters")
-        })
-        .collect()
+    // How many characters each id shares with the one before it.
+    let mut before = 0;
+    let mut lens = Vec::with_capacity(sorted.len());
+    for (i, key) in sorted.iter().enumerate() {
+        let after = sorted.get(i + 1).map_or(0, |next| key.shared_chars(*next));
+        let len = (before.max(after) + 1).clamp(MIN_SHORT_ID_LEN, ULID_LEN);
+        lens.push(u8::try_from(len).unwrap_or(u8::MAX));
+        before = after;
+    }
+    lens
 }
 
 #[cfg(test)]
