@@ -16,15 +16,13 @@
 //! top level says why at the start of its DESCRIPTION (see [`TreeNote`]).
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
-use csa_session::SessionRow;
 
 use crate::args::ListArgs;
 pub use crate::list_tree::{TreeMark, TreeNote, tree_guides};
 use crate::pool::{self, Work};
+pub use crate::table_row::{Keep, TableRow};
 use crate::term::time::RelativeAge;
 use crate::term::{self, Palette};
 use crate::ui::Ui;
@@ -95,11 +93,12 @@ impl Layout {
 /// One line of the table.
 #[derive(Debug)]
 pub struct Line<'r> {
-    pub row: &'r SessionRow<'r>,
+    pub row: &'r TableRow,
     /// What SESSION shows: the id's shortest unique prefix.
     pub short_id: &'r str,
-    /// Where the row sits, with `--tree`.
-    pub tree: Option<TreeMark<'r>>,
+    /// Where the row sits, with `--tree` (boxed: a list of 100,000 lines
+    /// without a tree holds no room for one).
+    pub tree: Option<Box<TreeMark<'r>>>,
 }
 
 /// One cell: its escaped text and how many columns that takes.
@@ -115,7 +114,8 @@ impl<'r> Cell<'r> {
     }
 }
 
-/// Rows below which a share of the table is not worth a thread of its own.
+/// Rows below which a share of the table is not worth a thread of its own;
+/// also the most lines drawn by one thread before they are written out.
 const ROWS_PER_THREAD: usize = 2_000;
 
 /// The table: a header line, then one line per row, each ending in `\n`.
@@ -124,34 +124,59 @@ const ROWS_PER_THREAD: usize = 2_000;
 /// measuring cells, then writing lines): `list` has waited for every row,
 /// so the other cores are idle by now.
 pub fn table(lines: &[Line<'_>], layout: &Layout) -> String {
-    table_parts(lines, layout).concat()
+    let mut table = String::new();
+    let written: anyhow::Result<()> = table_parts(lines, layout, &mut |part| {
+        table.push_str(&part);
+        Ok(())
+    });
+    written.map_or_else(|_| unreachable!("gathering parts cannot fail"), |()| table)
 }
 
-/// [`table`] in consecutive parts (the header, then each share's lines), so
-/// that a long table is written out without being copied into one string.
-pub fn table_parts(lines: &[Line<'_>], layout: &Layout) -> Vec<String> {
+/// [`table`] handed to `write` in consecutive parts (the header, then each
+/// share's lines), so that a long table is written out as it is drawn and
+/// never held whole.
+///
+/// The cells are made twice, once to measure the columns and once to draw
+/// them, and never held for every line at once (300 bytes a line).
+pub fn table_parts(
+    lines: &[Line<'_>],
+    layout: &Layout,
+    write: &mut dyn FnMut(String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let ages = Ages::of(lines, layout.now);
-    let shares = pool::worker_count(Work::Cpu, lines.len() / ROWS_PER_THREAD);
-    let share_len = lines.len().div_ceil(shares).max(1);
+    let threads = pool::worker_count(Work::Cpu, lines.len() / ROWS_PER_THREAD);
+    let share_len = lines.len().div_ceil(threads).clamp(1, ROWS_PER_THREAD);
     let shares: Vec<(usize, &[Line<'_>])> = lines
         .chunks(share_len)
         .enumerate()
         .map(|(i, share)| (i * share_len, share))
         .collect();
-    let mut cells: Vec<Vec<[Cell<'_>; COLUMNS]>> =
+    // Each share's widest cells, and each line's DESCRIPTION width (an
+    // error's is not counted: it overflows its own line only).
+    let measured: Vec<([usize; COLUMNS], Vec<u32>)> =
         pool::map(Work::Cpu, shares.clone(), |(first, share)| {
-            share
-                .iter()
-                .enumerate()
-                .map(|(i, line)| cells(line, ages.of_row(first + i)))
-                .collect()
+            let mut widths = [0; COLUMNS];
+            let mut descriptions = Vec::with_capacity(share.len());
+            for (i, line) in share.iter().enumerate() {
+                let cells = cells(line, ages.of_row(first + i));
+                for (max, cell) in widths.iter_mut().zip(&cells) {
+                    *max = (*max).max(cell.width);
+                }
+                let width = if line.row.error {
+                    0
+                } else {
+                    cells[DESCRIPTION].width
+                };
+                descriptions.push(u32::try_from(width).unwrap_or(u32::MAX));
+            }
+            (widths, descriptions)
         });
     let shown = layout.columns();
     let mut widths = HEADER.map(str::len);
-    for row in cells.iter().flatten() {
-        for (column, (max, cell)) in widths.iter_mut().zip(row).enumerate() {
+    for (share, _) in &measured {
+        for (column, (max, width)) in widths.iter_mut().zip(share).enumerate() {
             if column != DESCRIPTION {
-                *max = (*max).max(cell.width);
+                *max = (*max).max(*width);
             }
         }
     }
@@ -167,19 +192,17 @@ pub fn table_parts(lines: &[Line<'_>], layout: &Layout) -> Vec<String> {
             columns.saturating_sub(others).max(MIN_DESCRIPTION_WIDTH)
         }
     };
-    for (line, cells) in lines.iter().zip(cells.iter_mut().flatten()) {
-        // An error reason may be long: it overflows its own row only.
-        if line.row.error.is_some() {
-            continue;
+    for (line, width) in lines.iter().zip(measured.iter().flat_map(|(_, d)| d)) {
+        let mut width = *width as usize;
+        if width > description_width {
+            width = term::display_width(&term::escape_to_width(
+                &description(line),
+                description_width,
+            ));
         }
-        let cell = &mut cells[DESCRIPTION];
-        if cell.width > description_width {
-            let text = description(line);
-            let cut = term::escape_to_width(&text, description_width).into_owned();
-            *cell = Cell::new(Cow::Owned(cut));
-        }
-        widths[DESCRIPTION] = widths[DESCRIPTION].max(cell.width);
+        widths[DESCRIPTION] = widths[DESCRIPTION].max(width);
     }
+    drop(measured);
     let line_width: usize = widths[..shown].iter().sum::<usize>() + GAP * (shown - 1);
     let draw = |out: &mut String, cells: [(&str, usize); COLUMNS], style: anstyle::Style| {
         for (column, (text, width)) in cells.into_iter().take(shown).enumerate() {
@@ -197,34 +220,43 @@ pub fn table_parts(lines: &[Line<'_>], layout: &Layout) -> Vec<String> {
         out.truncate(trimmed);
         out.push('\n');
     };
-    // Each share's cells are dropped once its lines are drawn.
-    let drawn = pool::map(
-        Work::Cpu,
-        shares.into_iter().zip(cells).collect(),
-        |((_, share), cells)| {
-            let mut out = String::with_capacity(share.len() * (line_width + 16));
-            for (line, cells) in share.iter().zip(&cells) {
-                let cells = cells
-                    .each_ref()
-                    .map(|cell| (cell.text.as_ref(), cell.width));
-                draw(&mut out, cells, term::status_style(line.row.status));
+    let draw_share = |(first, share): (usize, &[Line<'_>])| {
+        let mut out = String::with_capacity(share.len() * (line_width + 16));
+        for (i, line) in share.iter().enumerate() {
+            let mut cells = cells(line, ages.of_row(first + i));
+            let description = &mut cells[DESCRIPTION];
+            if !line.row.error && description.width > description_width {
+                let text = self::description(line);
+                let cut = term::escape_to_width(&text, description_width).into_owned();
+                *description = Cell::new(Cow::Owned(cut));
             }
-            out
-        },
-    );
+            let cells = cells
+                .each_ref()
+                .map(|cell| (cell.text.as_ref(), cell.width));
+            draw(&mut out, cells, term::status_style(line.row.status));
+        }
+        out
+    };
     let mut header = String::with_capacity(line_width + 16);
     draw(
         &mut header,
         HEADER.map(|h| (h, h.len())),
         anstyle::Style::new(),
     );
-    std::iter::once(header).chain(drawn).collect()
+    write(header)?;
+    // One share per thread at a time, each written out once drawn.
+    for batch in shares.chunks(threads) {
+        for part in pool::map(Work::Cpu, batch.to_vec(), draw_share) {
+            write(part)?;
+        }
+    }
+    Ok(())
 }
 
 /// The DESCRIPTION of a line before escaping: the tree note, if any, then
 /// the session's description.
 fn description<'r>(line: &Line<'r>) -> Cow<'r, str> {
-    let text = line.row.description.as_deref().unwrap_or("");
+    let text = line.row.description();
     match line.tree.as_ref().and_then(|tree| tree.note) {
         Some(note) if text.is_empty() => Cow::Owned(note.text()),
         Some(note) => Cow::Owned(format!("{} {text}", note.text())),
@@ -237,7 +269,8 @@ fn description<'r>(line: &Line<'r>) -> Cow<'r, str> {
 /// run of them shares one string.
 struct Ages {
     texts: Vec<String>,
-    of_row: Vec<Option<usize>>,
+    /// Each row's text in `texts` (`u32::MAX`: none).
+    of_row: Vec<u32>,
 }
 
 impl Ages {
@@ -247,23 +280,23 @@ impl Ages {
         let of_row = lines
             .iter()
             .map(|line| {
-                let started = line.row.started_at?;
+                let Some(started) = line.row.started_at() else {
+                    return u32::MAX;
+                };
                 let age = RelativeAge::between(started, now);
                 if last != Some(age) {
                     texts.push(age.to_string());
                     last = Some(age);
                 }
-                Some(texts.len() - 1)
+                u32::try_from(texts.len() - 1).unwrap_or(u32::MAX)
             })
             .collect();
         Ages { texts, of_row }
     }
 
     fn of_row(&self, row: usize) -> &str {
-        match self.of_row[row] {
-            Some(text) => &self.texts[text],
-            None => "-",
-        }
+        let text = self.of_row.get(row).map_or(u32::MAX, |text| *text);
+        self.texts.get(text as usize).map_or("-", String::as_str)
     }
 }
 
@@ -278,37 +311,24 @@ fn cells<'r>(line: &Line<'r>, age: &'r str) -> [Cell<'r>; COLUMNS] {
         }
         _ => Cow::Borrowed(line.short_id),
     };
-    let description = match &row.error {
-        Some(error) => Cow::Owned(format!(
-            "error: {}",
-            term::escape(&error.replace('\n', " "))
-        )),
-        None => match description(line) {
+    let description = if row.error {
+        Cow::Borrowed(row.description())
+    } else {
+        match description(line) {
             Cow::Borrowed(text) => term::escape(text),
             Cow::Owned(text) => Cow::Owned(term::escape(&text).into_owned()),
-        },
+        }
     };
-    let tools = match row.tools.as_slice() {
-        [] => Cow::Borrowed(""),
-        [one] => term::escape(one),
-        many => Cow::Owned(term::escape(&many.join(",")).into_owned()),
-    };
-    let elapsed = row
-        .elapsed_secs
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .map_or(Cow::Borrowed("-"), |took| {
-            Cow::Owned(term::human_duration(took))
-        });
     [
         id,
         Cow::Borrowed(age),
-        elapsed,
+        Cow::Borrowed(row.elapsed()),
         Cow::Borrowed(row.status.as_str()),
-        row.outcome_text().unwrap_or(Cow::Borrowed("")),
+        Cow::Borrowed(row.outcome()),
         description,
-        tools,
-        term::escape(row.branch.as_deref().unwrap_or("")),
-        term::escape(row.project_path.as_deref().unwrap_or("")),
+        Cow::Borrowed(row.tools()),
+        Cow::Borrowed(row.branch()),
+        Cow::Borrowed(row.project()),
     ]
     .map(Cell::new)
 }
@@ -357,7 +377,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command, SessionCommand};
 
-    const ELAPSED: usize = 2;
+    use csa_session::SessionRow;
     use csa_session::SessionStatus as Status;
     use csa_session::status::Outcome;
     use snapbox::{IntoData as _, assert_data_eq, str};
@@ -412,13 +432,25 @@ mod tests {
     const ID_A: &str = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
     const ID_B: &str = "01KAZ9W1B7EBBBBBBBBBBBBBBB";
 
-    /// The rows as `list` draws them without `--tree`.
-    fn flat<'r>(rows: &'r [SessionRow<'r>]) -> Vec<Line<'r>> {
+    /// What the table keeps of each row (PROJECT too: drawn only when asked).
+    fn tables(rows: &[SessionRow<'_>]) -> Vec<TableRow> {
+        let keep = Keep {
+            cells: true,
+            project: true,
+            parent: false,
+        };
         let short = csa_session::ShortIds::new(rows.iter().map(|r| r.session_id));
+        rows.iter()
+            .map(|row| TableRow::of(row, keep, &short))
+            .collect()
+    }
+
+    /// The rows as `list` draws them without `--tree`.
+    fn flat(rows: &[TableRow]) -> Vec<Line<'_>> {
         rows.iter()
             .map(|row| Line {
                 row,
-                short_id: short.of(row.session_id),
+                short_id: row.short_id(),
                 tree: None,
             })
             .collect()
@@ -430,7 +462,8 @@ mod tests {
             row(ID_A, "日本語の説明", Status::Failed),
             row(ID_B, "red \x1b[31mtext\r\u{202e}", Status::Active),
         ];
-        let refs = flat(&rows);
+        let tables = tables(&rows);
+        let refs = flat(&tables);
         let text = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -458,7 +491,8 @@ mod tests {
     fn description_is_cut_to_40_columns_or_to_the_terminal() {
         let long = "a description that is much longer than forty columns, really";
         let rows = [row(ID_A, long, Status::Retired)];
-        let refs = flat(&rows);
+        let tables = tables(&rows);
+        let refs = flat(&tables);
         let draw = |width| table(&refs, &layout(width, Palette::PLAIN));
         assert_data_eq!(
             draw(DescriptionWidth::Fixed(40)).raw(),
@@ -522,7 +556,7 @@ SESSION   STARTED    ELAPSED     STATUS   OUTCOME  DESCRIPTION  TOOLS  BRANCH
         let mut layout = layout(DescriptionWidth::Fixed(40), Palette::PLAIN);
         layout.project = true;
         assert_data_eq!(
-            table(&flat(&rows), &layout).raw(),
+            table(&flat(&tables(&rows)), &layout).raw(),
             str![[r#"
 SESSION   STARTED    ELAPSED     STATUS  OUTCOME  DESCRIPTION  TOOLS  BRANCH  PROJECT
 01KAZ9X3  5 min ago  2 min 05 s  Failed  killed   stopped      codex  main    /work/a
@@ -537,7 +571,8 @@ SESSION   STARTED    ELAPSED     STATUS  OUTCOME  DESCRIPTION  TOOLS  BRANCH  PR
     #[test]
     fn status_is_coloured_only_with_a_coloured_palette() {
         let rows = [row(ID_A, "x", Status::Failed)];
-        let refs = flat(&rows);
+        let tables = tables(&rows);
+        let refs = flat(&tables);
         let plain = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));
         assert!(!plain.contains('\x1b'), "{plain}");
         let coloured = table(&refs, &layout(DescriptionWidth::Fixed(40), Palette::ANSI));
@@ -565,7 +600,7 @@ SESSION   STARTED    ELAPSED     STATUS  OUTCOME  DESCRIPTION  TOOLS  BRANCH  PR
         last.description = Some(Cow::Borrowed("a description wider than forty columns, cut"));
         last.status = Status::Available;
         let text = table(
-            &flat(&rows),
+            &flat(&tables(&rows)),
             &layout(DescriptionWidth::Fixed(40), Palette::PLAIN),
         );
         let lines: Vec<&str> = text.lines().collect();
@@ -587,17 +622,17 @@ SESSION   STARTED    ELAPSED     STATUS  OUTCOME  DESCRIPTION  TOOLS  BRANCH  PR
 
     #[test]
     fn clean_cells_are_borrowed() {
-        let r = row(ID_A, "plain description", Status::Retired);
+        let r = tables(&[row(ID_A, "plain description", Status::Retired)]);
         let line = Line {
-            row: &r,
+            row: &r[0],
             short_id: &ID_A[..8],
             tree: None,
         };
         let text = description(&line);
         assert!(matches!(text, Cow::Borrowed(_)));
-        // ELAPSED is a number formatted for each row.
+        // Every cell is borrowed from the packed row.
         let cells = cells(&line, "3 min ago");
-        for (column, cell) in cells.iter().enumerate().filter(|(c, _)| *c != ELAPSED) {
+        for (column, cell) in cells.iter().enumerate() {
             assert!(
                 matches!(cell.text, Cow::Borrowed(_)),
                 "column {column}: {}",
@@ -615,17 +650,18 @@ SESSION   STARTED    ELAPSED     STATUS  OUTCOME  DESCRIPTION  TOOLS  BRANCH  PR
         ];
         let notes = [None, None, Some(TreeNote::NotInProject("01KAZ8ZZ"))];
         let guides = ["", "└─ ", ""];
+        let rows = tables(&rows);
         let lines: Vec<Line<'_>> = rows
             .iter()
             .zip(notes)
             .zip(guides)
             .map(|((row, note), guides)| Line {
                 row,
-                short_id: &row.session_id[..8],
-                tree: Some(TreeMark {
+                short_id: &row.session_id()[..8],
+                tree: Some(Box::new(TreeMark {
                     guides: guides.to_owned(),
                     note,
-                }),
+                })),
             })
             .collect();
         let text = table(&lines, &layout(DescriptionWidth::Fixed(40), Palette::PLAIN));

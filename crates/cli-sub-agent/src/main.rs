@@ -20,6 +20,8 @@ mod reconcile;
 mod remote;
 mod remote_cli;
 mod removal;
+mod spool;
+mod table_row;
 mod term;
 mod top;
 mod ui;

@@ -401,6 +401,61 @@ fn existing_mode(path: &Path) -> Option<u32> {
     }
 }
 
+/// A file replaced atomically by one written a part at a time: the parts go
+/// to a temp file beside it, which [`Replacement::commit`] fsyncs and renames
+/// into place (the folder is not fsynced: for caches, which are worth nothing
+/// after a crash but must never be read half written). Dropped uncommitted,
+/// the temp file is removed and the old file is untouched.
+#[derive(Debug)]
+pub struct Replacement {
+    target: PathBuf,
+    temp: PathBuf,
+    file: std::io::BufWriter<File>,
+    committed: bool,
+}
+
+impl Replacement {
+    /// Start replacing `target` (its folder must exist).
+    pub fn begin(target: &Path) -> Result<Replacement, WriteError> {
+        let dir = parent_of(target)?;
+        let (temp, file) = write_temp_open(dir, target, b"", existing_mode(target), false)?;
+        Ok(Replacement {
+            target: target.to_path_buf(),
+            temp,
+            file: std::io::BufWriter::with_capacity(1 << 16, file),
+            committed: false,
+        })
+    }
+
+    /// Append `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
+        self.file
+            .write_all(bytes)
+            .map_err(|source| WriteError::io(&self.temp, source))
+    }
+
+    /// Put the written bytes in place of the target.
+    pub fn commit(mut self) -> Result<(), WriteError> {
+        let flushed = self
+            .file
+            .flush()
+            .and_then(|()| self.file.get_ref().sync_all());
+        flushed.map_err(|source| WriteError::io(&self.temp, source))?;
+        std::fs::rename(&self.temp, &self.target)
+            .map_err(|source| WriteError::io(&self.target, source))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
 /// `<pid>-<ULID>`: unique across processes and calls.
 pub(crate) fn unique_suffix() -> String {
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();

@@ -75,7 +75,7 @@ pub fn list_sessions(sessions_dir: &SessionsDir) -> Result<Vec<SessionLocation>,
 /// like a session. A `dir` that does not exist has none; an error while it
 /// is read is an error.
 #[cfg(unix)]
-fn each_session_folder(
+pub(crate) fn each_session_folder(
     dir: &Path,
     mut each: impl FnMut(SessionId, &std::ffi::OsStr),
 ) -> std::io::Result<()> {
@@ -104,7 +104,7 @@ fn each_session_folder(
 }
 
 #[cfg(not(unix))]
-fn each_session_folder(
+pub(crate) fn each_session_folder(
     dir: &Path,
     mut each: impl FnMut(SessionId, &std::ffi::OsStr),
 ) -> std::io::Result<()> {

@@ -6,17 +6,17 @@
 //! fails is one warning line naming it and why; the others are shown, and
 //! the exit code is 1.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
 use csa_remote::{Answer, HostError, HostTarget, ask_each};
+use csa_session::genealogy::Node;
 use csa_session::{SessionRow, ShortIds};
 
 use chrono::Utc;
 
 use super::Hosts;
 use crate::commands::list::{ListArgs, Placed, in_tree_order, lines};
-use crate::list_table::{self, DescriptionWidth, Layout};
+use crate::list_table::{self, DescriptionWidth, Keep, Layout, TableRow};
 use crate::term;
 use crate::top::TopArgs;
 use crate::top::rows::{FleetJson, TopRow, Totals};
@@ -58,53 +58,57 @@ pub fn list(hosts: &Hosts<'_>, args: &ListArgs, ui: &Ui) -> anyhow::Result<ExitC
                 .then_with(|| b.session_id.cmp(a.session_id))
         });
     }
-    let by_ref: Vec<&SessionRow<'_>> = rows.iter().map(|(_, row)| row).collect();
-    let placed: Vec<Placed<'_>> = if args.tree {
-        in_tree_order(&by_ref)
-    } else {
-        by_ref.iter().map(|row| (*row, None)).collect()
+    let keep = Keep {
+        cells: true,
+        project: args.all_projects,
+        parent: args.tree,
     };
-    // Each row's host, by the row's address (ids may repeat across hosts).
-    let hosts_by_row: HashMap<*const SessionRow<'_>, &str> = rows
+    let short_ids = ShortIds::new(rows.iter().map(|(_, row)| row.session_id));
+    let tables: Vec<TableRow> = rows
         .iter()
-        .map(|(host, row)| (std::ptr::from_ref(row), *host))
+        .map(|(_, row)| TableRow::of(row, keep, &short_ids))
         .collect();
-    let host_of = |row: &SessionRow<'_>| {
-        hosts_by_row
-            .get(&std::ptr::from_ref(row).cast())
-            .copied()
-            .unwrap_or("")
+    let by_ref: Vec<&TableRow> = tables.iter().collect();
+    // Each shown row's index in `rows`, and its node with a tree.
+    let order: Vec<(usize, Option<Node>)> = if args.tree {
+        in_tree_order(&by_ref)
+            .into_iter()
+            .filter_map(|(_, node)| Some((node?.index, node)))
+            .collect()
+    } else {
+        (0..rows.len()).map(|i| (i, None)).collect()
     };
     if args.json {
-        ui.stdout(&format!(
-            "{}\n",
-            json(&placed, several.then_some(&host_of))?
-        ))?;
+        let shown: Vec<Shown<'_>> = order
+            .iter()
+            .map(|&(i, node)| (&rows[i].1, node, several.then_some(rows[i].0)))
+            .collect();
+        ui.stdout(&format!("{}\n", json(&shown)?))?;
         return Ok(code);
     }
     if args.quiet {
-        let ids: String = placed
+        let ids: String = order
             .iter()
-            .map(|(row, _)| format!("{}\n", row.session_id))
+            .map(|&(i, _)| format!("{}\n", rows[i].1.session_id))
             .collect();
         ui.stdout(&ids)?;
         return Ok(code);
     }
-    if placed.is_empty() {
+    if order.is_empty() {
         if !read.is_empty() {
             let names: Vec<&str> = read.iter().map(|t| t.as_typed()).collect();
             ui.stderr(&format!("no sessions on {}\n", names.join(", ")));
         }
         return Ok(code);
     }
-    let short_ids = ShortIds::new(placed.iter().map(|(row, _)| row.session_id));
+    let placed: Vec<Placed<'_>> = order.iter().map(|&(i, node)| (&tables[i], node)).collect();
     let lines = lines(&placed, &short_ids, args.all_projects);
     let mut layout = Layout::for_stdout(ui, chrono::Utc::now(), args.all_projects);
     if !several {
         ui.stdout(&list_table::table(&lines, &layout))?;
         return Ok(code);
     }
-    let names: Vec<&str> = placed.iter().map(|(row, _)| host_of(row)).collect();
+    let names: Vec<&str> = order.iter().map(|&(i, _)| rows[i].0).collect();
     let width = column_width(&names);
     if let DescriptionWidth::Terminal(columns) = layout.description {
         layout.description = DescriptionWidth::Terminal(columns.saturating_sub(width + GAP));
@@ -242,12 +246,12 @@ fn answered(target: &HostTarget, answer: Result<Answer, HostError>) -> Result<St
     })
 }
 
-/// The JSON array: the rows (each with `"host"` when `host_of` is given,
-/// and `tree_depth` when drawn as a tree).
-fn json<'r>(
-    placed: &[Placed<'r>],
-    host_of: Option<&dyn Fn(&SessionRow<'_>) -> &'r str>,
-) -> serde_json::Result<String> {
+/// A row shown: its node with a tree, and its host when there are several.
+type Shown<'r> = (&'r SessionRow<'r>, Option<Node>, Option<&'r str>);
+
+/// The JSON array: the rows (each with `"host"` when it has one, and
+/// `tree_depth` when drawn as a tree).
+fn json(shown: &[Shown<'_>]) -> serde_json::Result<String> {
     #[derive(serde::Serialize)]
     struct Row<'r> {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -257,10 +261,10 @@ fn json<'r>(
         #[serde(skip_serializing_if = "Option::is_none")]
         tree_depth: Option<usize>,
     }
-    let rows: Vec<Row<'_>> = placed
+    let rows: Vec<Row<'_>> = shown
         .iter()
-        .map(|(row, node)| Row {
-            host: host_of.map(|host_of| host_of(row)),
+        .map(|&(row, node, host)| Row {
+            host,
             row,
             tree_depth: node.map(|n| n.depth),
         })

@@ -303,3 +303,79 @@ fn the_row_cache_is_filled_for_settled_sessions_and_never_serves_stale_rows() {
     fs_err::write(s.path("state.toml"), text).unwrap();
     assert_eq!(status(&env).1, "renamed here");
 }
+
+/// A list takes its sessions a few thousand at a time, in id order, beside
+/// the cache file sorted the same way: every row is shown once whichever
+/// part it is in, a steady list leaves the cache file alone, and sessions
+/// removed from any part leave it.
+#[test]
+fn a_list_of_several_parts_shows_each_row_once_and_keeps_its_cache_sorted() {
+    const SESSIONS: usize = 4_200;
+    let env = Env::new();
+    let sessions = env.sessions_dir();
+    let ids: Vec<String> = (0..SESSIONS)
+        .map(|i| format!("01KAZ9X3M2Q{i:015}"))
+        .collect();
+    for id in &ids {
+        let dir = sessions.join(id);
+        fs_err::create_dir_all(&dir).unwrap();
+        fs_err::write(
+            dir.join("state.toml"),
+            state_toml(id, &env.project, "retired"),
+        )
+        .unwrap();
+    }
+    // Files changed within the last 2 s are never cached.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let listed = |env: &Env| -> Vec<String> {
+        let out = env
+            .csa()
+            .args(["session", "list", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        rows.iter()
+            .map(|row| row["session_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let cache_file = || {
+        let dir = env.cache_home.join("cli-sub-agent/list-cache");
+        fs_err::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    };
+    let cached_ids = |path: &std::path::Path| -> Vec<String> {
+        let text = fs_err::read_to_string(path).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|line| line[..26].to_owned())
+            .collect()
+    };
+    // Same last_accessed: newest first is by id, descending.
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(listed(&env), newest_first);
+    let path = cache_file();
+    assert_eq!(cached_ids(&path), ids, "every row cached, sorted by id");
+    let written = |path: &std::path::Path| fs_err::metadata(path).unwrap().modified().unwrap();
+    let before = written(&path);
+    assert_eq!(listed(&env), newest_first, "served from the cache");
+    assert_eq!(written(&path), before, "a steady list writes no cache");
+    // One session gone from the first part, one from the last.
+    for gone in [&ids[10], &ids[SESSIONS - 10]] {
+        fs_err::remove_dir_all(sessions.join(gone)).unwrap();
+    }
+    let left: Vec<String> = ids
+        .iter()
+        .filter(|id| **id != ids[10] && **id != ids[SESSIONS - 10])
+        .cloned()
+        .collect();
+    let mut left_newest_first = left.clone();
+    left_newest_first.reverse();
+    assert_eq!(listed(&env), left_newest_first);
+    assert_eq!(cached_ids(&cache_file()), left);
+}

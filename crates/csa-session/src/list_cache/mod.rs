@@ -10,8 +10,13 @@
 //!
 //! The cache is one text file per listed scope (see [`line`] for its lines)
 //! under `$XDG_CACHE_HOME/cli-sub-agent/` (else `~/.cache/cli-sub-agent/`),
-//! never in the state dir. It is read once into one buffer; rows served from it
-//! borrow their text from that buffer. Deleting it is always safe.
+//! never in the state dir. Its lines are sorted by session id, so that a list,
+//! which takes its sessions in id order a part at a time, reads the file
+//! alongside ([`ListCache::part_through`]) and holds one part of it at a time,
+//! never the whole file: 100,000 rows are about 32 MB. Rows served from a part
+//! borrow their text from it. The new file is written as the parts are done,
+//! and only from the first part that differs from the old file (a steady list
+//! writes nothing). Deleting it is always safe.
 //!
 //! `delete` and `clean` drop the rows of the sessions they removed from every
 //! cache file ([`forget`]). A list that was running meanwhile may write a
@@ -20,14 +25,18 @@
 
 mod fingerprint;
 mod line;
+#[cfg(test)]
+mod part_tests;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
+use crate::durable::Replacement;
 use crate::phase::Phase;
 use crate::resolve::SessionLocation;
 
@@ -37,19 +46,25 @@ use crate::row::SessionRow;
 
 /// The first line of a cache file: the line format's own version (raise
 /// it when the line format changes) and the row's ([`crate::row::ROW_VERSION`],
-/// checked by a test), so a cache of other rows is never served.
-const HEADER: &str = "csa list cache 7 row 2";
+/// checked by a test), so a cache of other rows is never served. Version 8:
+/// lines sorted by id.
+const HEADER: &str = "csa list cache 8 row 2";
 const CACHE_DIR: &str = "list-cache";
 const CACHE_EXTENSION: &str = "rows";
 /// Cache files of earlier versions, removed when the new file is written.
 const OLD_EXTENSIONS: &[&str] = &["json"];
 /// Every session id has this many bytes.
 const ID_LEN: usize = crate::id::ULID_LEN;
-/// A larger cache file is ignored (100,000 rows take about 26 MB).
+/// A larger cache file is ignored (100,000 rows take about 32 MB).
 const MAX_CACHE_BYTES: u64 = 256 << 20;
+/// A longer line is no row of ours: it is skipped, and read no further than this.
+const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// The loaded lines by session id.
-type Slots = HashMap<[u8; ID_LEN], Slot, BuildHasherDefault<IdHasher>>;
+/// A session id, as the key of a line.
+type Key = [u8; ID_LEN];
+
+/// The loaded lines of a part by session id.
+type Slots = HashMap<Key, Slot, BuildHasherDefault<IdHasher>>;
 
 /// Hashes a session id by its last eight bytes, which a ULID fills with
 /// randomness (its first ten are the time, shared by ids made together):
@@ -73,7 +88,7 @@ impl Hasher for IdHasher {
     }
 }
 
-/// One line of the loaded file.
+/// One line of a loaded part.
 #[derive(Debug)]
 struct Slot {
     start: usize,
@@ -82,56 +97,330 @@ struct Slot {
     used: AtomicBool,
 }
 
-/// The rows cached by the previous list of the same scope, and the new ones.
+/// The cache of one list: the old file, read a part at a time in id order,
+/// and the new file, written as each part is done.
 #[derive(Debug)]
 pub struct ListCache {
     path: Option<PathBuf>,
+    old: Option<OldLines>,
+    new: NewFile,
+    now_ns: i64,
+}
+
+/// The old file's lines, read in order.
+#[derive(Debug)]
+struct OldLines {
+    reader: BufReader<std::io::Take<std::fs::File>>,
+    /// A line read past the last part asked for, and where it starts.
+    ahead: Option<(Vec<u8>, u64)>,
+    /// Bytes of the file read so far (the header included).
+    read: u64,
+    /// The key of the last line read, to tell a file out of order.
+    last: Option<Key>,
+}
+
+/// What has been written of the new file.
+#[derive(Debug)]
+enum NewFile {
+    /// Nothing differs yet: the new file would start like the old one, up
+    /// to this byte (just before the first line of the next part).
+    SameUpTo(u64),
+    /// Being written.
+    Writing(Replacement),
+    /// Cannot be written: the old file stays (it is only ever a hint).
+    Failed,
+}
+
+/// The cache lines of one part of a list: the sessions up to an id.
+#[derive(Debug)]
+pub struct CachePart {
     text: String,
     slots: Slots,
-    hits: AtomicUsize,
+    /// A line of the old file in this part's range was skipped: the new file differs.
+    dropped: bool,
     puts: Mutex<Vec<String>>,
     now_ns: i64,
 }
 
 impl ListCache {
-    /// Load the cache for listing `scope` (the sessions folders, in order).
+    /// Open the cache for listing `scope` (the sessions folders, in order).
     /// A missing, unreadable or foreign file is an empty cache.
-    pub fn load(scope: &[PathBuf]) -> ListCache {
-        let path = cache_root().map(|root| {
+    pub fn open(scope: &[PathBuf]) -> ListCache {
+        ListCache::at(cache_root().map(|root| {
             root.join(CACHE_DIR)
                 .join(scope_name(scope))
                 .with_extension(CACHE_EXTENSION)
-        });
-        // Bounded and non-blocking: the cache may be anything (a FIFO, a
-        // link to a device); then it is simply an empty cache.
-        let text = path
-            .as_deref()
-            .and_then(|p| crate::read::read_bounded(p, MAX_CACHE_BYTES).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .filter(|text| text.lines().next() == Some(HEADER))
-            .unwrap_or_default();
-        let slots = index(&text);
+        }))
+    }
+
+    /// The cache file at `path` (`None`: no cache).
+    fn at(path: Option<PathBuf>) -> ListCache {
+        let old = path.as_deref().and_then(OldLines::open);
         let now_ns = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let new = match &old {
+            Some(old) => NewFile::SameUpTo(old.read),
+            // Nothing to keep: a new file is written only if a row is put.
+            None => NewFile::SameUpTo(0),
+        };
         ListCache {
             path,
-            text,
-            slots,
-            hits: AtomicUsize::new(0),
-            puts: Mutex::new(Vec::new()),
+            old,
+            new,
             now_ns,
         }
     }
 
+    /// The cached lines of the sessions after the previous part up to `last`
+    /// (an id): parts must be asked for in increasing id order.
+    pub fn part_through(&mut self, last: &str) -> CachePart {
+        let mut part = CachePart {
+            text: String::new(),
+            slots: Slots::default(),
+            dropped: false,
+            puts: Mutex::new(Vec::new()),
+            now_ns: self.now_ns,
+        };
+        let Some(old) = &mut self.old else {
+            return part;
+        };
+        let last = last.as_bytes();
+        while let Some((line, _)) = old.next_through(last, &mut part.dropped) {
+            let Ok(line) = String::from_utf8(line) else {
+                part.dropped = true;
+                continue;
+            };
+            let start = part.text.len();
+            part.text.push_str(&line);
+            let key = key_of(line.as_bytes()).expect("next_through gives keyed lines");
+            let slot = Slot {
+                start,
+                end: part.text.len(),
+                used: AtomicBool::new(false),
+            };
+            part.text.push('\n');
+            part.dropped |= part.slots.insert(key, slot).is_some();
+        }
+        part
+    }
+
+    /// Take a part back once its rows are read: its lines served or put go
+    /// to the new file, which is started at the first part that differs.
+    pub fn keep(&mut self, part: CachePart) {
+        let puts = part.puts.into_inner().unwrap_or_else(|e| e.into_inner());
+        let unchanged = !part.dropped
+            && puts.is_empty()
+            && part.slots.values().all(|s| s.used.load(Ordering::Relaxed));
+        if unchanged && matches!(self.new, NewFile::SameUpTo(_)) {
+            self.new = NewFile::SameUpTo(self.old.as_ref().map_or(0, OldLines::part_end));
+            return;
+        }
+        let mut lines: Vec<&str> = part
+            .slots
+            .values()
+            .filter(|slot| slot.used.load(Ordering::Relaxed))
+            .filter_map(|slot| part.text.get(slot.start..slot.end))
+            .chain(puts.iter().map(String::as_str))
+            .collect();
+        lines.sort_unstable_by(|a, b| a.as_bytes()[..ID_LEN].cmp(&b.as_bytes()[..ID_LEN]));
+        lines.dedup_by(|a, b| a.as_bytes()[..ID_LEN] == b.as_bytes()[..ID_LEN]);
+        let mut bytes = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            bytes.push_str(line);
+            bytes.push('\n');
+        }
+        self.write(bytes.as_bytes());
+    }
+
+    /// Put the new file in place, if it differs from the old one. Failures
+    /// only log: the cache is an optimisation.
+    pub fn save(mut self) {
+        // Lines after the last part are of sessions that are gone.
+        if let Some(old) = &mut self.old {
+            let mut rest = false;
+            while old.next_through(&[u8::MAX; ID_LEN], &mut rest).is_some() {
+                rest = true;
+            }
+            if rest {
+                self.write(b"");
+            }
+        }
+        let (Some(path), NewFile::Writing(new)) = (&self.path, self.new) else {
+            return;
+        };
+        if let Err(err) = new.commit() {
+            tracing::debug!(path = %path.display(), "cannot write the list cache: {err}");
+            return;
+        }
+        for old in OLD_EXTENSIONS {
+            let _ = fs_err::remove_file(path.with_extension(old));
+        }
+    }
+
+    /// Append `bytes` to the new file, starting it (with the old file's
+    /// unchanged beginning) if it is not yet.
+    fn write(&mut self, bytes: &[u8]) {
+        if let NewFile::SameUpTo(same) = self.new {
+            self.new = self.start(same).map_or(NewFile::Failed, NewFile::Writing);
+        }
+        if let NewFile::Writing(new) = &mut self.new
+            && let Err(err) = new.write(bytes)
+        {
+            tracing::debug!("cannot write the list cache: {err}");
+            self.new = NewFile::Failed;
+        }
+    }
+
+    /// The new file, holding the first `same` bytes of the old one (else the header).
+    fn start(&self, same: u64) -> Option<Replacement> {
+        let path = self.path.as_deref()?;
+        let start = || -> Result<Replacement, String> {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            crate::durable::create_private_dir_all(dir).map_err(|e| e.to_string())?;
+            let mut new = Replacement::begin(path).map_err(|e| e.to_string())?;
+            if same == 0 {
+                new.write(format!("{HEADER}\n").as_bytes())
+                    .map_err(|e| e.to_string())?;
+                return Ok(new);
+            }
+            let (file, _) = crate::read::open_regular(path).map_err(|e| e.to_string())?;
+            let mut head = Vec::with_capacity(1 << 16);
+            let mut file = file.take(same);
+            loop {
+                head.clear();
+                let read = (&mut file)
+                    .take(1 << 16)
+                    .read_to_end(&mut head)
+                    .map_err(|e| e.to_string())?;
+                if read == 0 {
+                    break;
+                }
+                new.write(&head).map_err(|e| e.to_string())?;
+            }
+            Ok(new)
+        };
+        start()
+            .inspect_err(
+                |err| tracing::debug!(path = %path.display(), "cannot write the list cache: {err}"),
+            )
+            .ok()
+    }
+}
+
+impl OldLines {
+    /// The old file after its header, if it is one of ours.
+    fn open(path: &Path) -> Option<OldLines> {
+        // Bounded and non-blocking: the cache may be anything (a FIFO, a
+        // link to a device); then it is simply an empty cache.
+        let (file, len) = crate::read::open_regular(path).ok()?;
+        if len > MAX_CACHE_BYTES {
+            return None;
+        }
+        let mut reader = BufReader::with_capacity(1 << 16, file.take(MAX_CACHE_BYTES));
+        let mut header = Vec::new();
+        (&mut reader)
+            .take(HEADER.len() as u64 + 1)
+            .read_until(b'\n', &mut header)
+            .ok()?;
+        (header.strip_suffix(b"\n") == Some(HEADER.as_bytes())).then_some(OldLines {
+            reader,
+            ahead: None,
+            read: header.len() as u64,
+            last: None,
+        })
+    }
+
+    /// The next line with a key up to `last`, and where it starts. Lines
+    /// without a key, too long or out of order are skipped (`dropped` set).
+    fn next_through(&mut self, last: &[u8], dropped: &mut bool) -> Option<(Vec<u8>, u64)> {
+        loop {
+            let (line, start) = match self.ahead.take() {
+                Some(ahead) => ahead,
+                None => self.read_line(dropped)?,
+            };
+            let Some(key) = key_of(&line) else {
+                *dropped = true;
+                continue;
+            };
+            if self.last.is_some_and(|before| key <= before) {
+                *dropped = true;
+                continue;
+            }
+            if key.as_slice() > last {
+                self.ahead = Some((line, start));
+                return None;
+            }
+            self.last = Some(key);
+            return Some((line, start));
+        }
+    }
+
+    /// The next line (without its newline) and where it starts; `None` at the end.
+    fn read_line(&mut self, dropped: &mut bool) -> Option<(Vec<u8>, u64)> {
+        loop {
+            let start = self.read;
+            let mut line = Vec::new();
+            let read = (&mut self.reader)
+                .take(MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .ok()?;
+            if read == 0 {
+                return None;
+            }
+            self.read += read as u64;
+            if line.last() != Some(&b'\n') {
+                // Too long (the rest is skipped) or cut short at the end.
+                *dropped = true;
+                if read > MAX_LINE_BYTES {
+                    self.skip_rest_of_line()?;
+                }
+                continue;
+            }
+            line.pop();
+            if line.is_empty() {
+                *dropped = true;
+                continue;
+            }
+            return Some((line, start));
+        }
+    }
+
+    fn skip_rest_of_line(&mut self) -> Option<()> {
+        let mut rest = Vec::new();
+        loop {
+            rest.clear();
+            let read = (&mut self.reader)
+                .take(1 << 16)
+                .read_until(b'\n', &mut rest)
+                .ok()?;
+            self.read += read as u64;
+            if read == 0 || rest.last() == Some(&b'\n') {
+                return Some(());
+            }
+        }
+    }
+
+    /// Where the next part's first line starts.
+    fn part_end(&self) -> u64 {
+        self.ahead.as_ref().map_or(self.read, |(_, start)| *start)
+    }
+}
+
+/// The session id a cache line starts with (followed by a tab).
+fn key_of(line: &[u8]) -> Option<Key> {
+    line.get(..ID_LEN)
+        .filter(|_| line.get(ID_LEN) == Some(&b'\t'))
+        .and_then(|id| Key::try_from(id).ok())
+}
+
+impl CachePart {
     /// The cached row, if the session's files are exactly as when it was cached.
     pub fn get(&self, loc: &SessionLocation, files: &Fingerprints) -> Option<SessionRow<'_>> {
         let slot = self.slots.get(loc.id.as_str().as_bytes())?;
         let text = self.text.get(slot.start..slot.end)?;
         let row = Line::split_if_files(text, &FilesText::of(files))?.row()?;
-        if !slot.used.swap(true, Ordering::Relaxed) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        }
+        slot.used.store(true, Ordering::Relaxed);
         Some(row)
     }
 
@@ -154,31 +443,6 @@ impl ListCache {
         };
         let mut puts = self.puts.lock().unwrap_or_else(|e| e.into_inner());
         puts.push(line);
-    }
-
-    /// Write the new set (rows served or put by this list) if it differs from
-    /// what was loaded. Failures only log: the cache is an optimisation.
-    pub fn save(&self) {
-        let Some(path) = &self.path else { return };
-        let puts = std::mem::take(&mut *self.puts.lock().unwrap_or_else(|e| e.into_inner()));
-        if puts.is_empty() && self.hits.load(Ordering::Relaxed) == self.slots.len() {
-            return;
-        }
-        let kept = self
-            .slots
-            .values()
-            .filter(|slot| slot.used.load(Ordering::Relaxed))
-            .filter_map(|slot| self.text.get(slot.start..slot.end));
-        let mut text = String::with_capacity(self.text.len() + puts.len() * 256);
-        text.push_str(HEADER);
-        text.push('\n');
-        for line in kept.chain(puts.iter().map(String::as_str)) {
-            text.push_str(line);
-            text.push('\n');
-        }
-        if let Err(err) = write(path, text.as_bytes()) {
-            tracing::debug!(path = %path.display(), "cannot write the list cache: {err}");
-        }
     }
 }
 
@@ -219,59 +483,10 @@ pub fn forget(ids: &[&str]) {
         }
         let mut new = kept.join("\n");
         new.push('\n');
-        if let Err(err) = write(&path, new.as_bytes()) {
+        if let Err(err) = crate::durable::write_atomic(&path, new.as_bytes()) {
             tracing::debug!(path = %path.display(), "cannot write the list cache: {err}");
         }
     }
-}
-
-/// Session id -> the span of its line, for every line after the header.
-fn index(text: &str) -> Slots {
-    let bytes = text.as_bytes();
-    // Sized once: growing the table rehashed it three times for 10,000 rows,
-    // and each larger table was new memory to fault in. A line with a row
-    // holds at least an id, a tab and its newline, so a file of empty lines
-    // cannot ask for a table larger than its rows could fill.
-    let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
-    let capacity = lines.min(bytes.len() / (ID_LEN + 2) + 1);
-    let mut slots = Slots::with_capacity_and_hasher(capacity, Default::default());
-    let mut start = 0;
-    // Line ends found in one SIMD pass over the whole cache.
-    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
-    for end in ends {
-        let line = &bytes[start..end];
-        let span = start..end;
-        start = end + 1;
-        if line.is_empty() {
-            continue;
-        }
-        let key = line
-            .get(..ID_LEN)
-            .filter(|_| line.get(ID_LEN) == Some(&b'\t'))
-            .and_then(|id| <[u8; ID_LEN]>::try_from(id).ok());
-        if let Some(key) = key {
-            let used = AtomicBool::new(false);
-            slots.insert(
-                key,
-                Slot {
-                    start: span.start,
-                    end: span.end,
-                    used,
-                },
-            );
-        }
-    }
-    slots
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), crate::error::WriteError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    crate::durable::create_private_dir_all(dir)?;
-    crate::durable::write_atomic(path, bytes)?;
-    for old in OLD_EXTENSIONS {
-        let _ = fs_err::remove_file(path.with_extension(old));
-    }
-    Ok(())
 }
 
 /// `$XDG_CACHE_HOME/cli-sub-agent` when absolute, else `$HOME/.cache/cli-sub-agent`.
@@ -305,21 +520,5 @@ mod tests {
     fn the_header_names_the_row_version() {
         let row = format!(" row {}", crate::row::ROW_VERSION);
         assert!(HEADER.ends_with(&row), "{HEADER:?} is not for rows{row}");
-    }
-
-    #[test]
-    fn a_cache_of_empty_lines_gets_no_table_sized_for_them() {
-        // A million newlines: sizing the table by lines would ask for a
-        // million slots (a 256 MiB file of them, for 30 GB, and abort).
-        let text = format!("{HEADER}\n{}", "\n".repeat(1 << 20));
-        let slots = index(&text);
-        assert!(slots.is_empty());
-        assert!(slots.capacity() < 100_000, "capacity {}", slots.capacity());
-        // Lines with a row are still indexed among them.
-        let id = "01KAZ9X3M2QAAAAAAAAAAAAAAA";
-        let text = format!("{HEADER}\n\n{id}\tx\n\n");
-        let slots = index(&text);
-        let slot = slots.get(id.as_bytes()).expect("the row is indexed");
-        assert_eq!(&text[slot.start..slot.end], format!("{id}\tx"));
     }
 }
