@@ -20,7 +20,6 @@ mod reconcile;
 mod remote;
 mod remote_cli;
 mod removal;
-mod spool;
 mod table_row;
 mod term;
 mod top;

@@ -49,6 +49,7 @@ pub mod roots;
 pub mod row;
 pub mod row_filter;
 pub mod short_id;
+pub mod spool;
 pub mod state;
 pub mod stats;
 pub mod status;

@@ -17,7 +17,7 @@ use csa_session::{SessionRow, ShortIds, Trigger};
 pub use crate::args::ListArgs;
 use crate::context::Context;
 use crate::list_table::{self, Keep, Layout, TableRow, TreeMark, TreeNote};
-use crate::spool::{Span, Spool};
+use csa_session::spool::{Span, Spool};
 use crate::ui::{Ui, chain};
 
 /// One listed row: what the table draws of it, and with `--json` where
