@@ -44,7 +44,81 @@ impl Default for Env {
     }
 }
 
+/// A test that ends (or fails) with sessions running would leave their
+/// commands behind, some waiting for ever for a file in the temp dir removed
+/// now: every active session of the env's projects is stopped first, with
+/// `csa session kill --all` itself (which verifies before it signals).
+impl Drop for Env {
+    fn drop(&mut self) {
+        let csa = assert_cmd::cargo::cargo_bin("csa");
+        if !csa.is_file() {
+            return;
+        }
+        for project in self.projects_with_active_sessions() {
+            let mut kill = std::process::Command::new(&csa);
+            self.apply(&mut kill);
+            kill.args(["session", "kill", "--all", "--grace", "0.2", "--cd"])
+                .arg(&project)
+                .current_dir(self.tmp.path())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let Ok(mut child) = kill.spawn() else {
+                continue;
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
 impl Env {
+    /// The project folders (under this env's temp dir) whose sessions
+    /// folder holds a session whose state says it is active.
+    fn projects_with_active_sessions(&self) -> Vec<PathBuf> {
+        let root = self.state_home.join("cli-sub-agent");
+        let mut found = Vec::new();
+        let mut folders = vec![(root.clone(), 0)];
+        while let Some((dir, depth)) = folders.pop() {
+            let Ok(entries) = fs_err::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                if entry.file_name() != "sessions" {
+                    if depth < 32 {
+                        folders.push((path, depth + 1));
+                    }
+                    continue;
+                }
+                let active = fs_err::read_dir(&path)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|s| {
+                        fs_err::read_to_string(s.path().join("state.toml"))
+                            .is_ok_and(|state| state.contains("phase = \"active\""))
+                    });
+                let project = dir.strip_prefix(&root).ok().map(|p| Path::new("/").join(p));
+                if let Some(project) = project.filter(|p| active && p.starts_with(self.tmp.path()))
+                {
+                    found.push(project);
+                }
+            }
+        }
+        found
+    }
+
     pub fn new() -> Env {
         Env::with_project_named("project")
     }

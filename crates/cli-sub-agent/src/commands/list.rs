@@ -17,8 +17,8 @@ use csa_session::{SessionRow, ShortIds, Trigger};
 pub use crate::args::ListArgs;
 use crate::context::Context;
 use crate::list_table::{self, Keep, Layout, TableRow, TreeMark, TreeNote};
-use csa_session::spool::{Span, Spool};
 use crate::ui::{Ui, chain};
+use csa_session::spool::{Span, Spool};
 
 /// One listed row: what the table draws of it, and with `--json` where
 /// its JSON was set aside.

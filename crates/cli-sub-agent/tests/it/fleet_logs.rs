@@ -17,7 +17,7 @@ fn stepped(env: &Env, steps: &[(&str, &str)], code: u8) -> Session {
     for (gate, step) in steps {
         let go = env.tmp.path().join(gate);
         script.push_str(&format!(
-            "while [ ! -e '{}' ]; do sleep 0.01; done; {step}; ",
+            "g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.01; done; {step}; ",
             go.display()
         ));
     }

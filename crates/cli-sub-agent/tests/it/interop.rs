@@ -60,7 +60,7 @@ fn states_written_by_runs_load_in_existing_installs() {
     let gate = env.tmp.path().join("go");
     let run = |cmd: &str| {
         let cmd = format!(
-            "while [ ! -e '{}' ]; do sleep 0.02; done; {cmd}",
+            "g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.02; done; {cmd}",
             gate.display()
         );
         let out = env

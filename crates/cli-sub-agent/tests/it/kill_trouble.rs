@@ -257,7 +257,7 @@ fn what_is_left_of_a_dead_daemons_command_group_is_still_stopped() {
     let env = Env::new();
     let leave = env.tmp.path().join("leave");
     let script = format!(
-        "sleep 300 & echo $! > member; echo ready; while [ ! -e '{}' ]; do sleep 0.05; done",
+        "sleep 300 & echo $! > member; echo ready; g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.05; done",
         leave.display()
     );
     let (_parent, id) = run_under_a_reaping_parent(&env, &script);

@@ -79,7 +79,7 @@ fn follow_prints_lines_while_the_command_runs_and_exits_with_its_code() {
     let env = Env::new();
     let go = env.tmp.path().join("go");
     let script = format!(
-        "echo first; while [ ! -e '{}' ]; do sleep 0.02; done; echo second; exit 3",
+        "echo first; g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.02; done; echo second; exit 3",
         go.display()
     );
     let s = env.run_with(&[], &["sh", "-c", &script]);

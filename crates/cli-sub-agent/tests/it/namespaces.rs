@@ -14,7 +14,7 @@ fn a_list_in_a_child_pid_namespace_never_declares_a_live_session_dead() {
     // (and write output, which is progress) while the checks still run.
     let gate = env.tmp.path().join("go");
     let script = format!(
-        "while [ ! -e '{}' ]; do sleep 0.05; done; echo really done",
+        "g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.05; done; echo really done",
         gate.display()
     );
     let out = env
@@ -86,7 +86,7 @@ fn where_proc_cannot_be_read_a_live_session_is_unknown_and_keeps_its_real_result
     let env = Env::new();
     let gate = env.tmp.path().join("go");
     let script = format!(
-        "while [ ! -e '{}' ]; do sleep 0.05; done; echo real end",
+        "g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.05; done; echo real end",
         gate.display()
     );
     let s = env.run(&["sh", "-c", &script]);

@@ -76,7 +76,7 @@ fn follow_goes_on_in_the_new_log_after_a_rotation() {
     let env = Env::new();
     let go = env.tmp.path().join("go");
     let script = format!(
-        "{}; while [ ! -e '{}' ]; do sleep 0.02; done; {}",
+        "{}; g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.02; done; {}",
         print_lines(0, 16),
         go.display(),
         print_lines(16, 40)

@@ -11,7 +11,7 @@ use csa_test_support::*;
 fn gated(env: &Env, gate: &str, line: &str) -> Session {
     let go = env.tmp.path().join(gate);
     let script = format!(
-        "echo {line}; while [ ! -e '{}' ]; do sleep 0.02; done; echo done",
+        "echo {line}; g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.02; done; echo done",
         go.display()
     );
     env.run_with(&["--description", "a gated run"], &["sh", "-c", &script])

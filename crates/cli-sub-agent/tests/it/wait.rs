@@ -7,11 +7,13 @@ use std::process::Stdio;
 
 use csa_test_support::*;
 
-/// A command that prints `line` and exits `code` once `go` exists.
+/// A command that prints `line` and exits `code` once `go` exists. Every
+/// gate of these tests also opens when the test's temp dir is gone, so that
+/// a test that ends or fails with its gate shut leaves no command looping.
 fn gated(env: &Env, gate: &str, line: &str, code: u8) -> Session {
     let go = env.tmp.path().join(gate);
     let script = format!(
-        "while [ ! -e '{}' ]; do sleep 0.02; done; echo {line}; exit {code}",
+        "g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.02; done; echo {line}; exit {code}",
         go.display()
     );
     env.run_with(&[], &["sh", "-c", &script])
@@ -424,7 +426,7 @@ fn logs_follow_of_a_session_dir_moved_away_ends_with_removed_on_stderr() {
     let env = Env::new();
     let go = env.tmp.path().join("go");
     let script = format!(
-        "echo started; while [ ! -e '{}' ]; do sleep 0.02; done; echo done",
+        "echo started; g='{}'; while [ ! -e \"$g\" ] && [ -d \"${{g%/*}}\" ]; do sleep 0.02; done; echo done",
         go.display()
     );
     let s = env.run_with(&[], &["sh", "-c", &script]);
