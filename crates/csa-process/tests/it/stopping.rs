@@ -40,6 +40,23 @@ fn group_members(pgid: u32) -> usize {
         .count()
 }
 
+/// Live members of the group that ignore SIGTERM (bit 15 of `SigIgn`).
+fn members_ignoring_term(pgid: u32) -> usize {
+    let ignores_term = |pid: u32| {
+        let status = fs_err::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigIgn:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+    };
+    csa_process::proctable::snapshot()
+        .expect("snapshot")
+        .group_members(pgid as i32)
+        .filter(|p| p.is_live() && ignores_term(p.pid))
+        .count()
+}
+
 #[test]
 fn a_zombie_leader_is_not_waited_for_once_its_live_members_are_gone() {
     let leader = spawn_session_group("sh", &["-c", "sleep 300 & exit 0"]);
@@ -179,7 +196,10 @@ fn what_is_left_of_a_group_whose_leader_has_gone_is_still_stopped() {
     };
     let pgid = leader.id();
     let session = ScratchSession::new();
-    wait_until("two members", || group_members(pgid) == 2);
+    // The subshell ignores SIGTERM only once it has run its trap.
+    wait_until("two members, one ignoring SIGTERM", || {
+        group_members(pgid) == 2 && members_ignoring_term(pgid) == 1
+    });
     record_cmd(&session, pgid);
     leader.wait().expect("reaped");
     let remnant = signal::verify_command(&session.dir(), ScratchSession::ID).expect("verified");
