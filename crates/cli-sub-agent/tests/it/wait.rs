@@ -131,15 +131,31 @@ fn wait_all_waits_for_every_active_session_of_the_project() {
 
     let c = gated(&env, "c", "gamma", 0);
     let d = gated(&env, "d", "delta", 5);
+    let mut wait = env.csa_std();
+    wait.args(["-v", "session", "wait", "--all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard {
+        child: wait.spawn().unwrap(),
+        group: false,
+    };
+    let mut log = BufReader::new(child.child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("waiting for 2 session(s)") {
+        said.clear();
+        assert_ne!(log.read_line(&mut said).unwrap(), 0, "wait ended early");
+    }
     open_gate(&env, "c");
     open_gate(&env, "d");
-    let out = env
-        .csa()
-        .args(["session", "wait", "--all"])
-        .output()
+    let mut text = String::new();
+    child
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stdout_of(&out));
-    let text = stdout_of(&out);
+    assert_eq!(child.child.wait().unwrap().code(), Some(1), "{text}");
     assert!(
         !text.contains(&settled.id),
         "a retired session is not waited for: {text}"
