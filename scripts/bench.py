@@ -62,17 +62,49 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_GENERATOR = REPO.parent / "shared" / "bench" / "make_sessions.py"
 
 
+# A child's ru_maxrss also counts the pages of the process it was forked
+# from, until its exec: a csa forked from this Python (tens of MB by the
+# later stages, over 100 MB by the last) would read at least as large as
+# the Python. So a measured command is forked by a small fresh Python (about
+# 10 MB, below any csa figure), which hands back its time, peak RSS and exit
+# code on a pipe.
+_LAUNCHER = r"""
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - start
+os.write(int(sys.argv[1]), f"{elapsed} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}".encode())
+"""
+
+
 def run_timed(argv, env, stdout=subprocess.DEVNULL):
     """Run argv; return (seconds, peak RSS in KiB, exit code)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(argv[:4])}... failed ({proc.returncode}): {stderr.strip()}")
-    return elapsed, usage.ru_maxrss, proc.returncode
+    report_r, report_w = os.pipe()
+    try:
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(report_w), *map(str, argv)],
+                              env=env, stdout=stdout, stderr=subprocess.PIPE, pass_fds=(report_w,))
+        os.close(report_w)
+        report_w = None
+        with os.fdopen(report_r, "rb") as report:
+            report_r = None
+            words = report.read().split()
+    finally:
+        for fd in (report_r, report_w):
+            if fd is not None:
+                os.close(fd)
+    stderr = proc.stderr.decode(errors="replace")
+    if proc.returncode != 0 or len(words) != 3:
+        sys.exit(f"{' '.join(map(str, argv[:4]))}... failed ({proc.returncode}): {stderr.strip()}")
+    elapsed, rss, code = float(words[0]), int(words[1]), int(words[2])
+    if code != 0:
+        sys.exit(f"{' '.join(map(str, argv[:4]))}... failed ({code}): {stderr.strip()}")
+    return elapsed, rss, code
 
 
 def generate(generator, n, root):
