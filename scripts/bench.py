@@ -65,9 +65,9 @@ DEFAULT_GENERATOR = REPO.parent / "shared" / "bench" / "make_sessions.py"
 # A child's ru_maxrss also counts the pages of the process it was forked
 # from, until its exec: a csa forked from this Python (tens of MB by the
 # later stages, over 100 MB by the last) would read at least as large as
-# the Python. So a measured command is forked by a small fresh Python (about
-# 10 MB, below any csa figure), which hands back its time, peak RSS and exit
-# code on a pipe.
+# the Python. So a measured command is forked by a small fresh Python
+# (`-I -S`: about 8.5 MB), which hands back its time, peak RSS and exit code
+# on a pipe. A figure at that floor means "at most this much".
 _LAUNCHER = r"""
 import os, sys, time
 start = time.perf_counter()
@@ -87,7 +87,7 @@ def run_timed(argv, env, stdout=subprocess.DEVNULL):
     """Run argv; return (seconds, peak RSS in KiB, exit code)."""
     report_r, report_w = os.pipe()
     try:
-        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(report_w), *map(str, argv)],
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report_w), *map(str, argv)],
                               env=env, stdout=stdout, stderr=subprocess.PIPE, pass_fds=(report_w,))
         os.close(report_w)
         report_w = None
