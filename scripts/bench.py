@@ -66,7 +66,7 @@ DEFAULT_GENERATOR = REPO.parent / "shared" / "bench" / "make_sessions.py"
 # from, until its exec: a csa forked from this Python (tens of MB by the
 # later stages, over 100 MB by the last) would read at least as large as
 # the Python. So a measured command is forked by a small fresh Python
-# (`-I -S`: about 8.5 MB), which hands back its time, peak RSS and exit code
+# (`-I -S`: 7 to 8.5 MB), which hands back its time, peak RSS and exit code
 # on a pipe. A figure at that floor means "at most this much".
 _LAUNCHER = r"""
 import os, sys, time
@@ -86,25 +86,18 @@ os.write(int(sys.argv[1]), f"{elapsed} {usage.ru_maxrss} {os.waitstatus_to_exitc
 def run_timed(argv, env, stdout=subprocess.DEVNULL):
     """Run argv; return (seconds, peak RSS in KiB, exit code)."""
     report_r, report_w = os.pipe()
-    try:
-        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report_w), *map(str, argv)],
-                              env=env, stdout=stdout, stderr=subprocess.PIPE, pass_fds=(report_w,))
-        os.close(report_w)
-        report_w = None
-        with os.fdopen(report_r, "rb") as report:
-            report_r = None
-            words = report.read().split()
-    finally:
-        for fd in (report_r, report_w):
-            if fd is not None:
-                os.close(fd)
-    stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0 or len(words) != 3:
-        sys.exit(f"{' '.join(map(str, argv[:4]))}... failed ({proc.returncode}): {stderr.strip()}")
-    elapsed, rss, code = float(words[0]), int(words[1]), int(words[2])
+    with os.fdopen(report_r, "rb") as report:
+        try:
+            proc = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report_w), *map(str, argv)],
+                                  env=env, stdout=stdout, stderr=subprocess.PIPE, pass_fds=(report_w,))
+        finally:
+            os.close(report_w)
+        words = report.read().split()
+    code = int(words[2]) if proc.returncode == 0 and len(words) == 3 else proc.returncode or 1
     if code != 0:
-        sys.exit(f"{' '.join(map(str, argv[:4]))}... failed ({code}): {stderr.strip()}")
-    return elapsed, rss, code
+        stderr = proc.stderr.decode(errors="replace").strip()
+        sys.exit(f"{' '.join(map(str, argv[:4]))}... failed ({code}): {stderr}")
+    return float(words[0]), int(words[1]), code
 
 
 def generate(generator, n, root):
